@@ -1,0 +1,505 @@
+/**
+ * MemoryFileSystem: an in-memory FileSystem that is also a crash and fault
+ * simulator, in the spirit of SQLite's test6.c and LevelDB's
+ * fault_injection_test. Use it to crash-test your own code on walcore.
+ *
+ * Model
+ * - Each file keeps its durable bytes and the list of writes and truncates
+ *   made since its last sync(). Reads see everything (like the page cache).
+ * - Each directory keeps its durable entries and the journal of creates,
+ *   renames and removes since its last syncDir(). A rename within one
+ *   directory is one atomic journal entry; across directories it is a remove
+ *   and a create, in their own journals.
+ * - crash() is a power cut: every open handle dies, every lock is released,
+ *   each pending write is applied whole, dropped, or torn (each sector of it
+ *   independently applied or not), each pending truncate applied or dropped,
+ *   and each directory keeps a random prefix of its journal (metadata is
+ *   journaled in order). Randomness comes from a seed, so a crash replays.
+ * - injectFault() makes the N-th call of an operation fail with EIO or
+ *   ENOSPC, once or from then on; a failing write may first write a prefix.
+ */
+import { WalError } from '../errors.js';
+import { checkOpenFlags } from './posix.js';
+import type { FileHandle, FileLock, FileStat, FileSystem, OpenFlags } from './types.js';
+
+/** Operations that can be made to fail. */
+export type FaultOp = 'open' | 'read' | 'write' | 'truncate' | 'sync' | 'size' | 'close' | 'rename' | 'remove' | 'list'
+  | 'mkdir' | 'syncDir' | 'stat';
+
+export interface FaultSpec {
+  /** Which operation fails. */
+  op: FaultOp;
+  /** Fail the N-th matching call from now (1 = the next one). Default 1. */
+  nth?: number;
+  /** Keep failing every matching call after the first failure. Default false. */
+  persist?: boolean;
+  /** Error code to throw. Default 'EIO'. */
+  code?: 'EIO' | 'ENOSPC' | 'EBADF' | 'EROFS';
+  /** Only calls whose path includes this string count. */
+  path?: string;
+  /** For write: how many bytes reach the file before the failure. Default 0. */
+  partialBytes?: number;
+}
+
+export interface Fault {
+  readonly spec: Readonly<FaultSpec>;
+  /** How many calls this fault has failed so far. */
+  readonly failures: number;
+  /** Stop failing. */
+  remove(): void;
+}
+
+export type CrashMode = 'random' | 'keep' | 'drop' | 'tear';
+
+export interface CrashOptions {
+  /** Seed for every random choice (default 1). Print it so a failure replays. */
+  seed?: number;
+  /** What happens to unsynced file writes: each randomly kept/dropped/torn (default), or all of one kind. */
+  mode?: CrashMode;
+  /** What happens to unsynced directory changes: a random prefix survives (default), all, or none. */
+  dirMode?: 'random' | 'keep' | 'drop';
+  /** Sector size for tearing, bytes (default 512). */
+  sectorSize?: number;
+}
+
+export interface CrashReport {
+  writesKept: number;
+  writesDropped: number;
+  writesTorn: number;
+  truncatesKept: number;
+  truncatesDropped: number;
+  dirOpsKept: number;
+  dirOpsLost: number;
+}
+
+/** mulberry32: small, fast, good enough to drive test choices. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A growable byte array. */
+class Bytes {
+  buf = new Uint8Array(0);
+  size = 0;
+  private reserve(n: number): void {
+    if (n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(n, this.buf.length * 2, 256));
+    next.set(this.buf.subarray(0, this.size));
+    this.buf = next;
+  }
+  write(pos: number, bytes: Uint8Array): void {
+    const end = pos + bytes.length;
+    this.reserve(end);
+    if (pos > this.size) this.buf.fill(0, this.size, pos);
+    this.buf.set(bytes, pos);
+    if (end > this.size) this.size = end;
+  }
+  truncate(n: number): void {
+    if (n > this.size) {
+      this.reserve(n);
+      this.buf.fill(0, this.size, n);
+    }
+    this.size = n;
+  }
+  clone(): Bytes {
+    const b = new Bytes();
+    b.buf = this.buf.slice(0, this.size);
+    b.size = this.size;
+    return b;
+  }
+}
+
+type PendingOp = { kind: 'write'; pos: number; bytes: Uint8Array } | { kind: 'truncate'; size: number };
+
+class FileNode {
+  readonly kind = 'file';
+  current = new Bytes();
+  durable = new Bytes();
+  pending: PendingOp[] = [];
+}
+
+type DirOp =
+  | { kind: 'set'; name: string; node: Node }
+  | { kind: 'delete'; name: string }
+  | { kind: 'rename'; from: string; to: string; node: Node };
+
+class DirNode {
+  readonly kind = 'dir';
+  entries = new Map<string, Node>();
+  durable = new Map<string, Node>();
+  journal: DirOp[] = [];
+}
+
+type Node = FileNode | DirNode;
+
+function errno(code: string, message: string): Error {
+  return Object.assign(new Error(`${code}: ${message}`), { code });
+}
+
+function splitPath(path: string): string[] {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+  const parts: string[] = [];
+  for (const p of path.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') parts.pop();
+    else parts.push(p);
+  }
+  return parts;
+}
+
+export class MemoryFileSystem implements FileSystem {
+  readonly name = 'memory';
+  #root = new DirNode();
+  #faults: Array<{ spec: FaultSpec; countdown: number; failures: number; active: boolean }> = [];
+  #locks = new Set<string>();
+  #handles = new Set<MemoryFile>();
+  /** Number of calls per operation since creation (for tests that aim faults). */
+  readonly calls: Record<FaultOp, number> = {
+    open: 0, read: 0, write: 0, truncate: 0, sync: 0, size: 0, close: 0, rename: 0, remove: 0, list: 0, mkdir: 0, syncDir: 0, stat: 0,
+  };
+
+  // ---- fault injection
+
+  /** Make a future call fail. Returns a handle to inspect or remove the fault. */
+  injectFault(spec: FaultSpec): Fault {
+    const nth = spec.nth ?? 1;
+    if (!Number.isInteger(nth) || nth < 1) throw new RangeError('injectFault: nth must be an integer >= 1');
+    const f = { spec: { ...spec }, countdown: nth, failures: 0, active: true };
+    this.#faults.push(f);
+    return {
+      spec: f.spec,
+      get failures() { return f.failures; },
+      remove: () => { f.active = false; },
+    };
+  }
+
+  /** Remove every injected fault. */
+  clearFaults(): void {
+    for (const f of this.#faults) f.active = false;
+    this.#faults = [];
+  }
+
+  /** Count the call and throw if a fault says so. Returns bytes a failing write should still write. */
+  private check(op: FaultOp, path: string): void {
+    this.calls[op]++;
+    for (const f of this.#faults) {
+      if (!f.active || f.spec.op !== op) continue;
+      if (f.spec.path !== undefined && !path.includes(f.spec.path)) continue;
+      if (f.failures > 0 && f.spec.persist) {
+        f.failures++;
+        throw this.faultError(f.spec, op, path);
+      }
+      if (f.failures > 0) continue;
+      if (--f.countdown === 0) {
+        f.failures++;
+        throw this.faultError(f.spec, op, path);
+      }
+    }
+  }
+
+  private faultError(spec: FaultSpec, op: string, path: string): Error {
+    const e = errno(spec.code ?? 'EIO', `injected fault on ${op} ${path}`);
+    return Object.assign(e, { partialBytes: spec.partialBytes ?? 0 });
+  }
+
+  // ---- path resolution
+
+  private lookup(path: string): Node | undefined {
+    let node: Node = this.#root;
+    for (const part of splitPath(path)) {
+      if (node.kind !== 'dir') return undefined;
+      const next: Node | undefined = node.entries.get(part);
+      if (next === undefined) return undefined;
+      node = next;
+    }
+    return node;
+  }
+
+  private parent(path: string): { dir: DirNode; name: string } {
+    const parts = splitPath(path);
+    const name = parts.pop();
+    if (name === undefined) throw errno('EINVAL', `${path} has no parent`);
+    const dir = this.lookup('/' + parts.join('/'));
+    if (dir === undefined) throw errno('ENOENT', `${path}: parent directory does not exist`);
+    if (dir.kind !== 'dir') throw errno('ENOTDIR', `${path}: parent is not a directory`);
+    return { dir, name };
+  }
+
+  // ---- FileSystem
+
+  open(path: string, flags: OpenFlags = {}): FileHandle {
+    checkOpenFlags(flags);
+    this.check('open', path);
+    let node = this.lookup(path);
+    if (node !== undefined && flags.exclusive) throw errno('EEXIST', path);
+    if (node === undefined) {
+      if (!flags.create) throw errno('ENOENT', path);
+      const { dir, name } = this.parent(path);
+      node = new FileNode();
+      dir.entries.set(name, node);
+      dir.journal.push({ kind: 'set', name, node });
+    }
+    if (node.kind !== 'file') throw errno('EISDIR', path);
+    const h = new MemoryFile(this, path, node, !!flags.write);
+    this.#handles.add(h);
+    return h;
+  }
+
+  stat(path: string): FileStat | undefined {
+    this.check('stat', path);
+    const node = this.lookup(path);
+    if (node === undefined) return undefined;
+    return node.kind === 'dir' ? { size: 0, isDirectory: true } : { size: node.current.size, isDirectory: false };
+  }
+
+  rename(from: string, to: string): void {
+    this.check('rename', from);
+    const src = this.parent(from);
+    const node = src.dir.entries.get(src.name);
+    if (node === undefined) throw errno('ENOENT', from);
+    const dst = this.parent(to);
+    if (src.dir === dst.dir) {
+      if (src.name === dst.name) return;
+      src.dir.entries.delete(src.name);
+      src.dir.entries.set(dst.name, node);
+      src.dir.journal.push({ kind: 'rename', from: src.name, to: dst.name, node });
+      return;
+    }
+    src.dir.entries.delete(src.name);
+    src.dir.journal.push({ kind: 'delete', name: src.name });
+    dst.dir.entries.set(dst.name, node);
+    dst.dir.journal.push({ kind: 'set', name: dst.name, node });
+  }
+
+  remove(path: string): void {
+    this.check('remove', path);
+    const { dir, name } = this.parent(path);
+    const node = dir.entries.get(name);
+    if (node === undefined) throw errno('ENOENT', path);
+    if (node.kind === 'dir') throw errno('EISDIR', path);
+    dir.entries.delete(name);
+    dir.journal.push({ kind: 'delete', name });
+  }
+
+  list(dir: string): string[] {
+    this.check('list', dir);
+    const node = this.lookup(dir);
+    if (node === undefined) throw errno('ENOENT', dir);
+    if (node.kind !== 'dir') throw errno('ENOTDIR', dir);
+    return [...node.entries.keys()].sort();
+  }
+
+  mkdir(path: string): void {
+    this.check('mkdir', path);
+    let node: DirNode = this.#root;
+    for (const part of splitPath(path)) {
+      const next = node.entries.get(part);
+      if (next === undefined) {
+        const d = new DirNode();
+        node.entries.set(part, d);
+        node.journal.push({ kind: 'set', name: part, node: d });
+        node = d;
+      } else if (next.kind === 'dir') {
+        node = next;
+      } else {
+        throw errno('EEXIST', `${path}: a file is in the way`);
+      }
+    }
+  }
+
+  syncDir(path: string): void {
+    this.check('syncDir', path);
+    const node = this.lookup(path);
+    if (node === undefined) throw errno('ENOENT', path);
+    if (node.kind !== 'dir') throw errno('ENOTDIR', path);
+    node.durable = new Map(node.entries);
+    node.journal = [];
+  }
+
+  lock(path: string): FileLock {
+    const key = '/' + splitPath(path).join('/');
+    if (this.#locks.has(key)) throw new WalError('LOCKED', `${path} is locked by another writer`, { path });
+    this.#locks.add(key);
+    let held = true;
+    const locks = this.#locks;
+    return {
+      path,
+      release() {
+        if (!held) return;
+        held = false;
+        locks.delete(key);
+      },
+    };
+  }
+
+  // ---- simulation
+
+  /** Internal: called by MemoryFile for fault checks. */
+  _check(op: FaultOp, path: string): void {
+    this.check(op, path);
+  }
+  /** Internal: a handle closed. */
+  _closed(h: MemoryFile): void {
+    this.#handles.delete(h);
+  }
+
+  /** True if the file has writes or truncates not yet synced. */
+  hasUnsynced(path: string): boolean {
+    const node = this.lookup(path);
+    return node?.kind === 'file' && node.pending.length > 0;
+  }
+
+  /**
+   * Simulate a power cut (see the file comment). Every open handle becomes
+   * unusable (EBADF) and every lock is released; the file system stays
+   * usable and shows what a reboot would find.
+   */
+  crash(options: CrashOptions = {}): CrashReport {
+    const rand = seededRandom(options.seed ?? 1);
+    const mode = options.mode ?? 'random';
+    const dirMode = options.dirMode ?? 'random';
+    const sector = options.sectorSize ?? 512;
+    if (!Number.isInteger(sector) || sector < 1) throw new RangeError('crash: sectorSize must be a positive integer');
+    const report: CrashReport = { writesKept: 0, writesDropped: 0, writesTorn: 0, truncatesKept: 0, truncatesDropped: 0, dirOpsKept: 0, dirOpsLost: 0 };
+    for (const h of this.#handles) h._kill();
+    this.#handles.clear();
+    this.#locks.clear();
+    const files = new Set<FileNode>();
+    const walk = (dir: DirNode): void => {
+      const seen = new Set<Node>([...dir.entries.values(), ...dir.durable.values()]);
+      for (const op of dir.journal) if (op.kind !== 'delete') seen.add(op.node);
+      for (const n of seen) n.kind === 'dir' ? walk(n) : files.add(n);
+      // Keep a prefix of the journal.
+      const keep = dirMode === 'keep' ? dir.journal.length : dirMode === 'drop' ? 0 : Math.floor(rand() * (dir.journal.length + 1));
+      const entries = new Map(dir.durable);
+      dir.journal.forEach((op, i) => {
+        if (i >= keep) { report.dirOpsLost++; return; }
+        report.dirOpsKept++;
+        if (op.kind === 'set') entries.set(op.name, op.node);
+        else if (op.kind === 'delete') entries.delete(op.name);
+        else { entries.delete(op.from); entries.set(op.to, op.node); }
+      });
+      dir.entries = entries;
+      dir.durable = new Map(entries);
+      dir.journal = [];
+    };
+    walk(this.#root);
+    for (const f of files) {
+      const result = f.durable;
+      for (const op of f.pending) {
+        if (op.kind === 'truncate') {
+          if (mode === 'drop' || (mode !== 'keep' && mode !== 'tear' && rand() < 0.5)) report.truncatesDropped++;
+          else { result.truncate(op.size); report.truncatesKept++; }
+          continue;
+        }
+        const choice = mode === 'random' ? Math.floor(rand() * 3) : mode === 'keep' ? 0 : mode === 'drop' ? 1 : 2;
+        if (choice === 0) { result.write(op.pos, op.bytes); report.writesKept++; }
+        else if (choice === 1) report.writesDropped++;
+        else {
+          report.writesTorn++;
+          // Sectors are aligned to the file, not to the write.
+          let s = op.pos;
+          while (s < op.pos + op.bytes.length) {
+            const e = Math.min(op.pos + op.bytes.length, (Math.floor(s / sector) + 1) * sector);
+            if (rand() < 0.5) result.write(s, op.bytes.subarray(s - op.pos, e - op.pos));
+            s = e;
+          }
+        }
+      }
+      f.pending = [];
+      f.current = result.clone();
+      f.durable = result;
+    }
+    return report;
+  }
+
+  /** A copy of a file's current bytes (what a read would see), for tests. */
+  readFile(path: string): Uint8Array {
+    const node = this.lookup(path);
+    if (node === undefined || node.kind !== 'file') throw errno('ENOENT', path);
+    return node.current.buf.slice(0, node.current.size);
+  }
+
+  /** Replace a file's bytes, durable at once (for byte-surgery tests). Creates the file if needed. */
+  writeFile(path: string, bytes: Uint8Array): void {
+    let node = this.lookup(path);
+    if (node === undefined) {
+      const { dir, name } = this.parent(path);
+      node = new FileNode();
+      dir.entries.set(name, node);
+      dir.durable.set(name, node);
+    }
+    if (node.kind !== 'file') throw errno('EISDIR', path);
+    node.current = new Bytes();
+    node.current.write(0, bytes);
+    node.current.truncate(bytes.length);
+    node.durable = node.current.clone();
+    node.pending = [];
+  }
+}
+
+class MemoryFile implements FileHandle {
+  #open = true;
+  #dead = false;
+  constructor(private readonly fs: MemoryFileSystem, readonly path: string, private readonly node: FileNode, private readonly writable: boolean) {}
+
+  _kill(): void {
+    this.#dead = true;
+    this.#open = false;
+  }
+  private live(op: FaultOp): void {
+    if (!this.#open) throw errno('EBADF', `${this.path}: handle is ${this.#dead ? 'dead after crash' : 'closed'}`);
+    this.fs._check(op, this.path);
+  }
+  read(buf: Uint8Array, position: number): number {
+    this.live('read');
+    const cur = this.node.current;
+    if (position >= cur.size) return 0;
+    const n = Math.min(buf.length, cur.size - position);
+    buf.set(cur.buf.subarray(position, position + n));
+    return n;
+  }
+  write(buf: Uint8Array, position: number): void {
+    if (!this.writable) throw errno('EBADF', `${this.path}: opened read-only`);
+    try {
+      this.live('write');
+    } catch (e) {
+      const partial = Math.min((e as { partialBytes?: number }).partialBytes ?? 0, buf.length);
+      if (partial > 0 && this.#open) this.apply({ kind: 'write', pos: position, bytes: buf.slice(0, partial) });
+      throw e;
+    }
+    this.apply({ kind: 'write', pos: position, bytes: buf.slice() });
+  }
+  private apply(op: PendingOp): void {
+    if (op.kind === 'write') this.node.current.write(op.pos, op.bytes);
+    else this.node.current.truncate(op.size);
+    this.node.pending.push(op);
+  }
+  truncate(size: number): void {
+    if (!this.writable) throw errno('EBADF', `${this.path}: opened read-only`);
+    this.live('truncate');
+    this.apply({ kind: 'truncate', size });
+  }
+  size(): number {
+    this.live('size');
+    return this.node.current.size;
+  }
+  sync(): void {
+    this.live('sync');
+    const d = this.node.durable;
+    for (const op of this.node.pending) op.kind === 'write' ? d.write(op.pos, op.bytes) : d.truncate(op.size);
+    this.node.pending = [];
+  }
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.fs._closed(this);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * FileSystem over `node:fs` synchronous calls. Node, Deno and Bun all
+ * implement these as the real system calls (pread/pwrite/fdatasync/fsync on
+ * a directory fd), measured identical on all three (shared/PLATFORM.md),
+ * so the three runtime adapters share this one implementation. Deno's own
+ * Deno.FsFile has no positional write, and Bun.file has no fsync, so neither
+ * native API could do better.
+ */
+import * as fs from 'node:fs';
+import process from 'node:process';
+import { acquireLockFile } from './lock-file.js';
+import type { FileHandle, FileLock, FileStat, FileSystem, OpenFlags } from './types.js';
+
+const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fs.constants;
+const O_DIRECTORY = fs.constants.O_DIRECTORY ?? 0;
+
+export function checkOpenFlags(flags: OpenFlags): void {
+  for (const key of Object.keys(flags)) {
+    if (key !== 'write' && key !== 'create' && key !== 'exclusive') throw new TypeError(`open: unknown flag ${key}`);
+  }
+  if (flags.create && !flags.write) throw new TypeError('open: create requires write');
+  if (flags.exclusive && !flags.create) throw new TypeError('open: exclusive requires create');
+}
+
+class PosixFile implements FileHandle {
+  #fd: number;
+  constructor(readonly path: string, fd: number) {
+    this.#fd = fd;
+  }
+  private get fd(): number {
+    if (this.#fd < 0) throw Object.assign(new Error(`${this.path}: file handle is closed`), { code: 'EBADF' });
+    return this.#fd;
+  }
+  read(buf: Uint8Array, position: number): number {
+    let done = 0;
+    while (done < buf.length) {
+      const n = fs.readSync(this.fd, buf, done, buf.length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+  write(buf: Uint8Array, position: number): void {
+    let done = 0;
+    while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done);
+  }
+  truncate(size: number): void {
+    fs.ftruncateSync(this.fd, size);
+  }
+  size(): number {
+    return fs.fstatSync(this.fd).size;
+  }
+  sync(): void {
+    fs.fdatasyncSync(this.fd);
+  }
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    fs.closeSync(fd);
+  }
+}
+
+export class PosixFileSystem implements FileSystem {
+  readonly name: string = 'node';
+
+  open(path: string, flags: OpenFlags = {}): FileHandle {
+    checkOpenFlags(flags);
+    const mode = (flags.write ? O_RDWR : O_RDONLY) | (flags.create ? O_CREAT : 0) | (flags.exclusive ? O_EXCL : 0);
+    return new PosixFile(path, fs.openSync(path, mode, 0o644));
+  }
+  stat(path: string): FileStat | undefined {
+    try {
+      const st = fs.statSync(path);
+      return { size: st.size, isDirectory: st.isDirectory() };
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+  rename(from: string, to: string): void {
+    fs.renameSync(from, to);
+  }
+  remove(path: string): void {
+    fs.unlinkSync(path);
+  }
+  list(dir: string): string[] {
+    return fs.readdirSync(dir).sort();
+  }
+  mkdir(path: string): void {
+    fs.mkdirSync(path, { recursive: true });
+  }
+  syncDir(path: string): void {
+    if (process.platform === 'win32') return; // Windows cannot fsync a directory (EPERM); see README.
+    const fd = fs.openSync(path, O_RDONLY | O_DIRECTORY);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  lock(path: string): FileLock {
+    return acquireLockFile(path);
+  }
+}

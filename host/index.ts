@@ -1,0 +1,19 @@
+/**
+ * walcore: durable append-only logs for Node, Deno and Bun. This is the
+ * package entry point; README.md documents every export.
+ */
+export { WalError, ERROR_CODES } from './errors.js';
+export type { WalErrorCode, FrameFailure, WalErrorOptions } from './errors.js';
+export { crc32c, Core, HOST_FORMAT_VERSION } from './core.js';
+export type { CoreConstants } from './core.js';
+export type { FileSystem, FileHandle, FileLock, FileStat, OpenFlags } from './fs/types.js';
+export { NodeFileSystem, DenoFileSystem, BunFileSystem, defaultFileSystem, detectRuntime } from './fs/runtime.js';
+export { MemoryFileSystem, seededRandom } from './fs/memory.js';
+export type { CrashOptions, CrashReport, CrashMode, Fault, FaultOp, FaultSpec } from './fs/memory.js';
+export { GroupCommit } from './group-commit.js';
+export { WalFsWriter } from './wal-fs-writer.js';
+export type { WalFsWriterOptions, WalEvent, RepairPolicy, OpenReport } from './wal-fs-writer.js';
+export { WalFsReader } from './wal-fs-reader.js';
+export type { WalFsReaderOptions, EventCallback } from './wal-fs-reader.js';
+export type { Codec } from './wal-file.js';
+export type { SequenceMode } from './sequence.js';

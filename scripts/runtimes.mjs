@@ -1,0 +1,18 @@
+// The three runtimes, all from this package's own devDependencies (Node is
+// the one running npm).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const bin = (name) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+
+/** argv prefix that runs a script in runtime `rt`. */
+export function runtimeCommand(rt) {
+  if (rt === 'node') return [process.execPath];
+  if (rt === 'deno') return [bin('deno'), 'run', '-A', '--no-lock'];
+  if (rt === 'bun') return [bin('bun')];
+  throw new Error(`unknown runtime ${rt}`);
+}
+
+export function haveRuntime(rt) {
+  return rt === 'node' || existsSync(bin(rt));
+}
