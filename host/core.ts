@@ -66,6 +66,9 @@ const FAILURE_BY_EXPORT: Record<string, FrameFailure> = {
   ERR_WRONG_KIND: 'wrong-kind', ERR_BAD_FLAGS: 'bad-flags',
 };
 
+/** Output globals declared u32 in the core. */
+const U32_OUTPUTS: ReadonlySet<string> = new Set(['outCount', 'outEnd', 'outSeqLo', 'outSeqHi', 'outResume', 'outLastStart', 'outLastType', 'hdrVersion', 'hdrKind', 'hdrSalt']);
+
 export class Core {
   readonly x: CoreExports;
   readonly c: CoreConstants;
@@ -113,9 +116,14 @@ export class Core {
     this.refresh();
   }
 
-  /** Read an output global of the last call (outCount, outEnd, ...). */
+  /**
+   * Read an output global of the last call (outCount, outEnd, ...). WebAssembly
+   * has no unsigned types at its boundary, so u32 outputs arrive as i32 and are
+   * reinterpreted here; f64 outputs pass through.
+   */
   out(name: string): number {
-    return Number(this.globals[name]!.value);
+    const v = Number(this.globals[name]!.value);
+    return U32_OUTPUTS.has(name) ? v >>> 0 : v;
   }
 
   /** The reason for a negative status code. */

@@ -1,0 +1,87 @@
+// Benchmark helpers shared by bench/*.bench.js. A benchmark runs its
+// workload and its baseline in the same process, alternating, several times,
+// and reports medians and the ratio. Never used by tests.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import process from 'node:process';
+import { detectRuntime } from 'walcore';
+
+export const runtime = detectRuntime();
+export const RUNS = Number(process.env.WALCORE_BENCH_RUNS ?? 5);
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** A fresh directory for benchmark files (removed at exit). */
+export function benchDir(label) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `walcore-bench-${label}-${runtime}-`));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const fmt = (rate, unit) => {
+  if (unit === 'B/s') return `${(rate / 1e9).toFixed(2)} GB/s`;
+  if (rate >= 1e6) return `${(rate / 1e6).toFixed(2)} M${unit}`;
+  if (rate >= 1e3) return `${(rate / 1e3).toFixed(1)} k${unit}`;
+  return `${rate.toFixed(0)} ${unit}`;
+};
+
+/**
+ * Run `subject` and `baseline` alternately RUNS times. Each returns the
+ * amount of work it did (operations or bytes); its rate is work / seconds.
+ * `setup` (optional) runs untimed before each call. Prints one row and
+ * returns { subject, baseline, ratio } as median rates.
+ */
+export function compare({ name, unit = 'ops/s', subject, baseline, baselineName = 'baseline', setup, runs = RUNS }) {
+  const a = [];
+  const b = [];
+  for (let i = 0; i < runs; i++) {
+    for (const [fn, into] of [[subject, a], [baseline, b]]) {
+      if (!fn) continue;
+      setup?.();
+      const t0 = performance.now();
+      const work = fn();
+      const secs = (performance.now() - t0) / 1000;
+      into.push(work / secs);
+    }
+  }
+  const s = median(a);
+  const base = b.length ? median(b) : NaN;
+  const ratio = s / base;
+  const row = { runtime, name, unit, walcore: s, baseline: base, baselineName, ratio, runs };
+  console.log(`| ${runtime.padEnd(4)} | ${name.padEnd(44)} | ${fmt(s, unit).padStart(12)} | ${baseline ? `${fmt(base, unit).padStart(12)} (${baselineName})` : '-'.padStart(12)} | ${baseline ? `${ratio.toFixed(2)}x` : '-'} |`);
+  record(row);
+  return row;
+}
+
+/** The async form of compare(), for workloads that await (group commit). */
+export async function compareAsync({ name, unit = 'ops/s', subject, baseline, baselineName = 'baseline', setup, runs = RUNS }) {
+  const a = [];
+  const b = [];
+  for (let i = 0; i < runs; i++) {
+    for (const [fn, into] of [[subject, a], [baseline, b]]) {
+      if (!fn) continue;
+      await setup?.();
+      const t0 = performance.now();
+      const work = await fn();
+      const secs = (performance.now() - t0) / 1000;
+      into.push(work / secs);
+    }
+  }
+  const s = median(a);
+  const base = b.length ? median(b) : NaN;
+  const ratio = s / base;
+  const row = { runtime, name, unit, walcore: s, baseline: base, baselineName, ratio, runs };
+  console.log(`| ${runtime.padEnd(4)} | ${name.padEnd(44)} | ${fmt(s, unit).padStart(12)} | ${baseline ? `${fmt(base, unit).padStart(12)} (${baselineName})` : '-'.padStart(12)} | ${baseline ? `${ratio.toFixed(2)}x` : '-'} |`);
+  record(row);
+  return row;
+}
+
+function record(row) {
+  const file = process.env.WALCORE_BENCH_OUT;
+  if (file) fs.appendFileSync(file, JSON.stringify(row) + '\n');
+}
