@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
+import { hostname as hostnameOf } from 'node:os';
 import { MemoryFileSystem, WalError, WalFsReader, WalFsWriter } from 'walcore';
 import { dec, enc, tempDir } from './helpers.js';
 
@@ -142,10 +143,6 @@ test('a lock left by a dead process is taken over; a live or foreign one is not'
   WalFsWriter.open(p).close();
 });
 
-function hostnameOf() {
-  return globalThis.Deno ? globalThis.Deno.hostname() : process.env.HOSTNAME ?? osHostname();
-}
-import { hostname as osHostname } from 'node:os';
 
 test('calls after close throw CLOSED; dispose closes', () => {
   const w = WalFsWriter.open(fresh());
