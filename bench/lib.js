@@ -31,8 +31,18 @@ const fmt = (rate, unit) => {
 };
 
 /**
+ * A workload returns the work it did (operations or bytes), timed from its
+ * start to its return, or { work, seconds } when it times only part of
+ * itself (e.g. to leave an untimed open or final fsync out).
+ */
+function rate(fn, t0, result) {
+  if (typeof result === 'number') return result / ((performance.now() - t0) / 1000);
+  return result.work / result.seconds;
+}
+
+/**
  * Run `subject` and `baseline` alternately RUNS times. Each returns the
- * amount of work it did (operations or bytes); its rate is work / seconds.
+ * amount of work it did (see rate()); its rate is work / seconds.
  * `setup` (optional) runs untimed before each call. Prints one row and
  * returns { subject, baseline, ratio } as median rates.
  */
@@ -44,9 +54,7 @@ export function compare({ name, unit = 'ops/s', subject, baseline, baselineName 
       if (!fn) continue;
       setup?.();
       const t0 = performance.now();
-      const work = fn();
-      const secs = (performance.now() - t0) / 1000;
-      into.push(work / secs);
+      into.push(rate(fn, t0, fn()));
     }
   }
   const s = median(a);
@@ -67,9 +75,7 @@ export async function compareAsync({ name, unit = 'ops/s', subject, baseline, ba
       if (!fn) continue;
       await setup?.();
       const t0 = performance.now();
-      const work = await fn();
-      const secs = (performance.now() - t0) / 1000;
-      into.push(work / secs);
+      into.push(rate(fn, t0, await fn()));
     }
   }
   const s = median(a);

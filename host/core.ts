@@ -79,8 +79,11 @@ export class Core {
   /** Views of linear memory; rebuilt by ensure() whenever memory grows. */
   u8!: Uint8Array;
   dv!: DataView;
+  /** u32 view of linear memory (index = byte address / 4), rebuilt with the others. */
+  u32!: Uint32Array;
+  #capacity = 0;
   private readonly failures = new Map<number, FrameFailure>();
-  private readonly globals: Record<string, WebAssembly.Global> = {};
+  private readonly globals: Record<string, WebAssembly.Global>;
 
   constructor() {
     const instance = new WebAssembly.Instance(module(), {
@@ -91,13 +94,12 @@ export class Core {
     if (version !== HOST_FORMAT_VERSION) {
       throw new WalError('CORE_MISMATCH', `walcore core speaks format version ${version}, this host only ${HOST_FORMAT_VERSION}`);
     }
-    const c: Record<string, number> = {};
-    for (const name of CONSTANT_NAMES) c[name] = readGlobal(this.x, name);
-    this.c = c as unknown as CoreConstants;
+    // Object.fromEntries keeps V8's fast property mode; adding ~30 keys one by
+    // one to {} turns the object into a slow dictionary, read on every append.
+    this.c = Object.fromEntries(CONSTANT_NAMES.map((name) => [name, readGlobal(this.x, name)])) as unknown as CoreConstants;
     for (const [name, reason] of Object.entries(FAILURE_BY_EXPORT)) this.failures.set(readGlobal(this.x, name), reason);
-    for (const name of ['outCount', 'outEnd', 'outSeqLo', 'outSeqHi', 'outMark', 'outResume', 'outLastStart', 'outLastType', 'hdrVersion', 'hdrKind', 'hdrSalt', 'hdrP0', 'hdrP1', 'hdrP2']) {
-      this.globals[name] = this.x[name] as WebAssembly.Global;
-    }
+    this.globals = Object.fromEntries(['outCount', 'outEnd', 'outSeqLo', 'outSeqHi', 'outMark', 'outResume', 'outLastStart', 'outLastType', 'hdrVersion', 'hdrKind', 'hdrSalt', 'hdrP0', 'hdrP1', 'hdrP2']
+      .map((name) => [name, this.x[name] as WebAssembly.Global]));
     this.staging = this.x.stagingPtr();
     this.desc = this.x.descPtr();
     this.refresh();
@@ -107,12 +109,21 @@ export class Core {
   private refresh(): void {
     this.u8 = new Uint8Array(this.x.memory.buffer);
     this.dv = new DataView(this.x.memory.buffer);
+    this.u32 = new Uint32Array(this.x.memory.buffer);
   }
 
-  /** Make the staging region at least `bytes` long; views are rebuilt if memory grew. */
+  /**
+   * Make the staging region at least `bytes` long; views are rebuilt if
+   * memory grew. Grows geometrically, so a buffer filled a frame at a time
+   * grows O(log n) times, not once per frame.
+   */
   ensure(bytes: number): void {
-    if (bytes <= this.x.stagingCapacity()) return;
-    if (this.x.ensureStaging(bytes) !== 0) throw new RangeError(`walcore: cannot grow core memory to ${bytes} bytes`);
+    if (bytes <= this.#capacity) return;
+    const want = Math.max(bytes, Math.min(this.#capacity * 2, bytes + (256 << 20)));
+    if (this.x.ensureStaging(want) !== 0 && this.x.ensureStaging(bytes) !== 0) {
+      throw new RangeError(`walcore: cannot grow core memory to ${bytes} bytes`);
+    }
+    this.#capacity = this.x.stagingCapacity();
     this.refresh();
   }
 

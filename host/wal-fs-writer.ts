@@ -76,6 +76,10 @@ export class WalFsWriter<T = Uint8Array> {
   #durableEnd: number;
   /** Bytes of framed events buffered in core staging memory. */
   #buffered = 0;
+  /** Leading bytes of the buffer already framed; the rest await encodePending(). */
+  #encoded = 0;
+  /** Frames in the buffer not yet framed: their descriptors are 0..#pending-1. */
+  #pending = 0;
   /** A sync marker sits at #end and has not been synced. */
   #markerUnsynced = false;
   /** Highest sequence appended (halves) and highest written to the file and made durable. */
@@ -199,7 +203,7 @@ export class WalFsWriter<T = Uint8Array> {
    * If this throws, the event was not appended.
    */
   append(event: WalEvent<T>): void {
-    this.live();
+    if (this.#state !== 'open') this.live();
     if (event === null || typeof event !== 'object') throw new TypeError('append: event must be { sequence, payload }');
     const seq = event.sequence;
     let lo: number;
@@ -219,22 +223,55 @@ export class WalFsWriter<T = Uint8Array> {
     if (!(payload instanceof Uint8Array)) throw new TypeError(this.#codec === undefined ? 'append: payload must be a Uint8Array (or pass a codec)' : 'append: codec.encode must return a Uint8Array');
     const core = this.#core;
     const c = core.c;
-    if (payload.length > c.MAX_FRAME_PAYLOAD) throw new RangeError(`append: payload of ${payload.length} bytes exceeds the ${c.MAX_FRAME_PAYLOAD}-byte limit`);
-    const size = c.FRAME_HEADER_SIZE + payload.length;
+    const len = payload.length;
+    if (len > c.MAX_FRAME_PAYLOAD) throw new RangeError(`append: payload of ${len} bytes exceeds the ${c.MAX_FRAME_PAYLOAD}-byte limit`);
+    const size = c.FRAME_HEADER_SIZE + len;
     if (this.#buffered > 0 && this.#buffered + size > this.#bufferSize) this.writeBuffered();
+    if (this.#pending === c.DESC_CAPACITY) this.encodePending();
     core.ensure(this.#buffered + size);
-    const at = core.staging + this.#buffered;
-    core.u8.set(payload, at + c.FRAME_HEADER_SIZE);
-    core.x.encodeFrame(at, payload.length, c.TYPE_EVENT, this.#salt, lo, hi, this.#durableEnd);
+    // Copy the payload after the header's place and describe the frame; the
+    // core frames the pending records in one call (encodePending).
+    core.u8.set(payload, core.staging + this.#buffered + c.FRAME_HEADER_SIZE);
+    const d = (core.desc + this.#pending * c.DESC_SIZE) >>> 2;
+    const u32 = core.u32;
+    u32[d + (c.D_LEN >>> 2)] = len;
+    u32[d + (c.D_SEQ_LO >>> 2)] = lo;
+    u32[d + (c.D_SEQ_HI >>> 2)] = hi;
+    u32[d + (c.D_TYPE >>> 2)] = c.TYPE_EVENT;
+    this.#pending++;
     this.#buffered += size;
     this.#lo = lo;
     this.#hi = hi;
     if (this.#bufferSize === 0) this.writeBuffered();
   }
 
+  /**
+   * Append several events in order, as if by append() on each; stops at the
+   * first invalid event and throws (the events before it stay appended).
+   * Returns how many were appended.
+   */
+  appendBatch(events: Iterable<WalEvent<T>>): number {
+    let n = 0;
+    for (const e of events) {
+      this.append(e);
+      n++;
+    }
+    return n;
+  }
+
+  /** Frame the pending records in place. Their watermark is the durable end now, which precedes their offset. */
+  private encodePending(): void {
+    if (this.#pending === 0) return;
+    const core = this.#core;
+    core.x.encodeBatch(core.staging + this.#encoded, this.#pending, this.#salt, this.#durableEnd);
+    this.#encoded = this.#buffered;
+    this.#pending = 0;
+  }
+
   /** Write buffered frames to the file (not durable). On failure roll back; see the class comment. */
   private writeBuffered(): void {
     if (this.#buffered === 0) return;
+    this.encodePending();
     const core = this.#core;
     const at = this.#end;
     try {
@@ -244,6 +281,7 @@ export class WalFsWriter<T = Uint8Array> {
     }
     this.#end += this.#buffered;
     this.#buffered = 0;
+    this.#encoded = 0;
     this.#markerUnsynced = false;
     this.#writtenLo = this.#lo;
     this.#writtenHi = this.#hi;
