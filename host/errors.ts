@@ -18,7 +18,6 @@ export const ERROR_CODES = [
   'UNSUPPORTED_VERSION', // written by a format version this build does not read
   'CORE_MISMATCH', // the WebAssembly core's format version is not the one this host expects
   'SEQUENCE_OUT_OF_RANGE', // a stored u64 does not fit the number mode the log was opened in
-  'DECODE_FAILED', // the codec could not decode a stored payload
   // RingLog
   'ZERO_CAPACITY', // a ring needs at least one slot
   'CAPACITY_OVERFLOW', // more than 2^32-1 slots, or a file larger than the platform can hold

@@ -12,7 +12,7 @@ export { MemoryFileSystem, seededRandom } from './fs/memory.js';
 export type { CrashOptions, CrashReport, CrashMode, Fault, FaultOp, FaultSpec } from './fs/memory.js';
 export { GroupCommit } from './group-commit.js';
 export { WalFsWriter } from './wal-fs-writer.js';
-export type { WalFsWriterOptions, WalEvent, RepairPolicy, OpenReport } from './wal-fs-writer.js';
+export type { WalFsWriterOptions, WalEvent, RepairPolicy, OpenReport, SequenceOf } from './wal-fs-writer.js';
 export { WalFsReader } from './wal-fs-reader.js';
 export type { WalFsReaderOptions, EventCallback } from './wal-fs-reader.js';
 export type { Codec } from './wal-file.js';

@@ -25,7 +25,7 @@ import { defaultFileSystem } from './fs/runtime.js';
 import { checkOptions, disposeSymbol } from './options.js';
 import { type SequenceMode, TWO_32, fromHalves } from './sequence.js';
 import { type Codec, readWalHeader, walScanFlags } from './wal-file.js';
-import type { WalEvent } from './wal-fs-writer.js';
+import type { SequenceOf, WalEvent } from './wal-fs-writer.js';
 
 export interface WalFsReaderOptions<T = Uint8Array> {
   fs?: FileSystem;
@@ -38,7 +38,7 @@ export interface WalFsReaderOptions<T = Uint8Array> {
 }
 
 /** What forEach() passes for each event: the sequence, the payload, and the frame's file offset. */
-export type EventCallback<T> = (sequence: number | bigint, payload: T, offset: number) => void;
+export type EventCallback<T, S extends number | bigint = number> = (sequence: S, payload: T, offset: number) => void;
 
 const OPTION_KEYS = ['fs', 'codec', 'sequences', 'copy', 'strict'] as const;
 
@@ -50,7 +50,7 @@ class Batch<T> {
   readonly offsets: number[] = [];
 }
 
-export class WalFsReader<T = Uint8Array> {
+export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
   readonly path: string;
   readonly #core = new Core();
   readonly #h: FileHandle;
@@ -76,7 +76,8 @@ export class WalFsReader<T = Uint8Array> {
     }
   }
 
-  static open<T = Uint8Array>(path: string, options: WalFsReaderOptions<T> = {}): WalFsReader<T> {
+  static open<T = Uint8Array, O extends WalFsReaderOptions<T> = WalFsReaderOptions<T>>(path: string, options?: O): WalFsReader<T, SequenceOf<O>>;
+  static open<T = Uint8Array>(path: string, options: WalFsReaderOptions<T> = {}): WalFsReader<T, number | bigint> {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('WalFsReader.open: path must be a non-empty string');
     checkOptions('WalFsReader.open', options, OPTION_KEYS);
     if (options.sequences !== undefined && options.sequences !== 'number' && options.sequences !== 'bigint') throw new RangeError("WalFsReader.open: sequences must be 'number' or 'bigint'");
@@ -87,32 +88,32 @@ export class WalFsReader<T = Uint8Array> {
     } catch (e) {
       throw ioError('open', path, e);
     }
-    return new WalFsReader<T>(path, h, options);
+    return new WalFsReader<T, number | bigint>(path, h, options);
   }
 
   /**
    * Call `fn` for every event in order; returns how many. The fastest way to
    * replay: no iterator objects, and with { copy: false } no copies at all.
    */
-  forEach(fn: EventCallback<T>): number {
+  forEach(fn: EventCallback<T, S>): number {
     const batch = new Batch<T>();
     const scanner = this.scanner();
     let events = 0;
     while (this.fill(scanner, batch)) {
       const { seqs, payloads, offsets } = batch;
-      for (let i = 0; i < batch.length; i++) fn(seqs[i]!, payloads[i]!, offsets[i]!);
+      for (let i = 0; i < batch.length; i++) fn(seqs[i] as S, payloads[i]!, offsets[i]!);
       events += batch.length;
     }
     return events;
   }
 
   /** Lazily yield every event in order (see the class comment for payload ownership). */
-  *events(): IterableIterator<WalEvent<T> & { offset: number }> {
+  *events(): IterableIterator<WalEvent<T, S> & { offset: number }> {
     const batch = new Batch<T>();
     const scanner = this.scanner();
     while (!this.#closed && this.fill(scanner, batch)) {
       const { seqs, payloads, offsets } = batch;
-      for (let i = 0; i < batch.length; i++) yield { sequence: seqs[i]!, payload: payloads[i]!, offset: offsets[i]! };
+      for (let i = 0; i < batch.length; i++) yield { sequence: seqs[i] as S, payload: payloads[i]!, offset: offsets[i]! };
     }
   }
 
@@ -180,7 +181,7 @@ export class WalFsReader<T = Uint8Array> {
     return false;
   }
 
-  [Symbol.iterator](): IterableIterator<WalEvent<T> & { offset: number }> {
+  [Symbol.iterator](): IterableIterator<WalEvent<T, S> & { offset: number }> {
     return this.events();
   }
 

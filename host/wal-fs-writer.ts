@@ -39,10 +39,14 @@ export interface WalFsWriterOptions<T = Uint8Array> {
   bufferSize?: number;
 }
 
-export interface WalEvent<T = Uint8Array> {
-  sequence: number | bigint;
+/** An event: a sequence number (number, or bigint in bigint mode) and a payload. */
+export interface WalEvent<T = Uint8Array, S extends number | bigint = number> {
+  sequence: S;
   payload: T;
 }
+
+/** `number` unless the options say { sequences: 'bigint' }. */
+export type SequenceOf<O> = O extends { sequences: 'bigint' } ? bigint : number;
 
 export interface OpenReport {
   /** Bytes cut from the end by 'truncate-partial' (0 when the file was clean). */
@@ -55,7 +59,7 @@ const OPTION_KEYS = ['repair', 'fs', 'codec', 'sequences', 'bufferSize'] as cons
 
 type State = 'open' | 'closed' | 'poisoned';
 
-export class WalFsWriter<T = Uint8Array> {
+export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
   readonly path: string;
   /** What open() found and repaired. */
   readonly openReport: OpenReport;
@@ -109,7 +113,8 @@ export class WalFsWriter<T = Uint8Array> {
   }
 
   /** Open (creating if missing) the WAL at `path`. See the class comment and README.md. */
-  static open<T = Uint8Array>(path: string, options: WalFsWriterOptions<T> = {}): WalFsWriter<T> {
+  static open<T = Uint8Array, O extends WalFsWriterOptions<T> = WalFsWriterOptions<T>>(path: string, options?: O): WalFsWriter<T, SequenceOf<O>>;
+  static open<T = Uint8Array>(path: string, options: WalFsWriterOptions<T> = {}): WalFsWriter<T, number | bigint> {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('WalFsWriter.open: path must be a non-empty string');
     checkOptions('WalFsWriter.open', options, OPTION_KEYS);
     const repair = options.repair ?? 'strict';
@@ -155,7 +160,7 @@ export class WalFsWriter<T = Uint8Array> {
       try { h.sync(); } catch (e) { throw ioError('fsync', path, e); }
       // A trailing sync marker is overwritten by the next write.
       if (scanner.lastStart >= 0 && scanner.lastType === core.c.TYPE_SYNC_MARK && scanner.lastStart + core.c.FRAME_HEADER_SIZE === end) end = scanner.lastStart;
-      const writer = new WalFsWriter<T>(path, fs, core, h, lock, salt, { ...options, bufferSize }, report, end, scanner.seqLo, scanner.seqHi);
+      const writer = new WalFsWriter<T, number | bigint>(path, fs, core, h, lock, salt, { ...options, bufferSize }, report, end, scanner.seqLo, scanner.seqHi);
       fromHalves(scanner.seqLo, scanner.seqHi, writer.#mode, path); // refuse a number-mode open of a bigint log
       if (end > core.c.FILE_HEADER_SIZE && end === scanner.pos) writer.writeMarker();
       return writer;
@@ -167,13 +172,13 @@ export class WalFsWriter<T = Uint8Array> {
   }
 
   /** Highest sequence appended so far (0 for an empty WAL); includes events not yet flushed. */
-  get currentSequence(): number | bigint {
-    return fromHalves(this.#lo, this.#hi, this.#mode, this.path);
+  get currentSequence(): S {
+    return fromHalves(this.#lo, this.#hi, this.#mode, this.path) as S;
   }
 
   /** Highest sequence a completed flush() made durable (0 if none). */
-  get durableSequence(): number | bigint {
-    return fromHalves(this.#durableLo, this.#durableHi, this.#mode, this.path);
+  get durableSequence(): S {
+    return fromHalves(this.#durableLo, this.#durableHi, this.#mode, this.path) as S;
   }
 
   /** Bytes in the file plus bytes buffered. */
@@ -202,10 +207,10 @@ export class WalFsWriter<T = Uint8Array> {
    * The event is buffered, not durable: call flush() or await flushAsync().
    * If this throws, the event was not appended.
    */
-  append(event: WalEvent<T>): void {
+  append(event: WalEvent<T, S>): void {
     if (this.#state !== 'open') this.live();
     if (event === null || typeof event !== 'object') throw new TypeError('append: event must be { sequence, payload }');
-    const seq = event.sequence;
+    const seq: number | bigint = event.sequence;
     let lo: number;
     let hi: number;
     if (typeof seq === 'number' && this.#mode === 'number') {
@@ -250,7 +255,7 @@ export class WalFsWriter<T = Uint8Array> {
    * first invalid event and throws (the events before it stay appended).
    * Returns how many were appended.
    */
-  appendBatch(events: Iterable<WalEvent<T>>): number {
+  appendBatch(events: Iterable<WalEvent<T, S>>): number {
     let n = 0;
     for (const e of events) {
       this.append(e);

@@ -11,6 +11,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { runtimeCommand } from './runtimes.mjs';
 
 const filter = process.argv.slice(2);
+// The examples are documentation: they must type-check against the published types.
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.examples.json'], { stdio: 'inherit' });
+if (tsc.status !== 0) {
+  console.log('examples do not type-check');
+  process.exit(1);
+}
 const examples = readdirSync('examples').filter((f) => f.endsWith('.ts') && (filter.length === 0 || filter.some((p) => f.includes(p)))).sort();
 mkdirSync('build/examples', { recursive: true });
 let failures = 0;

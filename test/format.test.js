@@ -41,6 +41,13 @@ test('GoldenFileIsWhatTheCoreWrites', () => {
   assert.is(golden.length, END);
 });
 
+test('FormatDocQuotesTheGoldenFileExactly', () => {
+  const doc = readFileSync(new URL('../docs/FORMAT.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('`test/vectors/wal-file-v1.hex` (§4 worked example'));
+  const block = section.slice(section.indexOf('```') + 3, section.indexOf('```', section.indexOf('```') + 3));
+  assert.equal(fromHex(block), golden);
+});
+
 test('GoldenFileOpensAndReplays', () => {
   const r = openBytes(golden);
   assert.equal(r.events, ALL);
