@@ -33,8 +33,8 @@ for (const file of examples) {
     const ok = r.status === 0;
     if (!ok) failures++;
     console.log(`--- ${file} in ${rt}: ${ok ? 'ok' : `FAILED (exit ${r.status})`}`);
-    process.stdout.write((r.stdout ?? '').replace(/^/gm, '    '));
-    if (!ok || r.stderr) process.stdout.write((r.stderr ?? '').replace(/^/gm, '    '));
+    process.stdout.write((r.stdout ?? '').replace(/^(?=.)/gm, '    '));
+    if (!ok || r.stderr) process.stdout.write((r.stderr ?? '').replace(/^(?=.)/gm, '    '));
   }
 }
 console.log(`${examples.length} examples x 3 runtimes, ${failures} failed`);
