@@ -12,21 +12,28 @@ import { payloadOf } from './fixtures/wal-payload.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/wal-child.js', import.meta.url));
 
-function runAndKill(path, delayMs) {
+function runAndKill(path, delayMs, whileAlive) {
   return new Promise((resolve, reject) => {
     const [cmd, ...pre] = selfCommand();
     const child = spawn(cmd, [...pre, CHILD, path], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let timer;
+    let failure;
     child.stdout.on('data', (d) => {
       out += d;
-      if (timer === undefined && out.includes('start')) timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+      if (timer === undefined && out.includes('start')) {
+        timer = setTimeout(() => {
+          try { whileAlive?.(); } catch (e) { failure = e; }
+          child.kill('SIGKILL');
+        }, delayMs);
+      }
     });
     child.stderr.on('data', (d) => { err += d; });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (failure) return reject(failure);
       if (signal !== 'SIGKILL') return reject(new Error(`child ended by itself (code ${code}): ${err}`));
       const acks = [...out.matchAll(/ack (\d+)/g)].map((m) => Number(m[1]));
       const start = Number(/start (\d+)/.exec(out)?.[1] ?? NaN);
@@ -63,6 +70,21 @@ test('kill -9 at random moments never loses an acknowledged event', async () => 
     assert.is(expect - 1, last);
   }
   assert.ok(totalAcks > 0, 'no child ever acknowledged anything: the test tested nothing');
+});
+
+test('a second writer in another process is refused while the first lives', async () => {
+  const path = `${tempDir('lock')}/locked.wal`;
+  let refused;
+  await runAndKill(path, 100, () => {
+    try {
+      WalFsWriter.open(path).close();
+      refused = 'opened';
+    } catch (e) {
+      refused = e.code;
+    }
+  });
+  assert.is(refused, 'LOCKED');
+  WalFsWriter.open(path, { repair: 'truncate-partial' }).close(); // and taken over once it is dead
 });
 
 test.run();
