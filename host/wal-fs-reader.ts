@@ -42,13 +42,6 @@ export type EventCallback<T, S extends number | bigint = number> = (sequence: S,
 
 const OPTION_KEYS = ['fs', 'codec', 'sequences', 'copy', 'strict'] as const;
 
-/** One batch of decoded events; the arrays are reused from batch to batch. */
-class Batch<T> {
-  length = 0;
-  readonly seqs: Array<number | bigint> = [];
-  readonly payloads: T[] = [];
-  readonly offsets: number[] = [];
-}
 
 export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
   readonly path: string;
@@ -96,24 +89,20 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
    * replay: no iterator objects, and with { copy: false } no copies at all.
    */
   forEach(fn: EventCallback<T, S>): number {
-    const batch = new Batch<T>();
     const scanner = this.scanner();
     let events = 0;
-    while (this.fill(scanner, batch)) {
-      const { seqs, payloads, offsets } = batch;
-      for (let i = 0; i < batch.length; i++) fn(seqs[i] as S, payloads[i]!, offsets[i]!);
-      events += batch.length;
-    }
+    for (let n; (n = this.fill(scanner, fn as EventCallback<T, number | bigint>)) > 0;) events += n;
     return events;
   }
 
   /** Lazily yield every event in order (see the class comment for payload ownership). */
   *events(): IterableIterator<WalEvent<T, S> & { offset: number }> {
-    const batch = new Batch<T>();
     const scanner = this.scanner();
-    while (!this.#closed && this.fill(scanner, batch)) {
-      const { seqs, payloads, offsets } = batch;
-      for (let i = 0; i < batch.length; i++) yield { sequence: seqs[i] as S, payload: payloads[i]!, offset: offsets[i]! };
+    const batch: Array<WalEvent<T, S> & { offset: number }> = [];
+    const push = (sequence: number | bigint, payload: T, offset: number): void => { batch.push({ sequence: sequence as S, payload, offset }); };
+    while (!this.#closed && this.fill(scanner, push) > 0) {
+      yield* batch;
+      batch.length = 0;
     }
   }
 
@@ -126,59 +115,67 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
   }
 
   /**
-   * Decode the scanner's next batch of frames into `batch`. Returns false at
-   * the end; there, a corruption (or, when strict, a torn tail) throws.
-   * Copies are made once per batch: one slice of the batch's bytes, with
-   * each payload a view into it (a fresh small ArrayBuffer per payload costs
-   * ~300 ns in V8, ten times the rest of the work).
+   * Hand the events of the scanner's next batch of frames to `emit`; returns
+   * how many (0 at the end, where a corruption, or a torn tail when strict,
+   * throws). Copies are made once per batch: one slice of the batch's bytes,
+   * with each payload a view into it (a fresh small ArrayBuffer per payload
+   * costs ~300 ns in V8, several times the rest of the work).
    */
-  private fill(scanner: FrameScanner, batch: Batch<T>): boolean {
+  private fill(scanner: FrameScanner, emit: EventCallback<T, number | bigint>): number {
     const core = this.#core;
     const c = core.c;
-    batch.length = 0;
+    // Locals, not property reads: the loop calls user code, which V8 cannot see through.
+    const HDR = c.FRAME_HEADER_SIZE;
+    const OFF = c.D_OFFSET >>> 2;
+    const LEN = c.D_LEN >>> 2;
+    const LO = c.D_SEQ_LO >>> 2;
+    const HI = c.D_SEQ_HI >>> 2;
+    const TYPE = c.D_TYPE >>> 2;
+    const EVENT = c.TYPE_EVENT;
+    const step = c.DESC_SIZE >>> 2;
+    const codec = this.#codec;
+    const numbers = this.#mode === 'number';
     for (;;) {
       let n: number;
       try { n = scanner.next(); } catch (e) { throw ioError('read', this.path, e); }
       if (n === 0) break;
       const u32 = core.u32;
       const d0 = core.desc >>> 2;
-      const step = c.DESC_SIZE >>> 2;
-      const first = u32[d0 + (c.D_OFFSET >>> 2)]!;
       const lastD = d0 + (n - 1) * step;
-      const batchEnd = u32[lastD + (c.D_OFFSET >>> 2)]! + c.FRAME_HEADER_SIZE + u32[lastD + (c.D_LEN >>> 2)]!;
+      const first = u32[d0 + OFF]!;
+      const batchEnd = u32[lastD + OFF]! + HDR + u32[lastD + LEN]!;
       // With copies, payloads are views into one private copy of the batch; without, views into core memory.
       const owner = this.#copy ? core.u8.slice(scanner.batchBase + first, scanner.batchBase + batchEnd) : core.u8;
-      const shift = this.#copy ? first : -scanner.batchBase;
-      const numbers = this.#mode === 'number';
-      for (let i = 0, d = d0; i < n; i++, d += step) {
-        if ((u32[d + (c.D_TYPE >>> 2)]! & 0xff) !== c.TYPE_EVENT) continue;
-        const rel = u32[d + (c.D_OFFSET >>> 2)]!;
-        const len = u32[d + (c.D_LEN >>> 2)]!;
-        const lo = u32[d + (c.D_SEQ_LO >>> 2)]!;
-        const hi = u32[d + (c.D_SEQ_HI >>> 2)]!;
-        const bytes = new Uint8Array(owner.buffer, owner.byteOffset + rel - shift + c.FRAME_HEADER_SIZE, len);
+      const buffer = owner.buffer;
+      const shift = this.#copy ? HDR - first : scanner.batchBase + HDR;
+      const fileBase = scanner.batchOffset;
+      let emitted = 0;
+      for (let d = d0; d <= lastD; d += step) {
+        if ((u32[d + TYPE]! & 0xff) !== EVENT) continue;
+        const rel = u32[d + OFF]!;
+        const hi = u32[d + HI]!;
+        const seq = numbers && hi < 0x200000 ? hi * TWO_32 + u32[d + LO]! : fromHalves(u32[d + LO]!, hi, this.#mode, this.path);
+        const bytes = new Uint8Array(buffer, rel + shift, u32[d + LEN]!);
         let payload: T;
-        if (this.#codec === undefined) payload = bytes as unknown as T;
+        if (codec === undefined) payload = bytes as unknown as T;
         else {
           try {
-            payload = this.#codec.decode(bytes);
+            payload = codec.decode(bytes);
           } catch {
-            scanner.fail(scanner.batchOffset + rel, 'decode-failure');
+            scanner.fail(fileBase + rel, 'decode-failure');
             throw scanner.error(false);
           }
         }
-        const k = batch.length++;
-        batch.seqs[k] = numbers && hi < 0x200000 ? hi * TWO_32 + lo : fromHalves(lo, hi, this.#mode, this.path);
-        batch.payloads[k] = payload;
-        batch.offsets[k] = scanner.batchOffset + rel;
+        emitted++;
+        emit(seq, payload, fileBase + rel);
       }
-      if (batch.length > 0) return true;
+      if (emitted > 0) return emitted;
     }
     if (scanner.failure !== undefined) {
       const { torn } = scanner.classify();
       if (!torn || this.#strict) throw scanner.error(torn);
     }
-    return false;
+    return 0;
   }
 
   [Symbol.iterator](): IterableIterator<WalEvent<T, S> & { offset: number }> {
