@@ -125,7 +125,12 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
     if (options.codec !== undefined && (typeof options.codec.encode !== 'function' || typeof options.codec.decode !== 'function')) throw new TypeError('WalFsWriter.open: codec needs encode() and decode()');
     const fs = options.fs ?? defaultFileSystem();
     const core = new Core();
-    const lock = fs.lock(path);
+    let lock: FileLock;
+    try {
+      lock = fs.lock(path);
+    } catch (e) {
+      throw ioError('lock', path, e);
+    }
     let h: FileHandle | undefined;
     try {
       try {

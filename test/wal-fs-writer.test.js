@@ -297,6 +297,10 @@ test('missing files and non-WAL files are clear errors', () => {
   const e = code(() => WalFsWriter.open(p), 'BAD_HEADER');
   assert.is(e.reason, 'bad-magic');
   code(() => WalFsWriter.open(dir), 'BAD_HEADER');
+  const missing = code(() => WalFsWriter.open(`${dir}/no/such/dir/x.wal`), 'IO_ERROR');
+  assert.is(missing.errno, 'ENOENT');
+  const m = code(() => WalFsWriter.open('/no/such/dir/x.wal', { fs: new MemoryFileSystem() }), 'IO_ERROR');
+  assert.is(m.errno, 'ENOENT');
 });
 
 test.run();
