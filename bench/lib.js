@@ -44,7 +44,7 @@ function rate(fn, t0, result) {
  * Run `subject` and `baseline` alternately RUNS times. Each returns the
  * amount of work it did (see rate()); its rate is work / seconds.
  * `setup` (optional) runs untimed before each call. Prints one row and
- * returns { subject, baseline, ratio } as median rates.
+ * returns { walcore, baseline, ratio } as median rates.
  */
 export function compare({ name, unit = 'ops/s', subject, baseline, baselineName = 'baseline', setup, runs = RUNS }) {
   const a = [];
@@ -57,13 +57,7 @@ export function compare({ name, unit = 'ops/s', subject, baseline, baselineName 
       into.push(rate(fn, t0, fn()));
     }
   }
-  const s = median(a);
-  const base = b.length ? median(b) : NaN;
-  const ratio = s / base;
-  const row = { runtime, name, unit, walcore: s, baseline: base, baselineName, ratio, runs };
-  console.log(`| ${runtime.padEnd(4)} | ${name.padEnd(44)} | ${fmt(s, unit).padStart(12)} | ${baseline ? `${fmt(base, unit).padStart(12)} (${baselineName})` : '-'.padStart(12)} | ${baseline ? `${ratio.toFixed(2)}x` : '-'} |`);
-  record(row);
-  return row;
+  return report(name, unit, a, b, baselineName, runs);
 }
 
 /** The async form of compare(), for workloads that await (group commit). */
@@ -78,11 +72,17 @@ export async function compareAsync({ name, unit = 'ops/s', subject, baseline, ba
       into.push(rate(fn, t0, await fn()));
     }
   }
+  return report(name, unit, a, b, baselineName, runs);
+}
+
+/** Print one row of medians and their ratio, and record it for bench/run.mjs. */
+function report(name, unit, a, b, baselineName, runs) {
   const s = median(a);
   const base = b.length ? median(b) : NaN;
   const ratio = s / base;
   const row = { runtime, name, unit, walcore: s, baseline: base, baselineName, ratio, runs };
-  console.log(`| ${runtime.padEnd(4)} | ${name.padEnd(44)} | ${fmt(s, unit).padStart(12)} | ${baseline ? `${fmt(base, unit).padStart(12)} (${baselineName})` : '-'.padStart(12)} | ${baseline ? `${ratio.toFixed(2)}x` : '-'} |`);
+  const baseCol = b.length ? `${fmt(base, unit).padStart(12)} (${baselineName})` : '-'.padStart(12);
+  console.log(`| ${runtime.padEnd(4)} | ${name.padEnd(44)} | ${fmt(s, unit).padStart(12)} | ${baseCol} | ${b.length ? `${ratio.toFixed(2)}x` : '-'} |`);
   record(row);
   return row;
 }

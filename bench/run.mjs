@@ -6,16 +6,9 @@
 //   node bench/run.mjs [--runtime node,deno,bun] [name-filter ...]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { runtimeCommand } from '../scripts/runtimes.mjs';
+import { runtimeCommand, selectFiles } from '../scripts/runtimes.mjs';
 
-const args = process.argv.slice(2);
-let runtimes = ['node', 'deno', 'bun'];
-const filters = [];
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--runtime') runtimes = args[++i].split(',');
-  else filters.push(args[i]);
-}
-const files = readdirSync('bench').filter((f) => f.endsWith('.bench.js') && (filters.length === 0 || filters.some((p) => f.includes(p)))).sort();
+const { runtimes, files } = selectFiles(process.argv.slice(2), 'bench', '.bench.js', readdirSync);
 mkdirSync('bench/results', { recursive: true });
 const out = 'bench/results/latest.jsonl';
 rmSync(out, { force: true });

@@ -16,3 +16,15 @@ export function runtimeCommand(rt) {
 export function haveRuntime(rt) {
   return rt === 'node' || existsSync(bin(rt));
 }
+
+/** Parse `[--runtime a,b] [filter ...]` and list `dir`'s files ending in `suffix` that match a filter. */
+export function selectFiles(argv, dir, suffix, readdir) {
+  let runtimes = ['node', 'deno', 'bun'];
+  const filters = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--runtime') runtimes = argv[++i].split(',');
+    else filters.push(argv[i]);
+  }
+  const files = readdir(dir).filter((f) => f.endsWith(suffix) && (filters.length === 0 || filters.some((p) => f.includes(p)))).sort();
+  return { runtimes, files };
+}

@@ -6,16 +6,9 @@
 //   node scripts/test.mjs [--runtime node,deno,bun] [name-filter ...]
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { runtimeCommand } from './runtimes.mjs';
+import { runtimeCommand, selectFiles } from './runtimes.mjs';
 
-const args = process.argv.slice(2);
-let runtimes = ['node', 'deno', 'bun'];
-const filters = [];
-for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--runtime') runtimes = args[++i].split(',');
-  else filters.push(args[i]);
-}
-const files = readdirSync('test').filter((f) => f.endsWith('.test.js') && (filters.length === 0 || filters.some((p) => f.includes(p)))).sort();
+const { runtimes, files } = selectFiles(process.argv.slice(2), 'test', '.test.js', readdirSync);
 const jobs = runtimes.flatMap((rt) => files.map((file) => ({ rt, file })));
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 const num = (text, label) => {

@@ -20,11 +20,11 @@
  */
 import { WalError } from '../errors.js';
 import { checkOpenFlags } from './posix.js';
+import { Bytes, FileNode, MemoryFile, errno } from './memory-file.js';
+import type { FaultOp } from './memory-file.js';
 import type { FileHandle, FileLock, FileStat, FileSystem, OpenFlags } from './types.js';
 
-/** Operations that can be made to fail. */
-export type FaultOp = 'open' | 'read' | 'write' | 'truncate' | 'sync' | 'size' | 'close' | 'rename' | 'remove' | 'list'
-  | 'mkdir' | 'syncDir' | 'stat';
+export type { FaultOp } from './memory-file.js';
 
 export interface FaultSpec {
   /** Which operation fails. */
@@ -84,47 +84,6 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** A growable byte array. */
-class Bytes {
-  buf = new Uint8Array(0);
-  size = 0;
-  private reserve(n: number): void {
-    if (n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(n, this.buf.length * 2, 256));
-    next.set(this.buf.subarray(0, this.size));
-    this.buf = next;
-  }
-  write(pos: number, bytes: Uint8Array): void {
-    const end = pos + bytes.length;
-    this.reserve(end);
-    if (pos > this.size) this.buf.fill(0, this.size, pos);
-    this.buf.set(bytes, pos);
-    if (end > this.size) this.size = end;
-  }
-  truncate(n: number): void {
-    if (n > this.size) {
-      this.reserve(n);
-      this.buf.fill(0, this.size, n);
-    }
-    this.size = n;
-  }
-  clone(): Bytes {
-    const b = new Bytes();
-    b.buf = this.buf.slice(0, this.size);
-    b.size = this.size;
-    return b;
-  }
-}
-
-type PendingOp = { kind: 'write'; pos: number; bytes: Uint8Array } | { kind: 'truncate'; size: number };
-
-class FileNode {
-  readonly kind = 'file';
-  current = new Bytes();
-  durable = new Bytes();
-  pending: PendingOp[] = [];
-}
-
 type DirOp =
   | { kind: 'set'; name: string; node: Node }
   | { kind: 'delete'; name: string }
@@ -138,10 +97,6 @@ class DirNode {
 }
 
 type Node = FileNode | DirNode;
-
-function errno(code: string, message: string): Error {
-  return Object.assign(new Error(`${code}: ${message}`), { code });
-}
 
 function splitPath(path: string): string[] {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
@@ -442,64 +397,5 @@ export class MemoryFileSystem implements FileSystem {
     node.current.truncate(bytes.length);
     node.durable = node.current.clone();
     node.pending = [];
-  }
-}
-
-class MemoryFile implements FileHandle {
-  #open = true;
-  #dead = false;
-  constructor(private readonly fs: MemoryFileSystem, readonly path: string, private readonly node: FileNode, private readonly writable: boolean) {}
-
-  _kill(): void {
-    this.#dead = true;
-    this.#open = false;
-  }
-  private live(op: FaultOp): void {
-    if (!this.#open) throw errno('EBADF', `${this.path}: handle is ${this.#dead ? 'dead after crash' : 'closed'}`);
-    this.fs._check(op, this.path);
-  }
-  read(buf: Uint8Array, position: number): number {
-    this.live('read');
-    const cur = this.node.current;
-    if (position >= cur.size) return 0;
-    const n = Math.min(buf.length, cur.size - position);
-    buf.set(cur.buf.subarray(position, position + n));
-    return n;
-  }
-  write(buf: Uint8Array, position: number): void {
-    if (!this.writable) throw errno('EBADF', `${this.path}: opened read-only`);
-    try {
-      this.live('write');
-    } catch (e) {
-      const partial = Math.min((e as { partialBytes?: number }).partialBytes ?? 0, buf.length);
-      if (partial > 0 && this.#open) this.apply({ kind: 'write', pos: position, bytes: buf.slice(0, partial) });
-      throw e;
-    }
-    this.apply({ kind: 'write', pos: position, bytes: buf.slice() });
-  }
-  private apply(op: PendingOp): void {
-    if (op.kind === 'write') this.node.current.write(op.pos, op.bytes);
-    else this.node.current.truncate(op.size);
-    this.node.pending.push(op);
-  }
-  truncate(size: number): void {
-    if (!this.writable) throw errno('EBADF', `${this.path}: opened read-only`);
-    this.live('truncate');
-    this.apply({ kind: 'truncate', size });
-  }
-  size(): number {
-    this.live('size');
-    return this.node.current.size;
-  }
-  sync(): void {
-    this.live('sync');
-    const d = this.node.durable;
-    for (const op of this.node.pending) op.kind === 'write' ? d.write(op.pos, op.bytes) : d.truncate(op.size);
-    this.node.pending = [];
-  }
-  close(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    this.fs._closed(this);
   }
 }
