@@ -9,8 +9,9 @@
  *
  * A holder is presumed alive (the lock is refused) unless one of these shows
  * it is gone: the machine rebooted since (boot id differs), no process has
- * its pid (kill(pid, 0) says ESRCH), or its pid now belongs to a process
- * started at another time (pid reuse; Linux /proc start time). A lock from
+ * its pid (/proc/<pid> is absent, or elsewhere kill(pid, 0) says ESRCH), or
+ * its pid now belongs to a process started at another time (pid reuse; the
+ * start time in /proc/<pid>/stat differs). A lock from
  * another host is never broken automatically. A stale lock is broken under
  * a short-lived `<path>.lock.break` mutex so two processes cannot both break
  * it and both win; a `.break` file older than 10 s is itself abandoned.
@@ -40,9 +41,19 @@ function startTime(pid: number): string | null {
 
 const bootId = (): string | null => readText('/proc/sys/kernel/random/boot_id');
 
+/**
+ * This host's name. Linux: from /proc, so Deno needs only --allow-read;
+ * elsewhere os.hostname() (Deno: --allow-sys=hostname).
+ */
+function hostName(): string | null {
+  const fromProc = readText('/proc/sys/kernel/hostname');
+  if (fromProc !== null) return fromProc;
+  try { return hostname(); } catch { return null; }
+}
+
 function me(): Holder {
   const token = Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(16).padStart(8, '0')).join('');
-  return { pid: process.pid, start: startTime(process.pid), boot: bootId(), host: hostname(), token };
+  return { pid: process.pid, start: startTime(process.pid), boot: bootId(), host: hostName() ?? 'unknown-host', token };
 }
 
 function parse(text: string | null): Holder | null {
@@ -53,22 +64,33 @@ function parse(text: string | null): Holder | null {
   } catch { return null; }
 }
 
-/** True unless the holder is provably dead (see the file comment). */
-function alive(h: Holder): boolean {
-  if (h.host !== hostname()) return true;
+/**
+ * 'dead' only when the holder is provably gone (see the file comment). Where
+ * /proc is readable (Linux) it alone answers; else kill(pid, 0) does. When
+ * neither may be asked (Deno without --allow-all / --allow-run: /proc and
+ * signals need permissions) the answer is 'unknown', and the lock is refused:
+ * refusing a stale lock is safe, two writers are not.
+ */
+function liveness(h: Holder): { state: 'alive' | 'dead' | 'unknown'; why?: string } {
+  const host = hostName();
+  if (host === null) return { state: 'unknown', why: 'this process may not read its host name (Deno: grant --allow-sys=hostname)' };
+  if (h.host !== host) return { state: 'alive' };
   const boot = bootId();
-  if (h.boot !== null && boot !== null && h.boot !== boot) return false;
+  if (h.boot !== null && boot !== null && h.boot !== boot) return { state: 'dead' };
+  if (startTime(process.pid) !== null) {
+    const now = startTime(h.pid);
+    if (now === null) return { state: 'dead' }; // no such process
+    return { state: h.start === null || now === h.start ? 'alive' : 'dead' };
+  }
   try {
     process.kill(h.pid, 0);
+    return { state: 'alive' };
   } catch (e) {
-    if ((e as { code?: string }).code === 'ESRCH') return false;
-    return true; // EPERM: a process exists that we may not signal
+    const code = (e as { code?: string }).code;
+    if (code === 'ESRCH') return { state: 'dead' };
+    if (code === 'EPERM') return { state: 'alive' }; // a process we may not signal
+    return { state: 'unknown', why: 'this process may not check whether that pid still runs (Deno: grant --allow-run)' };
   }
-  if (h.start !== null) {
-    const now = startTime(h.pid);
-    if (now !== null && now !== h.start) return false;
-  }
-  return true;
 }
 
 function describe(h: Holder | null): string {
@@ -90,8 +112,12 @@ export function acquireLockFile(target: string): FileLock {
         if ((e as { code?: string }).code !== 'EEXIST') throw e;
       }
       const current = parse(readText(lockPath));
-      if (current !== null && alive(current)) {
+      const { state, why } = current === null ? { state: 'dead' as const, why: undefined } : liveness(current);
+      if (state === 'alive') {
         throw new WalError('LOCKED', `${target} is locked by ${describe(current)} (lock file ${lockPath})`, { path: target });
+      }
+      if (state === 'unknown') {
+        throw new WalError('LOCKED', `${target} is locked by ${describe(current)} (lock file ${lockPath}), and ${why}; remove the lock file if you are sure its holder is dead`, { path: target });
       }
       if (current === null) {
         // Unreadable lock: our own protocol never leaves one, so only break it once it is old.
