@@ -5,6 +5,7 @@
  */
 import { Core } from './core.js';
 import { WalError, ioError } from './errors.js';
+import { loadFileHeader } from './file-header.js';
 import { FrameScanner } from './frame-scanner.js';
 import type { FileHandle } from './fs/types.js';
 
@@ -18,14 +19,7 @@ export interface Codec<T> {
 /** Read and check the file header; returns the file's salt. */
 export function readWalHeader(core: Core, h: FileHandle, path: string): number {
   const c = core.c;
-  core.ensure(c.FILE_HEADER_SIZE);
-  let got: number;
-  try {
-    got = h.read(core.u8.subarray(core.staging, core.staging + c.FILE_HEADER_SIZE), 0);
-  } catch (e) {
-    throw ioError('read', path, e);
-  }
-  const st = core.x.decodeFileHeader(core.staging, got, c.KIND_WAL_FILE);
+  const st = core.x.decodeFileHeader(core.staging, loadFileHeader(core, h, path), c.KIND_WAL_FILE);
   if (st !== c.OK) {
     const reason = core.failure(st);
     if (reason === 'unsupported-version') {
