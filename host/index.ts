@@ -17,3 +17,8 @@ export { WalFsReader } from './wal-fs-reader.js';
 export type { WalFsReaderOptions, EventCallback } from './wal-fs-reader.js';
 export type { Codec } from './wal-file.js';
 export type { SequenceMode } from './sequence.js';
+export { SegmentedWal } from './segmented-wal.js';
+export type { SegmentedWalOptions, AppendRecord, SegmentInfo, TruncateResult, ReplayPage, SegmentedOpenReport } from './segmented-wal.js';
+export type { WalRecord } from './segment-scan.js';
+export { KeyRing } from './encryption.js';
+export type { KeyEntry } from './encryption.js';

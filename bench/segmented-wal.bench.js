@@ -1,0 +1,99 @@
+// SegmentedWal beside the raw file API doing the same I/O in the same
+// process: 1M buffered appends of 100 B with 4 MiB segments, replay, and
+// encrypted vs plain (appends and replay).
+import * as fs from 'node:fs';
+import { KeyRing, SegmentedWal } from 'walcore';
+import { benchDir, compare } from './lib.js';
+
+const dir = benchDir('seg');
+const N = Number(process.env.WALCORE_BENCH_EVENTS ?? 1_000_000);
+const NENC = Math.max(1000, Math.floor(N / 5));
+const SEGMENT = 4 << 20;
+const payload = new Uint8Array(100).map((_, i) => i * 3);
+const ring = new KeyRing({ id: 1, key: new Uint8Array(32).fill(0x5a) });
+const secondsSince = (t0) => (performance.now() - t0) / 1000;
+
+/** Append n records to a fresh WAL; timed: the appends and the final sync (open and close are not). */
+function appendRun(name, n, encryptionRing = null) {
+  const d = `${dir}/${name}`;
+  fs.rmSync(d, { recursive: true, force: true });
+  const wal = SegmentedWal.open({ dir: d, segmentTargetSize: SEGMENT, encryptionRing });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) wal.append(7, 42, i & 63, 1, payload);
+  wal.sync();
+  const seconds = secondsSince(t0);
+  wal.close();
+  return { work: n, seconds };
+}
+
+/** Raw baseline: the same on-disk bytes written in 1 MiB batches with fs.writeSync, then one fdatasync. */
+function rawWrite(path, bytes) {
+  const fd = fs.openSync(path, 'w');
+  const t0 = performance.now();
+  for (let off = 0; off < bytes.length; off += 1 << 20) fs.writeSync(fd, bytes, off, Math.min(1 << 20, bytes.length - off), off);
+  fs.fdatasyncSync(fd);
+  const seconds = secondsSince(t0);
+  fs.closeSync(fd);
+  return seconds;
+}
+
+/** Raw baseline: read every segment file in 1 MiB chunks with fs.readSync, touching nothing. */
+function rawRead(d) {
+  const buf = new Uint8Array(1 << 20);
+  let total = 0;
+  for (const name of fs.readdirSync(d)) {
+    const fd = fs.openSync(`${d}/${name}`, 'r');
+    for (let pos = 0, n; (n = fs.readSync(fd, buf, 0, buf.length, pos)) > 0;) { pos += n; total += n; }
+    fs.closeSync(fd);
+  }
+  return total;
+}
+
+/** Stream every record with the lazy iterator (full validation, payload copies, decryption). */
+function replayRun(d, encryptionRing = null) {
+  const wal = SegmentedWal.open({ dir: d, encryptionRing });
+  const t0 = performance.now();
+  let n = 0;
+  for (const r of wal.records()) n += r.payload.length === 100 ? 1 : 0;
+  const seconds = secondsSince(t0);
+  wal.close();
+  return { work: n, seconds };
+}
+
+// Reference logs (untimed): their bytes are what the raw baselines write and read.
+appendRun('ref', N);
+appendRun('ref-enc', NENC, ring);
+const refBytes = (d) => {
+  const parts = fs.readdirSync(d).map((n) => fs.readFileSync(`${d}/${n}`));
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+};
+const plainBytes = refBytes(`${dir}/ref`);
+console.log(`# ${N} records in ${fs.readdirSync(`${dir}/ref`).length} segments, ${(plainBytes.length / 1e6).toFixed(1)} MB`);
+
+compare({
+  name: `append ${N / 1e6}M x 100 B, 4 MiB segments, buffered`, unit: 'records/s',
+  subject: () => appendRun('a', N),
+  baseline: () => ({ work: N, seconds: rawWrite(`${dir}/raw.bin`, plainBytes) }),
+  baselineName: 'fs.writeSync 1 MiB',
+});
+compare({
+  name: `replay ${N / 1e6}M x 100 B, lazy iterator`, unit: 'records/s',
+  subject: () => replayRun(`${dir}/ref`),
+  baseline: () => { const t0 = performance.now(); rawRead(`${dir}/ref`); return { work: N, seconds: secondsSince(t0) }; },
+  baselineName: 'fs.readSync 1 MiB',
+});
+compare({
+  name: `append ${NENC / 1e3}k x 100 B, AES-256-GCM vs plain`, unit: 'records/s', runs: 3,
+  subject: () => appendRun('e', NENC, ring),
+  baseline: () => appendRun('p', NENC),
+  baselineName: 'plain SegmentedWal',
+});
+compare({
+  name: `replay ${NENC / 1e3}k x 100 B, AES-256-GCM vs plain`, unit: 'records/s', runs: 3,
+  subject: () => replayRun(`${dir}/ref-enc`, ring),
+  baseline: () => replayRun(`${dir}/p`),
+  baselineName: 'plain SegmentedWal',
+});

@@ -1,0 +1,136 @@
+/**
+ * Encryption for SegmentedWal records: AES-256-GCM from `node:crypto`
+ * (the same module in Node, Deno and Bun), a key ring, and the nonce source.
+ *
+ * KeyRing: an immutable set of 32-byte keys named by u32 key ids, one of
+ * which is current (used to encrypt); the others only decrypt records
+ * written before a rotation. The ring keeps its own copies of the keys.
+ *
+ * Nonces (docs/FORMAT-segment.md §5): a nonce is 12 bytes, stored in each
+ * record: an 8-byte prefix drawn from the CSPRNG when a NonceSource is
+ * created, then a 4-byte counter. The WAL makes a new NonceSource on every
+ * open, every segment roll and every ring change, and when a counter is
+ * exhausted, so a nonce is never derived from anything that a crash can roll
+ * back (an LSN lost in a crash is re-issued after reopen, under a new
+ * prefix). Within one source the counter never repeats; two sources repeat a
+ * prefix with probability about n^2 / 2^65 for n sources under one key.
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+
+/** AES-256 key size in bytes. */
+export const KEY_SIZE = 32;
+
+export interface KeyEntry {
+  /** u32 key id, stored in every record the key encrypts. */
+  id: number;
+  /** 32 bytes of key material. */
+  key: Uint8Array;
+}
+
+function checkEntry(where: string, e: KeyEntry): void {
+  if (e === null || typeof e !== 'object') throw new TypeError(`${where}: expected { id, key }`);
+  if (!Number.isInteger(e.id) || e.id < 0 || e.id > 0xffffffff) throw new RangeError(`${where}: key id must be a u32, got ${String(e.id)}`);
+  if (!(e.key instanceof Uint8Array)) throw new TypeError(`${where}: key must be a Uint8Array`);
+  if (e.key.length !== KEY_SIZE) throw new RangeError(`${where}: key must be ${KEY_SIZE} bytes, got ${e.key.length}`);
+}
+
+export class KeyRing {
+  readonly #keys = new Map<number, Uint8Array>();
+  readonly #current: number;
+
+  /**
+   * `current` encrypts new records; `older` keys only decrypt. Key ids must
+   * be distinct u32s and keys 32 bytes (TypeError/RangeError otherwise).
+   */
+  constructor(current: KeyEntry, older: readonly KeyEntry[] = []) {
+    checkEntry('KeyRing: current', current);
+    if (!Array.isArray(older)) throw new TypeError('KeyRing: older must be an array of { id, key }');
+    for (const e of [current, ...older]) {
+      checkEntry('KeyRing', e);
+      if (this.#keys.has(e.id)) throw new RangeError(`KeyRing: key id ${e.id} appears twice`);
+      this.#keys.set(e.id, e.key.slice());
+    }
+    this.#current = current.id;
+  }
+
+  /** The key id new records are encrypted with. */
+  get currentKeyId(): number {
+    return this.#current;
+  }
+
+  /** Every key id the ring can decrypt, ascending. */
+  get keyIds(): number[] {
+    return [...this.#keys.keys()].sort((a, b) => a - b);
+  }
+
+  has(id: number): boolean {
+    return this.#keys.has(id);
+  }
+
+  /** A new ring with `next` as the current key and every key of this one kept for decryption. */
+  rotate(next: KeyEntry): KeyRing {
+    checkEntry('KeyRing.rotate', next);
+    const older: KeyEntry[] = [];
+    for (const [id, key] of this.#keys) older.push({ id, key });
+    return new KeyRing(next, older);
+  }
+
+  /** Internal: the key for an id (undefined when the ring does not hold it). */
+  _key(id: number): Uint8Array | undefined {
+    return this.#keys.get(id);
+  }
+}
+
+/** Fresh nonces: random 8-byte prefix + 4-byte counter (see the file comment). */
+export class NonceSource {
+  readonly p0: number;
+  readonly p1: number;
+  #counter = 0;
+
+  constructor() {
+    const r = crypto.getRandomValues(new Uint32Array(2));
+    this.p0 = r[0]!;
+    this.p1 = r[1]!;
+  }
+
+  /** Whether `n` more nonces are available from this source. */
+  has(n: number): boolean {
+    return this.#counter + n <= 0x100000000;
+  }
+
+  /** The next counter value (the nonce's last 4 bytes). Call has() first. */
+  next(): number {
+    return this.#counter++;
+  }
+}
+
+/** Encrypt `plain` into `out` (ciphertext then the 16-byte tag; out.length = plain.length + 16). */
+export function sealInto(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array, out: Uint8Array): void {
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(aad);
+  const body = c.update(plain);
+  const tail = c.final();
+  out.set(body, 0);
+  if (tail.length > 0) out.set(tail, body.length);
+  out.set(c.getAuthTag(), plain.length);
+}
+
+/** Decrypt ciphertext+tag; returns the plaintext, or undefined when authentication fails. */
+export function open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  const n = sealed.length - 16;
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, nonce);
+    d.setAAD(aad);
+    d.setAuthTag(sealed.subarray(n));
+    const body = d.update(sealed.subarray(0, n));
+    const tail = d.final();
+    // A copy: Node may hand out views into a shared pool, and the caller owns the payload.
+    if (tail.length === 0) return new Uint8Array(body);
+    const out = new Uint8Array(n);
+    out.set(body, 0);
+    out.set(tail, body.length);
+    return out;
+  } catch {
+    return undefined;
+  }
+}
