@@ -52,6 +52,15 @@ export class GroupCommit {
     for (const w of batch) failed ? w.reject(failure) : w.resolve();
   }
 
+  /**
+   * Run a pending sync now, if any request waits. A log calls this first in
+   * close(), while it can still sync, so a flushAsync() made just before
+   * close() resolves (its data is durable) instead of failing with CLOSED.
+   */
+  flushPending(): void {
+    if (this.#waiters.length > 0) this.run();
+  }
+
   /** How many syncs ran and how many requests they served (for tuning and tests). */
   get stats(): { syncs: number; requests: number } {
     return { syncs: this.#syncs, requests: this.#requests };

@@ -404,6 +404,7 @@ export class SegmentedWal implements ReplayHost {
   /** Sync, make the sync marker durable, release the files and the lock. Idempotent; on a poisoned WAL only releases. */
   close(): void {
     if (this.#state === 'closed') return;
+    if (this.#state === 'open') this.#group.flushPending();
     try {
       if (this.#state === 'open') {
         this.sync();

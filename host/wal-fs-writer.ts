@@ -372,6 +372,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
    */
   close(): void {
     if (this.#state === 'closed') return;
+    if (this.#state === 'open') this.#group.flushPending();
     try {
       if (this.#state === 'open') {
         this.flush();

@@ -175,6 +175,19 @@ test('flushAsync: 64 concurrent appenders share syncs and every awaited event su
   assert.not.ok(got.includes(seq), 'a buffered, never flushed event cannot be on disk');
 });
 
+test('a flushAsync() made just before close() resolves: close flushed its data', async () => {
+  const mem = new MemoryFileSystem();
+  const w = WalFsWriter.open('/c.wal', { fs: mem });
+  w.append({ sequence: 1, payload: enc('one') });
+  const pending = w.flushAsync();
+  w.close();
+  await pending;
+  mem.crash({ seed: 2, mode: 'drop' });
+  assert.equal(events('/c.wal', { fs: mem }), [[1, 'one']]);
+  // After close, a new request fails at once.
+  await w.flushAsync().then(() => assert.unreachable('flushAsync after close'), (e) => assert.is(e.code, 'CLOSED'));
+});
+
 test('a failed write is rolled back and retried by the next flush', () => {
   const mem = new MemoryFileSystem();
   const w = WalFsWriter.open('/r.wal', { fs: mem });
