@@ -17,6 +17,7 @@ import {
   F_MAGIC, F_MARK, F_SALT, F_SEQ, F_TYPE, F_VERSION, FH_CRC, FH_FLAGS, FH_KIND, FH_MAGIC, FH_P0, FH_P1, FH_P2, FH_SALT, FH_VERSION,
   FILE_HEADER_SIZE, FILE_MAGIC, FORMAT_VERSION, FRAME_HEADER_SIZE, FRAME_MAGIC, KIND_SEGMENT, OK, TYPE_RECORD,
   TYPE_SYNC_MARK,
+  ERR_BAD_RECORD,
 } from "./constants";
 import { crc32cUpdate } from "./crc32c";
 import { encodeFrame } from "./frame";
@@ -43,9 +44,6 @@ export const REC_FLAG_ENCRYPTED: u32 = 1;
 export const REC_AAD_START: u32 = F_MAGIC;
 /** Largest body (plaintext) a record may carry. */
 export const MAX_RECORD_BODY: u32 = (64 << 20) - REC_HEADER_SIZE - REC_NONCE_SIZE - REC_TAG_SIZE;
-
-/** A frame whose sub-header breaks a rule of FORMAT-segment.md §3 (its CRC was valid). */
-export const ERR_BAD_RECORD: i32 = -14;
 
 // ---- Record descriptors written by decodeRecords: one per scan descriptor.
 export const RD_SIZE: u32 = 48;
