@@ -22,3 +22,6 @@ export type { SegmentedWalOptions, AppendRecord, SegmentInfo, TruncateResult, Re
 export type { WalRecord } from './segment-scan.js';
 export { KeyRing } from './encryption.js';
 export type { KeyEntry } from './encryption.js';
+export { RingLog } from './ring-log.js';
+export type { RingLogOptions, RingOpenReport, RingRecord, FailureEvidence, FailureClass } from './ring-log.js';
+export { FAILURE_CLASSES } from './ring-format.js';
