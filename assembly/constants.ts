@@ -83,7 +83,7 @@ export const ERR_BAD_TYPE: i32 = -10;
 export const ERR_HEADER_CRC: i32 = -11;
 export const ERR_WRONG_KIND: i32 = -12;
 export const ERR_BAD_FLAGS: i32 = -13;
-/** A frame whose segment-record sub-header breaks a rule of FORMAT-segment.md §3 (its CRC was valid). */
+/** A frame whose segment-record sub-header breaks a rule of FORMAT.md §S3 (its CRC was valid). */
 export const ERR_BAD_RECORD: i32 = -14;
 export const ERR_NO_MEMORY: i32 = -20;
 export const ERR_ARGUMENT: i32 = -21;

@@ -1,4 +1,4 @@
-// SegmentedWal segments (docs/FORMAT-segment.md): the segment header's use of
+// SegmentedWal segments (docs/FORMAT.md §9): the segment header's use of
 // the 64-byte file header, and the record sub-header every RECORD frame's
 // payload starts with.
 //
@@ -23,12 +23,12 @@ import { crc32cUpdate } from "./crc32c";
 import { encodeFrame } from "./frame";
 import { descPtr } from "./memory";
 
-// ---- FORMAT-segment.md §2 Segment header (file header fields)
+// ---- FORMAT.md §S2 Segment header (file header fields)
 /** p1: how the segment's records are stored; p2 is the key id of an encrypted segment (0 when plain). */
 export const SEG_ENC_NONE: u32 = 0;
 export const SEG_ENC_AES256GCM: u32 = 1;
 
-// ---- FORMAT-segment.md §3 Record sub-header (at the start of a RECORD frame's payload)
+// ---- FORMAT.md §S3 Record sub-header (at the start of a RECORD frame's payload)
 export const REC_HEADER_SIZE: u32 = 32;
 export const R_TYPE: u32 = 0; // u32 recordType
 export const R_VSHARD: u32 = 4; // u32 vshardId
@@ -187,7 +187,7 @@ export function sealRecord(ptr: usize): void {
  * descriptors 0..count-1; count is at most RD_CAPACITY. `enc` and `segKey` are the
  * segment's p1 and p2: every record must match them (a segment holds records
  * of one key; rotation rolls).
- * Rules (FORMAT-segment.md §3): a data frame has type RECORD, a control frame
+ * Rules (FORMAT.md §S3): a data frame has type RECORD, a control frame
  * type SYNC_MARK, and frame flags are 0; a record's payload holds its sub-header; flags are exactly
  * the segment's encryption; the key id is the segment's; an encrypted record
  * has room for nonce and tag. Returns OK or ERR_BAD_RECORD (outBadIndex).

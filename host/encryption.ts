@@ -6,7 +6,7 @@
  * which is current (used to encrypt); the others only decrypt records
  * written before a rotation. The ring keeps its own copies of the keys.
  *
- * Nonces (docs/FORMAT-segment.md §5): a nonce is 12 bytes, stored in each
+ * Nonces (docs/FORMAT.md §S5): a nonce is 12 bytes, stored in each
  * record: an 8-byte prefix drawn from the CSPRNG when a NonceSource is
  * created, then a 4-byte counter. The WAL makes a new NonceSource on every
  * open, every segment roll and every ring change, and when a counter is

@@ -1,5 +1,5 @@
 /**
- * Segment files of a SegmentedWal (docs/FORMAT-segment.md): names, headers,
+ * Segment files of a SegmentedWal (docs/FORMAT.md §9): names, headers,
  * and the crash-safe recipe that makes a segment appear. The bytes are
  * encoded and validated by the core (assembly/segment.ts); this module only
  * moves them between the core and the file system.

@@ -1,6 +1,6 @@
 /**
  * Opening a SegmentedWal directory (docs/segmented-wal.md "Crash behaviour",
- * docs/FORMAT-segment.md §6 Recovery):
+ * docs/FORMAT.md §S6 Recovery):
  *
  * 1. remove temp files a crashed segment creation left, and sync the directory;
  * 2. list the segments (fixed-width names sort by first LSN) and validate

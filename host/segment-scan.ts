@@ -1,6 +1,6 @@
 /**
  * Reads the records of one segment file in chunks, through FrameScanner and
- * the core's decodeRecords (docs/FORMAT-segment.md §4 valid-iff rules).
+ * the core's decodeRecords (docs/FORMAT.md §S4 valid-iff rules).
  * Used by recovery (validate, find the end) and by replay (materialise
  * records, decrypting them with the key ring).
  *

@@ -2,7 +2,7 @@
  * SegmentedWal: a directory of segment files holding records addressed by
  * contiguous LSNs, with automatic rollover, checkpoint truncation, lazy
  * replay and optional AES-256-GCM encryption. docs/segmented-wal.md is the
- * user's guide; docs/FORMAT-segment.md the bytes.
+ * user's guide; docs/FORMAT.md §9 the bytes.
  *
  * Durability: append() buffers in core memory; sync() (or syncAsync(), group
  * commit) writes, fdatasyncs the active segment and is the acknowledgement.
@@ -241,7 +241,7 @@ export class SegmentedWal implements ReplayHost {
   /**
    * Make every appended record durable: write the buffer and fdatasync the
    * active segment (older segments were synced when they were sealed), then
-   * write a sync marker (docs/FORMAT-segment.md §6). A failed fsync poisons.
+   * write a sync marker (docs/FORMAT.md §S6). A failed fsync poisons.
    */
   sync(): void {
     this.live();

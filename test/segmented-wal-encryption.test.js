@@ -21,7 +21,7 @@ function fill(wal, n, oracle, gen = 0) {
   }
 }
 
-/** Frames of a segment file, parsed by the test itself (an independent reading of FORMAT-segment.md). */
+/** Frames of a segment file, parsed by the test itself (an independent reading of FORMAT.md §9). */
 function frames(bytes) {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = [];

@@ -1,4 +1,4 @@
-// SegmentedWal on-disk format: the hex test vectors of docs/FORMAT-segment.md
+// SegmentedWal on-disk format: the hex test vectors of docs/FORMAT.md §9
 // (encoded by the core, checked against the independent CRC-32C oracle,
 // decoded by the WAL), and byte surgery on sealed and active segments.
 import { test } from 'uvu';
@@ -9,7 +9,7 @@ import { Core, KeyRing, MemoryFileSystem, SegmentedWal, WalError } from 'walcore
 import { CRC32C, dec, enc, fromHex, hex } from './helpers.js';
 import { appendOne, checkReplay, fieldsFor, payloadFor } from './fixtures/segmented-util.js';
 
-// ---- docs/FORMAT-segment.md §7 test vectors
+// ---- docs/FORMAT.md §S7 test vectors
 const V = {
   H1: '776c63720100020044332211000000000100000000000000000000000000000000000000000000000000000000000000000000000000000000000000e8433fbb',
   H2: '776c637201000200d4c3b2a10000000005000000010000000100000000000000070000000000000000000000000000000000000000000000000000007bcfe664',
@@ -74,8 +74,8 @@ test('vectors: segments built from the documented bytes replay as the documented
 });
 
 test('vectors: the format document carries the same bytes', () => {
-  const url = ['../docs/FORMAT-segment.md', '../docs/FORMAT.md'].map((p) => new URL(p, import.meta.url)).find((u) => nodefs.existsSync(u));
-  assert.ok(url, 'docs/FORMAT-segment.md (or its merge into FORMAT.md) exists');
+  const url = new URL('../docs/FORMAT.md', import.meta.url);
+  assert.ok(nodefs.existsSync(url), 'docs/FORMAT.md exists');
   const text = nodefs.readFileSync(url, 'utf8');
   const blocks = [...text.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1].replace(/\s+/g, '').toLowerCase());
   for (const [name, v] of Object.entries(V)) assert.ok(blocks.includes(v), `vector ${name} is a code block of the document`);
