@@ -7,6 +7,7 @@
 import { randomU32 } from './atomic-file.js';
 import type { Core } from './core.js';
 import { type FrameFailure, WalError, ioError } from './errors.js';
+import { loadFileHeader } from './file-header.js';
 import type { FileHandle, FileSystem } from './fs/types.js';
 import { TWO_32 } from './sequence.js';
 
@@ -122,14 +123,7 @@ export function segmentHeaderBytes(core: Core, h: Omit<SegmentHeader, 'salt'>, s
  */
 export function readSegmentHeader(core: Core, h: FileHandle, path: string, nameLsn: number): SegmentHeader {
   const c = core.c;
-  core.ensure(c.FILE_HEADER_SIZE);
-  let got: number;
-  try {
-    got = h.read(core.u8.subarray(core.staging, core.staging + c.FILE_HEADER_SIZE), 0);
-  } catch (e) {
-    throw ioError('read', path, e);
-  }
-  const st = seg(core).decodeSegmentHeader(core.staging, got);
+  const st = seg(core).decodeSegmentHeader(core.staging, loadFileHeader(core, h, path));
   if (st !== c.OK) {
     const reason: FrameFailure = core.failure(st);
     if (reason === 'unsupported-version') {
