@@ -4,43 +4,13 @@
 // every acknowledged event is there, in order, with the right bytes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WalFsReader, WalFsWriter } from 'walcore';
-import { rng, seedFor, selfCommand, tempDir } from './helpers.js';
+import { rng, seedFor, tempDir } from './helpers.js';
+import { runAndKill } from './kill-harness.js';
 import { payloadOf } from './fixtures/wal-payload.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/wal-child.js', import.meta.url));
-
-function runAndKill(path, delayMs, whileAlive) {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...pre] = selfCommand();
-    const child = spawn(cmd, [...pre, CHILD, path], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let timer;
-    let failure;
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (timer === undefined && out.includes('start')) {
-        timer = setTimeout(() => {
-          try { whileAlive?.(); } catch (e) { failure = e; }
-          child.kill('SIGKILL');
-        }, delayMs);
-      }
-    });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (failure) return reject(failure);
-      if (signal !== 'SIGKILL') return reject(new Error(`child ended by itself (code ${code}): ${err}`));
-      const acks = [...out.matchAll(/ack (\d+)/g)].map((m) => Number(m[1]));
-      const start = Number(/start (\d+)/.exec(out)?.[1] ?? NaN);
-      resolve({ maxAck: acks.length ? Math.max(...acks) : 0, acks: acks.length, start });
-    });
-  });
-}
 
 test('kill -9 at random moments never loses an acknowledged event', async () => {
   const seed = seedFor('kill -9');
@@ -49,7 +19,7 @@ test('kill -9 at random moments never loses an acknowledged event', async () => 
   let acked = 0;
   let totalAcks = 0;
   for (let i = 0; i < 6; i++) {
-    const { maxAck, acks, start } = await runAndKill(path, r.int(40, 300));
+    const { maxAck, acks, start } = await runAndKill(CHILD, [path], r.int(40, 300));
     assert.ok(start >= acked, `child ${i} started at ${start} below acknowledged ${acked}`);
     acked = Math.max(acked, maxAck);
     totalAcks += acks;
@@ -75,7 +45,7 @@ test('kill -9 at random moments never loses an acknowledged event', async () => 
 test('a second writer in another process is refused while the first lives', async () => {
   const path = `${tempDir('lock')}/locked.wal`;
   let refused;
-  await runAndKill(path, 100, () => {
+  await runAndKill(CHILD, [path], 100, () => {
     try {
       WalFsWriter.open(path).close();
       refused = 'opened';

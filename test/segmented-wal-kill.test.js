@@ -6,37 +6,14 @@
 // bytes some generation wrote for that LSN.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SegmentedWal } from 'walcore';
-import { rng, seedFor, selfCommand, tempDir } from './helpers.js';
+import { rng, seedFor, tempDir } from './helpers.js';
+import { runAndKill } from './kill-harness.js';
 import { equalBytes, fieldsFor, payloadFor } from './fixtures/segmented-util.js';
 import { ringFor } from './fixtures/segmented-kill-ring.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/segmented-kill-child.js', import.meta.url));
-
-function runAndKill(dir, gen, delayMs) {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...pre] = selfCommand();
-    const child = spawn(cmd, [...pre, CHILD, dir, String(gen)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let timer;
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (timer === undefined && out.includes('start')) timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
-    });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (signal !== 'SIGKILL') return reject(new Error(`child ended by itself (code ${code}): ${err}`));
-      const acks = [...out.matchAll(/ack (\d+)/g)].map((m) => Number(m[1]));
-      const start = Number(/start (\d+)/.exec(out)?.[1] ?? NaN);
-      resolve({ maxAck: acks.length ? Math.max(...acks) : 0, acks: acks.length, start });
-    });
-  });
-}
 
 test('kill -9 at random moments never loses an acknowledged record', async () => {
   const seed = seedFor('segmented kill -9');
@@ -46,7 +23,7 @@ test('kill -9 at random moments never loses an acknowledged record', async () =>
   let totalAcks = 0;
   let segmentsSeen = 0;
   for (let gen = 0; gen < 6; gen++) {
-    const { maxAck, acks, start } = await runAndKill(dir, gen, r.int(60, 350));
+    const { maxAck, acks, start } = await runAndKill(CHILD, [dir, String(gen)], r.int(60, 350));
     assert.ok(start > acked, `seed ${seed}: child ${gen} started at LSN ${start}, but ${acked} was acknowledged`);
     acked = Math.max(acked, maxAck);
     totalAcks += acks;
