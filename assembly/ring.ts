@@ -1,7 +1,8 @@
 // RingLog slot format, ring state record and the slot scanners
 // (docs/FORMAT-ring.md). A ring file is
 //
-//   [file header, 64 B, kind RING][zeros][state record @2048, 32 B][zeros][slot 0 @4096] ... [slot cap-1]
+//   [file header, 64 B, kind RING][zeros][state record @2048, 32 B][zeros][its copy @2560, 32 B][zeros]
+//   [slot 0 @4096] ... [slot cap-1]
 //
 // Every slot is `slotSize` bytes: a 40-byte header, the payload, the optional
 // failure digest, zero padding; its CRC covers every byte after the CRC field,
@@ -21,6 +22,8 @@ import { descPtr } from "./memory";
 // ---- FORMAT-ring.md §1 File layout
 /** Offset of the 32-byte ring state record (its own 512-byte sector, apart from the header). */
 export const RING_STATE_OFFSET: u32 = 2048;
+/** Offset of its second copy, in the next 512-byte sector (written after the first, same content). */
+export const RING_STATE_COPY_OFFSET: u32 = 2560;
 export const RING_STATE_SIZE: u32 = 32;
 /** Offset of slot 0; slot i starts at RING_DATA_OFFSET + i * slotSize. */
 export const RING_DATA_OFFSET: u32 = 4096;

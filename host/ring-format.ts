@@ -26,7 +26,7 @@ export interface RingExports {
 }
 
 const NAMES = [
-  'RING_STATE_OFFSET', 'RING_STATE_SIZE', 'RING_DATA_OFFSET', 'RING_MIN_SLOT', 'RING_MAX_SLOT', 'RING_SLOT_ALIGN',
+  'RING_STATE_OFFSET', 'RING_STATE_COPY_OFFSET', 'RING_STATE_SIZE', 'RING_DATA_OFFSET', 'RING_MIN_SLOT', 'RING_MAX_SLOT', 'RING_SLOT_ALIGN',
   'RING_MAX_CAPACITY', 'SLOT_HEADER_SIZE', 'FAILURE_CLASS_MAX', 'MAX_DIGEST', 'RING_EMPTY', 'D_CODE', 'RING_CLEAN',
   'ERR_SEQUENCE', 'ERR_BAD_MAGIC', 'RING_RUN_JUNK',
 ] as const;
@@ -169,6 +169,7 @@ export function createRing(rc: RingCore, fs: FileSystem, path: string, g: Geomet
     core.u8.fill(0, core.staging, core.staging + k.RING_DATA_OFFSET);
     core.x.encodeFileHeader(core.staging, core.c.KIND_RING, salt, g.capacity, g.slotSize, 0);
     r.encodeRingState(core.staging + k.RING_STATE_OFFSET, salt, k.RING_CLEAN, 1, 0, 1, 0);
+    r.encodeRingState(core.staging + k.RING_STATE_COPY_OFFSET, salt, k.RING_CLEAN, 1, 0, 1, 0);
     h.write(core.u8.subarray(core.staging, core.staging + k.RING_DATA_OFFSET), 0);
     h.sync();
     h.close();
@@ -228,15 +229,19 @@ export function readRingHeader(rc: RingCore, h: FileHandle, path: string, want: 
   return { capacity, slotSize, salt };
 }
 
-/** The ring state record: advisory, except that a clean one makes open strict. */
+/**
+ * The ring state record. A clean one makes open strict; one that is not
+ * clean names the durable point: every record below `next` was durable when
+ * it was written, and no sync() has returned since whose records it omits.
+ */
 export interface RingState { clean: boolean; first: number; next: number }
 
-/** Read the state record; undefined when it is absent, torn or foreign (then it proves nothing). */
-export function readRingState(rc: RingCore, h: FileHandle, path: string, salt: number): RingState | undefined {
+/** Read one copy of the state record; undefined when it is absent, torn or foreign. */
+function readStateCopy(rc: RingCore, h: FileHandle, path: string, salt: number, offset: number): RingState | undefined {
   const { core, r, k } = rc;
   core.ensure(k.RING_STATE_SIZE);
   try {
-    if (h.read(core.u8.subarray(core.staging, core.staging + k.RING_STATE_SIZE), k.RING_STATE_OFFSET) < k.RING_STATE_SIZE) return undefined;
+    if (h.read(core.u8.subarray(core.staging, core.staging + k.RING_STATE_SIZE), offset) < k.RING_STATE_SIZE) return undefined;
   } catch (e) {
     throw ioError('read', path, e);
   }
@@ -248,9 +253,36 @@ export function readRingState(rc: RingCore, h: FileHandle, path: string, salt: n
     return { clean: (out(core, 'stFlags') & k.RING_CLEAN) !== 0, first, next };
   }
   if (st < 0 && r.ringImpossible(st)) {
-    throw new WalError('CORRUPTED', `${path}: the ring state record is intact but impossible (${core.failure(st)})`, { path, offset: k.RING_STATE_OFFSET, reason: core.failure(st) });
+    throw new WalError('CORRUPTED', `${path}: the ring state record at ${offset} is intact but impossible (${core.failure(st)})`, { path, offset, reason: core.failure(st) });
   }
   return undefined;
+}
+
+/**
+ * Read both copies of the state record and return the newer one; undefined
+ * when neither is valid (then it proves nothing). Every state written names a
+ * `next` at least that of the state before it, so the higher `next` is the
+ * newer; on a tie a record that is not clean wins (a clean one and one that
+ * is not, with the same window, differ only in whether the slots may have
+ * changed since: trusting "not clean" only costs the strict check).
+ */
+export function readRingState(rc: RingCore, h: FileHandle, path: string, salt: number): RingState | undefined {
+  const a = readStateCopy(rc, h, path, salt, rc.k.RING_STATE_OFFSET);
+  const b = readStateCopy(rc, h, path, salt, rc.k.RING_STATE_COPY_OFFSET);
+  if (a === undefined || b === undefined) return a ?? b;
+  if (a.next !== b.next) return a.next > b.next ? a : b;
+  return a.clean ? b : a;
+}
+
+/**
+ * Write the state record to both copies, the first copy first: a write that
+ * fails part way (or a torn sector) can spoil at most the copy being
+ * written, and the other still holds a valid state. Not synced here.
+ */
+export function writeState(rc: RingCore, h: FileHandle, salt: number, s: RingState): void {
+  const bytes = encodeState(rc, rc.core.staging, salt, s);
+  h.write(bytes, rc.k.RING_STATE_OFFSET);
+  h.write(bytes, rc.k.RING_STATE_COPY_OFFSET);
 }
 
 /** Encode a state record into staging at `at` and return its bytes (a view, valid until staging is reused). */

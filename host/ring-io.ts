@@ -178,6 +178,22 @@ export function readRecords(rc: RingCore, h: FileHandle, path: string, g: RingHe
   return true;
 }
 
+/** Offset of the slot magic byte (FORMAT-ring.md §4): a slot without it is never valid. */
+const SLOT_MAGIC_AT = 8;
+
+/**
+ * Write one zero byte over the magic of every slot in the ranges. A one-byte
+ * write cannot be torn, so once it is durable no combination of that slot's
+ * sectors (old fragments, zeros of a torn erasure, parts of a torn new
+ * record) can form a valid old record again.
+ */
+export function unmarkSlots(rc: RingCore, h: FileHandle, g: RingHeader, ranges: Array<[number, number]>): void {
+  const zero = new Uint8Array(1);
+  for (const [index, count] of ranges) {
+    for (let i = 0; i < count; i++) h.write(zero, slotOffset(rc, g, (index + i) % g.capacity) + SLOT_MAGIC_AT);
+  }
+}
+
 /** Write zeros over slot ranges [index, index + count) (a range may wrap past the last slot). */
 export function zeroSlots(rc: RingCore, h: FileHandle, g: RingHeader, ranges: Array<[number, number]>): void {
   if (ranges.length === 0) return;

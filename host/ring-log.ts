@@ -10,17 +10,18 @@
  * append() encodes a record into a buffer in core memory (nothing reaches
  * the OS until the buffer fills, the ring wraps, a replay or sync()); once
  * the ring is full each append overwrites the oldest record. sync() writes
- * the buffer and fsyncs: it is the only acknowledgement of durability and,
- * apart from open, close and that one-time erasure, the only fsync.
- * close() syncs, records a clean close (second fsync) and releases all.
+ * the buffer, fsyncs, then names the new durable point in the state record
+ * and fsyncs again: it is the only acknowledgement of durability and, apart
+ * from open, close and that one-time erasure, the only call that fsyncs.
+ * close() syncs, records a clean close (one more fsync) and releases all.
  *
  * Failure contract: a failed write keeps the buffered records and the next
  * sync() or append() retries it (positional overwrites are idempotent); a
  * failed fsync poisons the ring (POISONED until reopened), because the
  * kernel may have dropped the data. After a crash, replay yields a gap-free
  * run of sequences holding every record acknowledged by sync() that is
- * among the newest `capacity` appended; see docs/ring-log.md for the exact
- * statement and its one ambiguous case.
+ * among the newest `capacity` appended (recovery finds it from the durable
+ * point the state record names); see docs/ring-log.md for the exact statement.
  */
 import { removeTempFiles } from './atomic-file.js';
 import { Core } from './core.js';
@@ -31,9 +32,9 @@ import { GroupCommit } from './group-commit.js';
 import { checkOptions, disposeSymbol } from './options.js';
 import {
   type FailureEvidence, type RingCore, type RingHeader, checkEvidence, checkFileSize, checkGeometryOptions, createRing,
-  encodeState, fileSize, readRingHeader, readRingState, ringCore,
+  fileSize, readRingHeader, readRingState, ringCore, writeState,
 } from './ring-format.js';
-import { type RingRecord, chunkSlots, readRecords, slotOffset, zeroSlots } from './ring-io.js';
+import { type RingRecord, chunkSlots, readRecords, slotOffset, unmarkSlots, zeroSlots } from './ring-io.js';
 import { recover } from './ring-recovery.js';
 
 export interface RingLogOptions {
@@ -152,7 +153,7 @@ export class RingLog {
         // From here until a clean close, the slots may change: open must not trust the old window.
         // Slots set aside are not erased yet: until the first write they stay on disk, so a crash
         // before the caller has seen openReport.discarded makes the next open report them again.
-        h.write(encodeState(rc, rc.core.staging, g.salt, { clean: false, first: rec.first, next: rec.next }), k.RING_STATE_OFFSET);
+        writeState(rc, h, g.salt, { clean: false, first: rec.first, next: rec.next });
         h.sync(); // the clean flag is gone for good before any slot changes
       } catch (e) {
         throw ioError('recover', path, e);
@@ -260,57 +261,65 @@ export class RingLog {
    * Erase the slots recovery set aside and make that durable, before any new
    * slot reaches the file: a new record reusing a set-aside sequence must
    * never be able to join (or reassemble, from torn fragments) the old one.
-   * A failed write leaves them pending (IO_ERROR); a failed fsync poisons.
+   * Two steps, each fsynced: first one zero byte over each slot's magic (a
+   * one-byte write cannot tear), then zeros over the whole slots. Zeroing
+   * in one step is not enough: a power cut during it can tear the erasure
+   * itself, and zero sectors can stand in for the zero padding of an old
+   * record whose other sectors a torn overwrite had left in the slot,
+   * making it valid again. With the magic gone for good first, no mix of
+   * sectors can. A failed write leaves them pending (IO_ERROR); a failed
+   * fsync poisons.
    */
   private erasePending(): void {
-    try {
-      zeroSlots(this.#rc, this.#h, this.#g, this.#pendingZero);
-    } catch (e) {
-      throw new WalError('IO_ERROR', `${this.path}: erasing the slots set aside by recovery failed; the next write retries`, { path: this.path, cause: e });
-    }
-    try {
-      this.#h.sync();
-    } catch (e) {
-      this.poison(e);
-      throw new WalError('POISONED', `${this.path}: fsync failed while erasing the slots set aside by recovery; the ring is poisoned`, { path: this.path, cause: e });
+    for (const step of [unmarkSlots, zeroSlots]) {
+      try {
+        step(this.#rc, this.#h, this.#g, this.#pendingZero);
+      } catch (e) {
+        throw new WalError('IO_ERROR', `${this.path}: erasing the slots set aside by recovery failed; the next write retries`, { path: this.path, cause: e });
+      }
+      this.fsync('fsync failed while erasing the slots set aside by recovery; the ring is poisoned');
     }
     this.#pendingZero = [];
   }
 
   /**
-   * Make every appended record durable: write the buffer, then fdatasync.
-   * Returns when the records are on stable storage. A failed fsync poisons
-   * the ring; a failed write throws IO_ERROR and keeps the records buffered.
+   * Make every appended record durable: write the buffer, fdatasync, then
+   * write the new durable point into the state record (both copies) and
+   * fdatasync again. Returns when the records, and the record of their
+   * durability, are on stable storage: recovery relies on the state record
+   * never naming less than a completed sync() (docs/FORMAT-ring.md §3, §5).
+   * The state record is written only after the first fsync, so it never
+   * names a record that is not durable. A failed fsync poisons the ring; a
+   * failed write throws IO_ERROR (the records stay buffered, or, if the
+   * state record failed, durable but not acknowledged) and the next sync()
+   * retries.
    */
   sync(): void {
     this.live();
     this.writeBuffered();
     if (this.#durableNext === this.#next) return;
+    const next = this.#next;
+    this.fsync('fsync failed; durability of recent records is unknown and the ring is poisoned');
+    try {
+      writeState(this.#rc, this.#h, this.#g.salt, { clean: false, first: this.#first, next });
+    } catch (e) {
+      throw new WalError('IO_ERROR', `${this.path}: the records are durable, but writing the state record that names them failed; sync() did not complete and the next sync() retries`,
+        { path: this.path, offset: this.#rc.k.RING_STATE_OFFSET, cause: e });
+    }
+    this.fsync('fsync of the state record failed; the ring is poisoned');
+    this.#durableNext = next;
+  }
+
+  private fsync(what: string): void {
     try {
       this.#h.sync();
     } catch (e) {
       this.poison(e);
-      throw new WalError('POISONED', `${this.path}: fsync failed; durability of recent records is unknown and the ring is poisoned`, { path: this.path, cause: e });
+      throw new WalError('POISONED', `${this.path}: ${what}`, { path: this.path, cause: e });
     }
-    this.#durableNext = this.#next;
-    this.writeTrace();
   }
 
-  /**
-   * After a completed fsync, name the durable point in the state record
-   * (not clean). The write is not synced here; on disk the record is always
-   * this trace or an older one, each a true lower bound of what was durable,
-   * which recovery uses to tell a torn overwrite from a lost unsynced record
-   * (docs/FORMAT-ring.md §5). Advisory: a failed write only costs that hint.
-   */
-  private writeTrace(): void {
-    const { core, k } = this.#rc;
-    try {
-      this.#h.write(encodeState(this.#rc, core.staging, this.#g.salt, { clean: false, first: this.#first, next: this.#durableNext }), k.RING_STATE_OFFSET);
-    } catch { /* the previous trace stays, still true */ }
-  }
-
-  /** Group commit: resolves once every record appended before the call is durable; concurrent callers share one fsync. */
+  /** Group commit: resolves once every record appended before the call is durable; concurrent callers share one sync(). */
   syncAsync(): Promise<void> {
     try {
       this.live();
@@ -378,7 +387,7 @@ export class RingLog {
   }
 
   /**
-   * sync(), then record a clean close (state record + a second fsync) so the
+   * sync(), then record a clean close (state record + one more fsync) so the
    * next open can verify every slot strictly; release the file and the lock.
    * Idempotent. On a poisoned ring it only releases. If a step fails, the
    * resources are still released and the error is thrown (the next open
@@ -390,9 +399,8 @@ export class RingLog {
       if (this.#state === 'open') {
         this.sync();
         if (this.#pendingZero.length > 0) this.erasePending(); // a clean ring holds nothing outside its window
-        const { core, k } = this.#rc;
         try {
-          this.#h.write(encodeState(this.#rc, core.staging, this.#g.salt, { clean: true, first: this.#first, next: this.#next }), k.RING_STATE_OFFSET);
+          writeState(this.#rc, this.#h, this.#g.salt, { clean: true, first: this.#first, next: this.#next });
           this.#h.sync();
         } catch (e) {
           this.poison(e);

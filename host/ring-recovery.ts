@@ -7,15 +7,23 @@
  * exactly what the slots hold. Any difference is CORRUPTED: damage in data a
  * completed sync made durable.
  *
- * After a crash: take the run T with the highest sequence. Its records carry
- * marks (the highest sequence known durable when each was written). If T
- * starts at sequence 1, or the record just before T was known durable
- * (T.seq - 1 <= its mark, or <= the durable point the state record names),
- * the record before it can only be missing because an
- * unsynced append overwrote it, so T is the newest lineage: the window is T.
- * Otherwise T may be records written after the last sync that outlived an
- * earlier unsynced record (written 10, 11, 12 after a sync at 10; 11 lost):
- * if the run L holding T's mark exists, the window is L and T is discarded.
+ * After a crash: the state record (not clean) names the durable point D,
+ * and it is never below the last completed sync() (sync() makes it durable
+ * before it returns). Every record at or below D that is among the newest
+ * `capacity` appended is therefore intact, and they all lie in the run that
+ * holds record D: that run is the window, whatever lies above it (records
+ * written after the last sync, beyond a lost one: 10, 11, 12 appended after
+ * a sync at 10, 11 lost) is set aside. Record D itself is missing only when
+ * an unsynced append overwrote it (then nothing at or below D is owed) or
+ * the slot was damaged. Then, as when no state record survives, take the
+ * run T with the highest sequence. Its records carry marks (the highest
+ * sequence known durable when each was written). If T starts at sequence 1,
+ * or the record just before T was known durable (T.seq - 1 <= its mark, or
+ * <= D), the record before it can only be missing because an unsynced append
+ * overwrote it, so T is the newest lineage: the window is T. Otherwise T may
+ * be records written after the last sync that outlived an earlier unsynced
+ * record: if the run L holding T's mark exists, the window is L and T is
+ * discarded.
  * A discarded run is zeroed durably before the ring's first new write, so a
  * later crash can never resurrect it, and its records are handed to the
  * caller in the open report: nothing leaves silently. Junk slots (torn or
@@ -50,19 +58,19 @@ export function recover(rc: RingCore, h: FileHandle, path: string, g: RingHeader
   if (state?.clean) return checkClean(rc, h, path, g, state, runs, junkRanges, junk);
   let window: Run | undefined;
   let tookOlderRun = false;
+  const holding = (s: number): Run | undefined => runs.find((r) => r.seq <= s && s < end(r));
   if (runs.length > 0) {
     let top = runs[0]!;
     for (const r of runs) if (end(r) > end(top)) top = r;
-    // The state record (written at open and after each sync) names a sequence that was durable then.
-    const known = Math.max(top.mark, state ? state.next - 1 : 0);
-    window = top;
-    if (top.seq > 1 && top.seq - 1 > known && top.mark >= 1) {
-      const holder = runs.find((r) => r.seq <= top.mark && top.mark < end(r));
-      if (holder !== undefined) {
-        window = holder;
-        tookOlderRun = true;
-      }
+    // The state record (written at open and by every sync() before it returns) names the durable point.
+    const durable = state ? state.next - 1 : 0;
+    window = durable >= 1 ? holding(durable) : undefined;
+    if (window === undefined) {
+      const known = Math.max(top.mark, durable);
+      window = top;
+      if (top.seq > 1 && top.seq - 1 > known && top.mark >= 1) window = holding(top.mark) ?? top;
     }
+    tookOlderRun = window !== top;
   }
   const first = window?.seq ?? Math.max(1, state?.next ?? 1);
   const next = window ? end(window) : first;

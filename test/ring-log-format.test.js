@@ -11,6 +11,7 @@ import { CRC32C, enc, dec, fromHex, hex } from './helpers.js';
 const PATH = '/d/ring';
 const DATA = 4096;
 const STATE = 2048;
+const STATE_COPY = 2560;
 
 function memfs() {
   const fs = new MemoryFileSystem();
@@ -35,6 +36,7 @@ function ring({ capacity = 4, slotSize = 64, n = 3 } = {}) {
 /** Forget the clean close: as after a crash, recovery must work from the slots alone. */
 function dirty(bytes) {
   bytes.fill(0, STATE, STATE + 32);
+  bytes.fill(0, STATE_COPY, STATE_COPY + 32);
   return bytes;
 }
 
@@ -170,11 +172,38 @@ test('ExtendedRingFileIsCorrupted', () => {
 
 test('DamagedStateRecordOnlyCostsTheStrictCheck', () => {
   const { fs, bytes } = ring();
+  assert.equal(bytes.subarray(STATE_COPY, STATE_COPY + 32), bytes.subarray(STATE, STATE + 32), 'two identical copies');
   bytes[STATE + 20] ^= 0xff;
   fs.writeFile(PATH, bytes);
-  const log = RingLog.open(PATH, { fs });
+  let log = RingLog.open(PATH, { fs });
+  assert.is(log.openReport.clean, true, 'the second copy stands in for a damaged first one');
+  log.close();
+  const b = fs.readFile(PATH);
+  b[STATE + 20] ^= 0xff;
+  b[STATE_COPY + 20] ^= 0xff;
+  fs.writeFile(PATH, b);
+  log = RingLog.open(PATH, { fs });
   assert.is(log.openReport.clean, false);
   assert.equal(log.replayAll().map(dec), ['r1', 'r2', 'r3']);
+  log.close();
+});
+
+test('StateCopiesThatDisagree: the higher next wins, and a tie goes to the copy that is not clean', () => {
+  let { fs, bytes } = ring(); // both copies: clean, records 1..3 (next 4)
+  bytes[STATE + 12] = 0; // copy 1 not clean, same window: as if open had rewritten only it
+  reseal(bytes, STATE, 32);
+  fs.writeFile(PATH, bytes);
+  let log = RingLog.open(PATH, { fs });
+  assert.is(log.openReport.clean, false, 'a tie goes to "not clean"');
+  assert.equal(log.replayAll().map(dec), ['r1', 'r2', 'r3']);
+  log.close();
+  ({ fs, bytes } = ring());
+  bytes[STATE_COPY + 12] = 0;
+  bytes[STATE_COPY + 24] = 2; // copy 2: an older state (next 2)
+  reseal(bytes, STATE_COPY, 32);
+  fs.writeFile(PATH, bytes);
+  log = RingLog.open(PATH, { fs });
+  assert.is(log.openReport.clean, true, 'the copy with the higher next is the newer');
   log.close();
 });
 
