@@ -8,11 +8,12 @@
  * corruption of durable data throws CORRUPTED; a torn tail ends the replay
  * quietly, or throws TORN_TAIL with { strict: true }.
  *
- * Payload ownership: by default every payload is the caller's to keep: a
- * view into a private copy of the batch of frames it was read with (up to
- * a few hundred KiB), which the reader never touches again. Keeping one
- * payload keeps that copy alive; `payload.slice()` detaches a payload you
- * keep for long. With { copy: false } a payload is a view into the reader's
+ * Payload ownership: by default every payload is the caller's to keep:
+ * its own copy, or (small payloads in Node and Deno, where a fresh buffer
+ * per payload is slow) a view into a private copy of the batch of frames it
+ * was read with (a few hundred KiB at most), which the reader never touches
+ * again. Keeping such a payload keeps that copy alive; `payload.slice()`
+ * detaches a payload you keep for long. With { copy: false } a payload is a view into the reader's
  * own buffer, valid only until the next batch is read (for forEach: until
  * the callback returns for the last event of its batch; treat it as valid
  * only during the callback).
@@ -20,6 +21,7 @@
 import { Core } from './core.js';
 import { ioError } from './errors.js';
 import { FrameScanner } from './frame-scanner.js';
+import { slicePerPayload } from './payload-copy.js';
 import type { FileHandle, FileSystem } from './fs/types.js';
 import { defaultFileSystem } from './fs/runtime.js';
 import { checkOptions, disposeSymbol } from './options.js';
@@ -144,10 +146,12 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
       const lastD = d0 + (n - 1) * step;
       const first = u32[d0 + OFF]!;
       const batchEnd = u32[lastD + OFF]! + HDR + u32[lastD + LEN]!;
-      // With copies, payloads are views into one private copy of the batch; without, views into core memory.
-      const owner = this.#copy ? core.u8.slice(scanner.batchBase + first, scanner.batchBase + batchEnd) : core.u8;
+      // Copies: one slice per payload, or views into one private copy of the batch (payload-copy.ts).
+      // No copies: views into core memory.
+      const sliceEach = this.#copy && slicePerPayload(batchEnd - first, n);
+      const owner = this.#copy && !sliceEach ? core.u8.slice(scanner.batchBase + first, scanner.batchBase + batchEnd) : core.u8;
       const buffer = owner.buffer;
-      const shift = this.#copy ? HDR - first : scanner.batchBase + HDR;
+      const shift = this.#copy && !sliceEach ? HDR - first : scanner.batchBase + HDR;
       const fileBase = scanner.batchOffset;
       let emitted = 0;
       for (let d = d0; d <= lastD; d += step) {
@@ -155,7 +159,7 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
         const rel = u32[d + OFF]!;
         const hi = u32[d + HI]!;
         const seq = numbers && hi < 0x200000 ? hi * TWO_32 + u32[d + LO]! : fromHalves(u32[d + LO]!, hi, this.#mode, this.path);
-        const bytes = new Uint8Array(buffer, rel + shift, u32[d + LEN]!);
+        const bytes = sliceEach ? owner.slice(rel + shift, rel + shift + u32[d + LEN]!) : new Uint8Array(buffer, rel + shift, u32[d + LEN]!);
         let payload: T;
         if (codec === undefined) payload = bytes as unknown as T;
         else {
