@@ -1,5 +1,5 @@
 /**
- * The RingLog file format as the host sees it (docs/FORMAT-ring.md): the
+ * The RingLog file format as the host sees it (docs/FORMAT.md §10): the
  * core's ring exports and constants, the failure-evidence enum, geometry
  * checks, creating a preallocated ring crash-safely, and reading the file
  * header and the ring state record. Byte layout decisions live in
@@ -10,6 +10,7 @@ import { basename, dirname } from 'node:path';
 import { randomU32 } from './atomic-file.js';
 import type { Core } from './core.js';
 import { WalError, ioError } from './errors.js';
+import { loadFileHeader } from './file-header.js';
 import type { FileHandle, FileSystem } from './fs/types.js';
 
 /** The core's ring functions (assembly/ring.ts). */
@@ -198,13 +199,7 @@ export interface RingHeader extends Geometry { salt: number }
 export function readRingHeader(rc: RingCore, h: FileHandle, path: string, want: Partial<Geometry>): RingHeader {
   const { core, k } = rc;
   const c = core.c;
-  core.ensure(c.FILE_HEADER_SIZE);
-  let got: number;
-  try {
-    got = h.read(core.u8.subarray(core.staging, core.staging + c.FILE_HEADER_SIZE), 0);
-  } catch (e) {
-    throw ioError('read', path, e);
-  }
+  const got = loadFileHeader(core, h, path);
   const st = core.x.decodeFileHeader(core.staging, got, c.KIND_RING);
   if (st !== c.OK) {
     const reason = core.failure(st);

@@ -5,44 +5,14 @@
 // record holds the bytes its last writer gave it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { RingLog } from 'walcore';
-import { rng, seedFor, selfCommand, tempDir } from './helpers.js';
+import { rng, seedFor, tempDir } from './helpers.js';
+import { runAndKill } from './kill-harness.js';
 import { ringPayloadOf } from './fixtures/ring-payload.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/ring-child.js', import.meta.url));
 const CAPACITY = 64;
-
-function runAndKill(path, gen, delayMs, whileAlive) {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...pre] = selfCommand();
-    const child = spawn(cmd, [...pre, CHILD, path, String(gen)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let timer;
-    let failure;
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (timer === undefined && out.includes('start')) {
-        timer = setTimeout(() => {
-          try { whileAlive?.(); } catch (e) { failure = e; }
-          child.kill('SIGKILL');
-        }, delayMs);
-      }
-    });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (failure) return reject(failure);
-      if (signal !== 'SIGKILL') return reject(new Error(`child ended by itself (code ${code}): ${err}`));
-      const acks = [...out.matchAll(/ack (\d+)/g)].map((m) => Number(m[1]));
-      const start = Number(/start (\d+)/.exec(out)?.[1] ?? NaN);
-      resolve({ maxAck: acks.length ? Math.max(...acks) : 0, acks: acks.length, start });
-    });
-  });
-}
 
 test('kill -9 at random moments never loses an acknowledged record', async () => {
   const seed = seedFor('ring kill -9');
@@ -53,7 +23,7 @@ test('kill -9 at random moments never loses an acknowledged record', async () =>
   let totalAcks = 0;
   const deadline = Date.now() + 5000;
   for (let gen = 0; gen < 8 && (gen < 3 || Date.now() < deadline); gen++) {
-    const { maxAck, acks, start } = await runAndKill(path, gen, r.int(30, 250));
+    const { maxAck, acks, start } = await runAndKill(CHILD, [path, String(gen)], r.int(30, 250));
     assert.ok(start >= acked + 1 || acked === 0, `child ${gen} started at ${start} at or below acknowledged ${acked}`);
     starts[gen] = start;
     acked = Math.max(acked, maxAck);
@@ -85,7 +55,7 @@ test('kill -9 at random moments never loses an acknowledged record', async () =>
 test('a second writer in another process is refused while the first lives', async () => {
   const path = `${tempDir('ring-lock')}/locked.ring`;
   let refused;
-  await runAndKill(path, 0, 100, () => {
+  await runAndKill(CHILD, [path, '0'], 100, () => {
     try {
       RingLog.open(path).close();
       refused = 'opened';
