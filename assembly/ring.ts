@@ -1,5 +1,5 @@
 // RingLog slot format, ring state record and the slot scanners
-// (docs/FORMAT-ring.md). A ring file is
+// (docs/FORMAT.md §10). A ring file is
 //
 //   [file header, 64 B, kind RING][zeros][state record @2048, 32 B][zeros][its copy @2560, 32 B][zeros]
 //   [slot 0 @4096] ... [slot cap-1]
@@ -19,7 +19,7 @@ import {
 import { crc32cUpdate } from "./crc32c";
 import { descPtr } from "./memory";
 
-// ---- FORMAT-ring.md §1 File layout
+// ---- FORMAT.md §R1 Layout
 /** Offset of the 32-byte ring state record (its own 512-byte sector, apart from the header). */
 export const RING_STATE_OFFSET: u32 = 2048;
 /** Offset of its second copy, in the next 512-byte sector (written after the first, same content). */
@@ -33,7 +33,7 @@ export const RING_MAX_SLOT: u32 = 1 << 24;
 export const RING_SLOT_ALIGN: u32 = 8;
 export const RING_MAX_CAPACITY: u32 = 0xffffffff;
 
-// ---- FORMAT-ring.md §2 Slot (40-byte header + payload + digest + zero padding)
+// ---- FORMAT.md §R4 Slot (40-byte header + payload + digest + zero padding)
 export const SLOT_HEADER_SIZE: u32 = 40;
 export const SLOT_MAGIC: u32 = 0xa5;
 export const S_CRC: u32 = 0; // u32, CRC-32C of bytes [4, slotSize)
@@ -59,7 +59,7 @@ export const RING_RUN_JUNK: u32 = 1;
 /** Descriptor field used by ringScanRecords: the failure code (i32). */
 export const D_CODE: u32 = 20;
 
-// ---- FORMAT-ring.md §3 Ring state record
+// ---- FORMAT.md §R3 Ring state record
 /** ASCII "rgst" read as a little-endian u32. */
 export const RING_STATE_MAGIC: u32 = 0x74736772;
 export const RS_CRC: u32 = 0; // u32, CRC-32C of bytes [4, 32)

@@ -11,7 +11,7 @@ import { benchDir, compare } from './lib.js';
 const dir = benchDir('ring');
 const CAPACITY = Number(process.env.WALCORE_BENCH_RING_SLOTS ?? 1_000_000);
 const APPENDS = Math.round(CAPACITY * 1.25);
-const DATA = 4096; // RING_DATA_OFFSET (docs/FORMAT-ring.md §1)
+const DATA = 4096; // RING_DATA_OFFSET (docs/FORMAT.md §R1)
 const BATCH = 1 << 20; // RingLog's default bufferSize
 const secondsSince = (t0) => (performance.now() - t0) / 1000;
 

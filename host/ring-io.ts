@@ -178,7 +178,7 @@ export function readRecords(rc: RingCore, h: FileHandle, path: string, g: RingHe
   return true;
 }
 
-/** Offset of the slot magic byte (FORMAT-ring.md §4): a slot without it is never valid. */
+/** Offset of the slot magic byte (FORMAT.md §R4): a slot without it is never valid. */
 const SLOT_MAGIC_AT = 8;
 
 /**

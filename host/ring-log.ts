@@ -1,6 +1,6 @@
 /**
  * RingLog: a fixed-capacity circular replay log in one preallocated file of
- * `capacity` slots of `slotSize` bytes (docs/ring-log.md, docs/FORMAT-ring.md).
+ * `capacity` slots of `slotSize` bytes (docs/ring-log.md, docs/FORMAT.md §10).
  *
  * Lifecycle: open() takes the writer lock, creates the file (crash-safely,
  * zero-filled) or recovers the live window from the slots, makes it
@@ -287,7 +287,7 @@ export class RingLog {
    * write the new durable point into the state record (both copies) and
    * fdatasync again. Returns when the records, and the record of their
    * durability, are on stable storage: recovery relies on the state record
-   * never naming less than a completed sync() (docs/FORMAT-ring.md §3, §5).
+   * never naming less than a completed sync() (docs/FORMAT.md §R3, §R5).
    * The state record is written only after the first fsync, so it never
    * names a record that is not durable. A failed fsync poisons the ring; a
    * failed write throws IO_ERROR (the records stay buffered, or, if the

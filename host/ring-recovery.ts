@@ -1,6 +1,6 @@
 /**
- * Recovery: derive a ring's live window from its slots (docs/FORMAT-ring.md
- * §5). The window is always a gap-free run of consecutive sequences.
+ * Recovery: derive a ring's live window from its slots (docs/FORMAT.md
+ * §R5). The window is always a gap-free run of consecutive sequences.
  *
  * Clean open (the state record says the ring was closed cleanly): nothing
  * after that close touched the slots, so the window the record names must be

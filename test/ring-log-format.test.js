@@ -1,4 +1,4 @@
-// RingLog format: the hex test vectors of docs/FORMAT-ring.md (rebuilt by
+// RingLog format: the hex test vectors of docs/FORMAT.md §10 (rebuilt by
 // the core, CRCs checked with the independent crc-32 oracle), the worked
 // example, and byte surgery on the header, the state record and the slots.
 // Test names say the case.
@@ -60,10 +60,10 @@ function openError(fs, code, reason) {
 
 // ---- test vectors
 
-const doc = readFileSync(new URL('../docs/FORMAT-ring.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../docs/FORMAT.md', import.meta.url), 'utf8');
 const vectors = Object.fromEntries([...doc.matchAll(/<!-- vector: (\S+) -->\s*```text\n([\s\S]*?)```/g)].map((m) => [m[1], fromHex(m[2])]));
 
-test('FORMAT-ring.md vectors: the core builds exactly these bytes, and their CRCs check', () => {
+test('FORMAT.md §R7 vectors: the core builds exactly these bytes, and their CRCs check', () => {
   assert.equal(Object.keys(vectors).sort(), ['ring-header', 'slot-evidence', 'slot-plain', 'state-clean']);
   const core = new Core();
   const x = core.x;
@@ -95,7 +95,7 @@ test('FORMAT-ring.md vectors: the core builds exactly these bytes, and their CRC
   assert.is(x.ringCheckSlot(at, 64, 0, 4, 0x01020305), -7, 'another salt');
 });
 
-test('FORMAT-ring.md worked example: 7 lost, 8 kept: window is 5..6, 3 and 8 discarded', () => {
+test('FORMAT.md §R6 worked example: 7 lost, 8 kept: window is 5..6, 3 and 8 discarded', () => {
   const fs = memfs();
   let log = RingLog.open(PATH, { capacity: 4, slotSize: 64, fs });
   for (let i = 1; i <= 6; i++) log.append(enc(`r${i}`));
