@@ -15,19 +15,24 @@ export let hdrP0: f64 = 0;
 export let hdrP1: f64 = 0;
 export let hdrP2: f64 = 0;
 
-/** Write a header at ptr. The kind-specific fields p0..p2 are u64 passed as f64 (< 2^53). */
-export function encodeFileHeader(ptr: usize, kind: u32, salt: u32, p0: f64, p1: f64, p2: f64): u32 {
+/** Write a header at ptr with exact u64 kind-specific fields (for the core's own callers). */
+export function writeFileHeader(ptr: usize, kind: u32, salt: u32, p0: u64, p1: u64, p2: u64): u32 {
   memory.fill(ptr, 0, FILE_HEADER_SIZE);
   store<u32>(ptr + FH_MAGIC, FILE_MAGIC);
   store<u16>(ptr + FH_VERSION, <u16>FORMAT_VERSION);
   store<u16>(ptr + FH_KIND, <u16>kind);
   store<u32>(ptr + FH_SALT, salt);
   store<u32>(ptr + FH_FLAGS, 0);
-  store<u64>(ptr + FH_P0, <u64>p0);
-  store<u64>(ptr + FH_P1, <u64>p1);
-  store<u64>(ptr + FH_P2, <u64>p2);
+  store<u64>(ptr + FH_P0, p0);
+  store<u64>(ptr + FH_P1, p1);
+  store<u64>(ptr + FH_P2, p2);
   store<u32>(ptr + FH_CRC, crc32cUpdate(0, ptr, FH_CRC));
   return FILE_HEADER_SIZE;
+}
+
+/** Write a header at ptr (ABI form). The kind-specific fields p0..p2 are u64 passed as f64 (< 2^53). */
+export function encodeFileHeader(ptr: usize, kind: u32, salt: u32, p0: f64, p1: f64, p2: f64): u32 {
+  return writeFileHeader(ptr, kind, salt, <u64>p0, <u64>p1, <u64>p2);
 }
 
 /**

@@ -12,15 +12,14 @@
 // sealRecord computes the CRC over the ciphertext).
 
 import {
-  D_LEN, D_OFFSET, D_TYPE, DESC_CAPACITY, DESC_SIZE, ERR_ARGUMENT, ERR_BAD_FLAGS, ERR_BAD_MAGIC,
-  ERR_HEADER_CRC, ERR_INCOMPLETE_HEADER, ERR_UNSUPPORTED_VERSION, ERR_WRONG_KIND, F_CRC, F_FLAGS, F_LEN,
-  F_MAGIC, F_MARK, F_SALT, F_SEQ, F_TYPE, F_VERSION, FH_CRC, FH_FLAGS, FH_KIND, FH_MAGIC, FH_P0, FH_P1, FH_P2, FH_SALT, FH_VERSION,
-  FILE_HEADER_SIZE, FILE_MAGIC, FORMAT_VERSION, FRAME_HEADER_SIZE, FRAME_MAGIC, KIND_SEGMENT, OK, TYPE_RECORD,
-  TYPE_SYNC_MARK,
+  D_LEN, D_OFFSET, D_TYPE, DESC_CAPACITY, DESC_SIZE, ERR_ARGUMENT, ERR_BAD_FLAGS, F_CRC, F_FLAGS, F_LEN,
+  F_MAGIC, F_MARK, F_SALT, F_SEQ, F_TYPE, F_VERSION, FH_P0, FH_P1, FH_P2, FH_SALT, FILE_HEADER_SIZE,
+  FORMAT_VERSION, FRAME_HEADER_SIZE, FRAME_MAGIC, KIND_SEGMENT, OK, TYPE_RECORD, TYPE_SYNC_MARK,
   ERR_BAD_RECORD,
 } from "./constants";
 import { crc32cUpdate } from "./crc32c";
 import { encodeFrame } from "./frame";
+import { decodeFileHeader, writeFileHeader } from "./header";
 import { descPtr } from "./memory";
 
 // ---- FORMAT.md §S2 Segment header (file header fields)
@@ -82,17 +81,7 @@ export function recDescPtr(): usize {
 /** Write a segment header at ptr. Returns FILE_HEADER_SIZE, or ERR_ARGUMENT for an unknown encryption. */
 export function encodeSegmentHeader(ptr: usize, salt: u32, firstLo: u32, firstHi: u32, enc: u32, keyId: u32): i32 {
   if (enc > SEG_ENC_AES256GCM || (enc == SEG_ENC_NONE && keyId != 0)) return ERR_ARGUMENT;
-  memory.fill(ptr, 0, FILE_HEADER_SIZE);
-  store<u32>(ptr + FH_MAGIC, FILE_MAGIC);
-  store<u16>(ptr + FH_VERSION, <u16>FORMAT_VERSION);
-  store<u16>(ptr + FH_KIND, <u16>KIND_SEGMENT);
-  store<u32>(ptr + FH_SALT, salt);
-  store<u32>(ptr + FH_P0, firstLo);
-  store<u32>(ptr + FH_P0 + 4, firstHi);
-  store<u64>(ptr + FH_P1, <u64>enc);
-  store<u64>(ptr + FH_P2, <u64>keyId);
-  store<u32>(ptr + FH_CRC, crc32cUpdate(0, ptr, FH_CRC));
-  return <i32>FILE_HEADER_SIZE;
+  return <i32>writeFileHeader(ptr, KIND_SEGMENT, salt, (<u64>firstHi << 32) | <u64>firstLo, <u64>enc, <u64>keyId);
 }
 
 /**
@@ -102,12 +91,8 @@ export function encodeSegmentHeader(ptr: usize, salt: u32, firstLo: u32, firstHi
  * On OK the seg* globals hold its fields.
  */
 export function decodeSegmentHeader(ptr: usize, len: u32): i32 {
-  if (len < FILE_HEADER_SIZE) return ERR_INCOMPLETE_HEADER;
-  if (load<u32>(ptr + FH_MAGIC) != FILE_MAGIC) return ERR_BAD_MAGIC;
-  if (<u32>load<u16>(ptr + FH_VERSION) != FORMAT_VERSION) return ERR_UNSUPPORTED_VERSION;
-  if (crc32cUpdate(0, ptr, FH_CRC) != load<u32>(ptr + FH_CRC)) return ERR_HEADER_CRC;
-  if (load<u32>(ptr + FH_FLAGS) != 0) return ERR_BAD_FLAGS;
-  if (<u32>load<u16>(ptr + FH_KIND) != KIND_SEGMENT) return ERR_WRONG_KIND;
+  const st = decodeFileHeader(ptr, len, KIND_SEGMENT);
+  if (st != OK) return st;
   const enc = load<u64>(ptr + FH_P1);
   const keyId = load<u64>(ptr + FH_P2);
   if (enc > <u64>SEG_ENC_AES256GCM || keyId > <u64>0xffffffff || (enc == <u64>SEG_ENC_NONE && keyId != 0)) return ERR_BAD_FLAGS;
