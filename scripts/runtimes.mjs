@@ -17,7 +17,20 @@ export function haveRuntime(rt) {
   return rt === 'node' || existsSync(bin(rt));
 }
 
-/** Parse `[--runtime a,b] [filter ...]` and list `dir`'s files ending in `suffix` that match a filter. */
+/** Files under `dir` (recursively), as paths relative to it, sorted. */
+function walk(dir, readdir, prefix = '') {
+  const out = [];
+  for (const e of readdir(`${dir}/${prefix}`, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...walk(dir, readdir, `${prefix}${e.name}/`));
+    else out.push(`${prefix}${e.name}`);
+  }
+  return out;
+}
+
+/**
+ * Parse `[--runtime a,b] [filter ...]` and list the files under `dir` (in
+ * subfolders too) ending in `suffix` whose path relative to `dir` contains a filter.
+ */
 export function selectFiles(argv, dir, suffix, readdir) {
   let runtimes = ['node', 'deno', 'bun'];
   const filters = [];
@@ -25,6 +38,6 @@ export function selectFiles(argv, dir, suffix, readdir) {
     if (argv[i] === '--runtime') runtimes = argv[++i].split(',');
     else filters.push(argv[i]);
   }
-  const files = readdir(dir).filter((f) => f.endsWith(suffix) && (filters.length === 0 || filters.some((p) => f.includes(p)))).sort();
+  const files = walk(dir, readdir).filter((f) => f.endsWith(suffix) && (filters.length === 0 || filters.some((p) => f.includes(p)))).sort();
   return { runtimes, files };
 }

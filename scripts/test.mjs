@@ -1,4 +1,4 @@
-// npm test (after the build): run every test/*.test.js in Node, Deno and Bun
+// npm test (after the build): run every test/**/*.test.js in Node, Deno and Bun
 // against the built bundle, two processes at a time, and close with one line
 // "N passed, N failed". uvu prints Total/Passed/Skipped per file; a file that
 // exits non-zero without reporting a failure (a crash) counts as one failure.
@@ -37,7 +37,7 @@ async function runJob({ rt, file }) {
   failed += bad;
   skipped += skip;
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`[${rt.padEnd(4)}] ${file.padEnd(34)} ${String(ok).padStart(4)} passed ${bad} failed (${secs}s)`);
+  console.log(`[${rt.padEnd(4)}] ${file.padEnd(40)} ${String(ok).padStart(4)} passed ${bad} failed (${secs}s)`);
   if (bad > 0) console.log(text.split('\n').map((l) => `    ${l}`).join('\n'));
 }
 

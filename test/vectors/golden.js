@@ -1,5 +1,5 @@
 // How the golden WAL file in wal-file-v1.hex is built, from the core's own
-// encoders. scripts/make-vectors.mjs writes it; test/format.test.js checks
+// encoders. scripts/make-vectors.mjs writes it; test/format/wal-file.test.js checks
 // the committed bytes still equal what the core produces, and that they
 // still open (a format change must be deliberate).
 export const GOLDEN_SALT = 0x5eed0001;

@@ -1,0 +1,98 @@
+/**
+ * The write side of SegmentedWal below the class: making the WAL directory
+ * durable, checking records, and encoding one record into core staging
+ * (plain, or sealed with AES-256-GCM around the AAD the core laid out).
+ */
+import { dirname } from 'node:path';
+import type { Core } from '../../core/core.js';
+import { type KeyRing, type NonceSource, sealInto } from './encryption.js';
+import { WalError, ioError } from '../../errors.js';
+import type { FileSystem } from '../../fs/types.js';
+import { TWO_32, u32Arg, u64Arg } from './args.js';
+import { type SegConsts, lsnHi, lsnLo, seg } from './segment-file.js';
+import type { AppendRecord } from './types.js';
+import type { SequenceMode } from '../../core/u64.js';
+
+/** Create `dir` if missing, fsyncing the parent of every directory created (deepest first). */
+export function ensureDir(fs: FileSystem, dir: string): void {
+  try {
+    const st = fs.stat(dir);
+    if (st !== undefined) {
+      if (!st.isDirectory) throw new WalError('BAD_HEADER', `${dir} is not a directory`, { path: dir });
+      return;
+    }
+    const created: string[] = [];
+    for (let d = dir; fs.stat(d) === undefined && dirname(d) !== d; d = dirname(d)) created.push(d);
+    fs.mkdir(dir);
+    for (const d of created) fs.syncDir(dirname(d));
+  } catch (e) {
+    throw ioError('create directory', dir, e);
+  }
+}
+
+/**
+ * Checked fields of records, FIELDS numbers per record at index i * FIELDS:
+ * recordType, tenant lo, tenant hi, vshardId, database lo, database hi.
+ * A Float64Array so the hot append path allocates nothing.
+ */
+export type Fields = Float64Array;
+export const FIELDS = 6;
+
+export function checkRecord(r: AppendRecord, where: string, ids: SequenceMode, maxBody: number, out: Fields, at: number): void {
+  if (r === null || typeof r !== 'object') throw new TypeError(`${where} must be an object`);
+  checkFields(r.recordType, r.tenantId, r.vshardId, r.databaseId, r.payload, `${where}.`, ids, maxBody, out, at);
+}
+
+const isU32 = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 0xffffffff && Number.isInteger(v);
+const isSafeU64 = (v: unknown): v is number => typeof v === 'number' && v >= 0 && Number.isSafeInteger(v);
+
+/** Check one record's fields into out[at .. at + FIELDS) (TypeError/RangeError on bad input). */
+export function checkFields(recordType: unknown, tenantId: unknown, vshardId: unknown, databaseId: unknown, payload: unknown,
+  where: string, ids: SequenceMode, maxBody: number, out: Fields, at: number): void {
+  out[at] = isU32(recordType) ? recordType : u32Arg(recordType, `${where}recordType`);
+  if (isSafeU64(tenantId)) {
+    out[at + 1] = tenantId % TWO_32;
+    out[at + 2] = Math.floor(tenantId / TWO_32);
+  } else {
+    [out[at + 1], out[at + 2]] = u64Arg(tenantId, `${where}tenantId`, ids);
+  }
+  out[at + 3] = isU32(vshardId) ? vshardId : u32Arg(vshardId, `${where}vshardId`);
+  if (isSafeU64(databaseId)) {
+    out[at + 4] = databaseId % TWO_32;
+    out[at + 5] = Math.floor(databaseId / TWO_32);
+  } else {
+    [out[at + 4], out[at + 5]] = u64Arg(databaseId, `${where}databaseId`, ids);
+  }
+  if (!(payload instanceof Uint8Array)) throw new TypeError(`${where}payload must be a Uint8Array`);
+  if (payload.length > maxBody) throw new RangeError(`${where}payload of ${payload.length} bytes exceeds the ${maxBody}-byte limit`);
+}
+
+/** Bytes one record of `len` payload bytes takes as a frame. */
+export function frameSize(core: Core, k: SegConsts, len: number, encrypted: boolean): number {
+  return core.c.FRAME_HEADER_SIZE + k.REC_HEADER_SIZE + len + (encrypted ? k.REC_NONCE_SIZE + k.REC_TAG_SIZE : 0);
+}
+
+/**
+ * Encode one record at staging offset `off` (room was ensured); returns its
+ * frame size. With a ring, the record is sealed under the ring's current key
+ * with the next nonce of `nonce`.
+ */
+export function encodeRecordAt(core: Core, k: SegConsts, off: number, lsn: number, f: Fields, i: number, payload: Uint8Array,
+  salt: number, mark: number, ring: KeyRing | null, nonce: NonceSource): number {
+  const x = seg(core);
+  const at = core.staging + off;
+  const rt = f[i]!, tLo = f[i + 1]!, tHi = f[i + 2]!, vs = f[i + 3]!, dLo = f[i + 4]!, dHi = f[i + 5]!;
+  if (ring === null) {
+    core.u8.set(payload, at + core.c.FRAME_HEADER_SIZE + k.REC_HEADER_SIZE);
+    return x.encodeRecord(at, payload.length, rt, tLo, tHi, vs, dLo, dHi, salt, lsnLo(lsn), lsnHi(lsn), mark);
+  }
+  const size = x.encodeEncryptedHeaders(at, payload.length + k.REC_TAG_SIZE, rt, tLo, tHi, vs, dLo, dHi, ring.currentKeyId,
+    nonce.p0, nonce.p1, nonce.next(), salt, lsnLo(lsn), lsnHi(lsn), mark);
+  const u8 = core.u8;
+  const n = at + core.c.FRAME_HEADER_SIZE + k.R_NONCE;
+  const body = at + k.encBody;
+  sealInto(ring._key(ring.currentKeyId)!, u8.subarray(n, n + k.REC_NONCE_SIZE), u8.subarray(at + k.REC_AAD_START, body),
+    payload, u8.subarray(body, body + payload.length + k.REC_TAG_SIZE));
+  x.sealRecord(at);
+  return size;
+}

@@ -1,0 +1,168 @@
+/**
+ * Reads the records of one segment file in chunks, through FrameScanner and
+ * the core's decodeRecords (docs/FORMAT.md §S4 valid-iff rules).
+ * Used by recovery (validate, find the end) and by replay (materialise
+ * records, decrypting them with the key ring).
+ *
+ * Memory: one scan chunk of core memory plus the records of one batch; the
+ * caller drains each batch before asking for the next, so replay memory does
+ * not grow with the log.
+ */
+import type { Core } from '../../core/core.js';
+import { open as openSealed, type KeyRing } from './encryption.js';
+import { WalError } from '../../errors.js';
+import { FrameScanner, SCAN_CHUNK } from '../../codec/frame-scanner.js';
+import type { FileHandle } from '../../fs/types.js';
+import { type SegmentHeader, global, lsnHi, lsnLo, seg, segConsts } from './segment-file.js';
+import { type SequenceMode, TWO_32 } from '../../core/u64.js';
+
+/**
+ * One record as replay returns it. The payload belongs to the caller: it is
+ * a view into a private copy of its stretch of the segment (up to
+ * COPY_SPAN bytes shared with its neighbours, which are never written
+ * again), so keeping one payload can keep that copy alive; payload.slice()
+ * detaches it. One copy per stretch instead of one per record makes replay
+ * several times faster in V8, where small typed arrays are costly.
+ */
+export interface WalRecord {
+  lsn: number;
+  recordType: number;
+  /** number, or bigint when the WAL was opened with { ids: 'bigint' }. */
+  tenantId: number | bigint;
+  vshardId: number;
+  databaseId: number | bigint;
+  payload: Uint8Array;
+}
+
+/** Bytes of neighbouring plain payloads that share one private copy. */
+export const COPY_SPAN = 256 << 10;
+
+export interface ScanContext {
+  ring: KeyRing | null;
+  ids: SequenceMode;
+}
+
+function u64(lo: number, hi: number, mode: SequenceMode, path: string): number | bigint {
+  if (mode === 'bigint') return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+  if (hi >= 0x200000) {
+    throw new WalError('SEQUENCE_OUT_OF_RANGE', `${path}: stored id ${(BigInt(hi) << 32n) | BigInt(lo)} exceeds Number.MAX_SAFE_INTEGER; open with { ids: 'bigint' }`, { path });
+  }
+  return hi * TWO_32 + lo;
+}
+
+export class SegmentScan {
+  readonly scanner: FrameScanner;
+  /** LSN of the last valid record (firstLsn - 1 when none yet). */
+  lastLsn: number;
+  /** File offset just after the last valid frame. */
+  end: number;
+  /** Start and type of the last valid frame (-1 when none). */
+  lastStart = -1;
+  lastType = 0;
+
+  constructor(
+    private readonly core: Core,
+    h: FileHandle,
+    readonly path: string,
+    readonly header: SegmentHeader,
+    size: number,
+    private readonly ctx: ScanContext,
+    chunk = SCAN_CHUNK,
+  ) {
+    const c = core.c;
+    this.scanner = new FrameScanner(core, h, path, header.salt, c.FILE_HEADER_SIZE, size,
+      c.SCAN_EMIT | c.SCAN_SEQ_NEXT | c.SCAN_MARK, chunk);
+    const prev = header.firstLsn - 1;
+    this.scanner.seqLo = lsnLo(prev);
+    this.scanner.seqHi = lsnHi(prev);
+    this.lastLsn = prev;
+    this.end = c.FILE_HEADER_SIZE;
+  }
+
+  /**
+   * Scan the next batch of frames. Records with LSN >= `from` are appended to
+   * `out` when it is given. Returns false once the segment is finished (at
+   * its end, or at an invalid frame: see scanner.failure). Throws UNKNOWN_KEY
+   * or DECRYPT_FAILED for an encrypted record that cannot be opened.
+   */
+  next(from: number, out: WalRecord[] | null): boolean {
+    const core = this.core;
+    const c = core.c;
+    const k = segConsts(core);
+    const x = seg(core);
+    const n = this.scanner.next();
+    if (n === 0) return false;
+    const base = this.scanner.batchBase;
+    const offset0 = this.scanner.batchOffset;
+    let copy: Uint8Array | undefined;
+    let copyBase = 0;
+    let copyEnd = 0;
+    for (let w = 0; w < n; w += k.RD_CAPACITY) {
+      const cnt = Math.min(k.RD_CAPACITY, n - w);
+      const st = x.decodeRecords(base, w, cnt, this.header.enc, this.header.keyId);
+      const good = st === c.OK ? cnt : global(core, 'outBadIndex') - w;
+      const u8 = core.u8;
+      const dv = core.dv;
+      const lastDesc = core.desc + (w + good - 1) * c.DESC_SIZE;
+      const windowEnd = good > 0 ? base + dv.getUint32(lastDesc + c.D_OFFSET, true) + c.FRAME_HEADER_SIZE + dv.getUint32(lastDesc + c.D_LEN, true) : base;
+      for (let j = 0; j < good; j++) {
+        const d = core.desc + (w + j) * c.DESC_SIZE;
+        const r = k.rdesc + j * k.RD_SIZE;
+        const rel = dv.getUint32(d + c.D_OFFSET, true);
+        this.lastStart = offset0 + rel;
+        this.lastType = dv.getUint32(d + c.D_TYPE, true) & 0xff;
+        this.end = this.lastStart + c.FRAME_HEADER_SIZE + dv.getUint32(d + c.D_LEN, true);
+        const flags = dv.getUint32(r + k.RD_FLAGS, true);
+        if (flags === k.RDF_CONTROL) continue;
+        const lsn = dv.getUint32(d + c.D_SEQ_HI, true) * TWO_32 + dv.getUint32(d + c.D_SEQ_LO, true);
+        this.lastLsn = lsn;
+        if (out === null || lsn < from) continue;
+        const body = base + dv.getUint32(r + k.RD_BODY, true);
+        const bodyLen = dv.getUint32(r + k.RD_BODY_LEN, true);
+        let payload: Uint8Array;
+        if (flags === 0) {
+          if (copy === undefined || body + bodyLen > copyEnd) {
+            copyBase = body;
+            copy = u8.slice(body, Math.min(windowEnd, body + Math.max(COPY_SPAN, bodyLen)));
+            copyEnd = body + copy.length;
+          }
+          payload = copy.subarray(body - copyBase, body - copyBase + bodyLen);
+        } else {
+          payload = this.decrypt(u8, base, r, body, bodyLen, this.lastStart);
+        }
+        out.push({
+          lsn,
+          recordType: dv.getUint32(r + k.RD_TYPE, true),
+          tenantId: u64(dv.getUint32(r + k.RD_TENANT_LO, true), dv.getUint32(r + k.RD_TENANT_HI, true), this.ctx.ids, this.path),
+          vshardId: dv.getUint32(r + k.RD_VSHARD, true),
+          databaseId: u64(dv.getUint32(r + k.RD_DATABASE_LO, true), dv.getUint32(r + k.RD_DATABASE_HI, true), this.ctx.ids, this.path),
+          payload,
+        });
+      }
+      if (st !== c.OK) {
+        const bad = global(core, 'outBadIndex');
+        this.scanner.fail(offset0 + dv.getUint32(core.desc + bad * c.DESC_SIZE + c.D_OFFSET, true), 'decode-failure');
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private decrypt(u8: Uint8Array, base: number, r: number, body: number, bodyLen: number, offset: number): Uint8Array {
+    const core = this.core;
+    const k = segConsts(core);
+    const dv = core.dv;
+    const keyId = dv.getUint32(r + k.RD_KEY_ID, true);
+    const key = this.ctx.ring?._key(keyId);
+    if (key === undefined) {
+      throw new WalError('UNKNOWN_KEY', `${this.path}: record at offset ${offset} is encrypted with key id ${keyId}, which the encryption ring does not hold`, { path: this.path, offset });
+    }
+    const nonce = base + dv.getUint32(r + k.RD_NONCE, true);
+    const aad = base + dv.getUint32(r + k.RD_AAD, true);
+    const plain = openSealed(key, u8.subarray(nonce, nonce + k.REC_NONCE_SIZE), u8.subarray(aad, body), u8.subarray(body, body + bodyLen));
+    if (plain === undefined) {
+      throw new WalError('DECRYPT_FAILED', `${this.path}: record at offset ${offset} failed authentication (wrong key or tampered data)`, { path: this.path, offset });
+    }
+    return plain;
+  }
+}

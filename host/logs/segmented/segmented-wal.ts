@@ -1,0 +1,421 @@
+/**
+ * SegmentedWal: a directory of segment files holding records addressed by
+ * contiguous LSNs, with automatic rollover, checkpoint truncation, lazy
+ * replay and optional AES-256-GCM encryption. docs/segmented-wal.md is the
+ * user's guide; docs/FORMAT.md §9 the bytes.
+ *
+ * Durability: append() buffers in core memory; sync() (or syncAsync(), group
+ * commit) writes, fdatasyncs the active segment and is the acknowledgement.
+ * A roll writes and syncs the old segment before the new one is created
+ * (temp, fsync, rename, directory fsync), so every segment but the last is
+ * durable and sealed. A failed fsync, or a failed step after which the files
+ * no longer match what the WAL believes, poisons it: every later call throws
+ * POISONED until it is reopened (reopening recovers).
+ */
+import { randomU32 } from '../../lifecycle/atomic-file.js';
+import { Core } from '../../core/core.js';
+import { KeyRing, NonceSource } from './encryption.js';
+import { WalError } from '../../errors.js';
+import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
+import { defaultFileSystem } from '../../fs/runtime.js';
+import { GroupCommit } from '../../lifecycle/group-commit.js';
+import { disposeSymbol } from '../../lifecycle/options.js';
+import { lsnArg } from './args.js';
+import { type SegConsts, segConsts, segmentHeaderBytes, segmentName, writeSegmentFile } from './segment-file.js';
+import { type SegmentMeta, createFirstSegment, listSegments, recover } from './recovery.js';
+import { type ReplayHost, collect, replayBatches } from './replay.js';
+import type { WalRecord } from './scan.js';
+import { ActiveSegment } from './active-segment.js';
+import {
+  type AppendRecord, type ReplayPage, type SegmentInfo, type SegmentedOpenReport, type SegmentedWalOptions,
+  type TruncateResult, checkOpenOptions,
+} from './types.js';
+import { FIELDS, type Fields, checkFields, checkRecord, encodeRecordAt, ensureDir, frameSize } from './records.js';
+import type { SequenceMode } from '../../core/u64.js';
+
+export type { AppendRecord, ReplayPage, SegmentInfo, SegmentedOpenReport, SegmentedWalOptions, TruncateResult };
+
+type State = 'open' | 'closed' | 'poisoned';
+
+export class SegmentedWal implements ReplayHost {
+  readonly openReport: SegmentedOpenReport;
+  readonly #dir: string;
+  readonly #fs: FileSystem;
+  readonly #core: Core;
+  readonly #k: SegConsts;
+  readonly #lock: FileLock;
+  readonly #target: number;
+  readonly #bufferSize: number;
+  readonly #ids: SequenceMode;
+  readonly #group = new GroupCommit(() => this.sync());
+  readonly #readCores: Core[] = [];
+  /** Checked fields of the record append() is encoding (reused: append allocates nothing). */
+  readonly #fields: Fields = new Float64Array(FIELDS);
+  #segs: SegmentMeta[];
+  /** The last segment: the only one written. */
+  #seg: ActiveSegment;
+  #ring: KeyRing | null = null;
+  #nonce = new NonceSource();
+  #state: State = 'open';
+  #poison: unknown;
+  /** Bytes of framed records in core staging, to be written at #seg.end. */
+  #buffered = 0;
+  #nextLsn: number;
+  #writtenNext: number;
+  #durableNext: number;
+
+  private constructor(dir: string, fs: FileSystem, core: Core, lock: FileLock, o: SegmentedWalOptions, r: ReturnType<typeof recover>, created: number) {
+    this.#dir = dir;
+    this.#fs = fs;
+    this.#core = core;
+    this.#k = segConsts(core);
+    this.#lock = lock;
+    this.#target = o.segmentTargetSize ?? 64 << 20;
+    this.#bufferSize = o.bufferSize ?? 1 << 20;
+    this.#ids = o.ids ?? 'number';
+    this.#segs = r.segments;
+    this.#seg = new ActiveSegment(r.segments[r.segments.length - 1]!, r.handle, r.end, r.fileSize, core, (c, w, p) => this.poisoned(c, w, p));
+    this.#nextLsn = this.#writtenNext = this.#durableNext = r.nextLsn;
+    this.openReport = { truncatedBytes: r.truncatedBytes, truncatedReason: r.truncatedReason, createdSegments: created };
+  }
+
+  /**
+   * Open the WAL in `options.dir`, creating the directory and first segment
+   * when missing, else recovering (see host/logs/segmented/recovery.ts). Takes the
+   * writer lock (LOCKED if another writer holds it). Throws CORRUPTED when a
+   * completed sync's data is damaged; a torn tail is cut (openReport).
+   */
+  static open(options: SegmentedWalOptions): SegmentedWal;
+  static open(dir: string, options?: Omit<SegmentedWalOptions, 'dir'>): SegmentedWal;
+  static open(a: string | SegmentedWalOptions, b: Omit<SegmentedWalOptions, 'dir'> = {}): SegmentedWal {
+    const o = checkOpenOptions(typeof a === 'string' ? { ...b, dir: a } : a);
+    const { dir } = o;
+    const ring = o.encryptionRing;
+    const fs = o.fs ?? defaultFileSystem();
+    ensureDir(fs, dir);
+    const lock = fs.lock(dir);
+    const core = new Core();
+    let wal: SegmentedWal | undefined;
+    let handle: FileHandle | undefined;
+    try {
+      const ctx = { ring: ring ?? null, ids: o.ids };
+      let found = listSegments(fs, dir);
+      const created = found.length === 0 ? 1 : 0;
+      if (created) found = [createFirstSegment(core, fs, dir, ring ?? null)];
+      const r = recover(core, fs, dir, found, ctx);
+      handle = r.handle;
+      wal = new SegmentedWal(dir, fs, core, lock, o, r, created);
+      if (ring !== undefined && !wal.compatible(ring)) {
+        if (wal.activeEmpty()) wal.replaceActive(ring);
+        else { wal.#ring = ring; wal.rollNow(); }
+      } else if (r.endsWithRecord) {
+        wal.#seg.writeMarker(0);
+      }
+      wal.#ring = ring ?? null;
+      return wal;
+    } catch (e) {
+      try { (wal === undefined ? handle : wal.#seg.h)?.close(); } catch { /* reporting the first error */ }
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** The next LSN append() will assign. */
+  get nextLsn(): number { return this.#nextLsn; }
+  /** Highest LSN known durable: everything recovered at open, then each completed sync(). */
+  get durableLsn(): number { return this.#durableNext - 1; }
+  /** First LSN of the active segment. */
+  get activeSegmentFirstLsn(): number { return this.#segs[this.#segs.length - 1]!.firstLsn; }
+  /** The oldest LSN still retained (replay from below it is LSN_NOT_RETAINED). */
+  get firstRetainedLsn(): number { return this.#segs[0]!.firstLsn; }
+  get walDir(): string { return this.#dir; }
+  get encryptionRing(): KeyRing | null { return this.#ring; }
+  get state(): State { return this.#state; }
+  get groupCommitStats(): { syncs: number; requests: number } { return this.#group.stats; }
+
+  private live(): void {
+    if (this.#state === 'open') return;
+    if (this.#state === 'closed') throw new WalError('CLOSED', `${this.#dir}: WAL is closed`, { path: this.#dir });
+    throw new WalError('POISONED', `${this.#dir}: WAL is poisoned by an earlier failure; reopen it`, { path: this.#dir, cause: this.#poison });
+  }
+
+  private poisoned(cause: unknown, what: string, path = this.#dir): WalError {
+    this.#state = 'poisoned';
+    this.#poison = cause;
+    return new WalError('POISONED', `${path}: ${what}; the WAL is poisoned, reopen it to recover`, { path, cause });
+  }
+
+  private get active(): SegmentMeta { return this.#segs[this.#segs.length - 1]!; }
+  private activeEmpty(): boolean { return this.#nextLsn === this.active.firstLsn; }
+
+  /** Whether new records of `ring` may go into the active segment (same encryption and key). */
+  private compatible(ring: KeyRing | null): boolean {
+    const h = this.active.header;
+    return ring === null ? h.enc === this.#k.SEG_ENC_NONE : h.enc === this.#k.SEG_ENC_AES256GCM && h.keyId === ring.currentKeyId;
+  }
+
+  /**
+   * Append one record; returns its LSN. recordType and vshardId are u32,
+   * tenantId and databaseId u64 (number or bigint; see the ids option). The
+   * record is buffered, not durable: call sync(). Rolls to a new segment
+   * first when the active one has reached segmentTargetSize. If this throws,
+   * the record was not appended.
+   */
+  append(recordType: number | bigint, tenantId: number | bigint, vshardId: number | bigint, databaseId: number | bigint, payload: Uint8Array): number {
+    this.live();
+    checkFields(recordType, tenantId, vshardId, databaseId, payload, 'append: ', this.#ids, this.#k.MAX_RECORD_BODY, this.#fields, 0);
+    this.checkRing();
+    const size = frameSize(this.#core, this.#k, payload.length, this.#ring !== null);
+    this.prepare(size, 1);
+    this.encode(this.#buffered, this.#nextLsn, this.#fields, 0, payload);
+    return this.commit(size, 1);
+  }
+
+  /**
+   * Append many records with one write into the buffer (and one file write
+   * when it fills); returns the first LSN, the rest follow contiguously. All
+   * records are checked before any is appended; the batch never straddles
+   * segments. If this throws, none was appended.
+   */
+  appendBatch(records: readonly AppendRecord[]): number {
+    this.live();
+    if (!Array.isArray(records)) throw new TypeError('appendBatch: records must be an array');
+    if (records.length === 0) throw new RangeError('appendBatch: records must not be empty');
+    const parsed: Fields = new Float64Array(records.length * FIELDS);
+    records.forEach((r, i) => checkRecord(r, `appendBatch: records[${i}]`, this.#ids, this.#k.MAX_RECORD_BODY, parsed, i * FIELDS));
+    this.checkRing();
+    let total = 0;
+    for (const r of records) total += frameSize(this.#core, this.#k, r.payload.length, this.#ring !== null);
+    this.prepare(total, records.length);
+    let off = this.#buffered;
+    for (let i = 0; i < records.length; i++) {
+      off += this.encode(off, this.#nextLsn + i, parsed, i * FIELDS, records[i]!.payload);
+    }
+    return this.commit(total, records.length);
+  }
+
+  private checkRing(): void {
+    if (this.compatible(this.#ring)) return;
+    throw new WalError('ENCRYPTION_REFUSED', `${this.active.path}: the active segment is ${this.active.header.enc ? `encrypted with key id ${this.active.header.keyId}` : 'plain'}, which the current encryption ring does not match; set a matching ring or roll()`, { path: this.active.path });
+  }
+
+  /** Roll if the active segment is full, make room in the buffer for `size` bytes and `count` nonces. */
+  private prepare(size: number, count: number): void {
+    if (this.#nextLsn + count > Number.MAX_SAFE_INTEGER) throw new RangeError('append: LSNs are exhausted (they are kept below 2^53)');
+    if (!this.activeEmpty() && this.#seg.end + this.#buffered >= this.#target) this.rollNow();
+    if (this.#buffered > 0 && this.#buffered + size > this.#bufferSize) this.writeBuffered();
+    this.#core.ensure(this.#buffered + size);
+    if (this.#ring !== null && !this.#nonce.has(count)) this.#nonce = new NonceSource();
+  }
+
+  /** Encode one record at staging offset `off`; returns its frame size. */
+  private encode(off: number, lsn: number, f: Fields, i: number, payload: Uint8Array): number {
+    return encodeRecordAt(this.#core, this.#k, off, lsn, f, i, payload, this.#seg.salt, this.#seg.durableEnd, this.#ring, this.#nonce);
+  }
+
+  /** Account for `count` encoded records; write when the buffer is full, un-appending them if that fails. */
+  private commit(size: number, count: number): number {
+    const first = this.#nextLsn;
+    this.#buffered += size;
+    this.#nextLsn += count;
+    if (this.#buffered >= this.#bufferSize) {
+      try {
+        this.writeBuffered();
+      } catch (e) {
+        if (this.#state === 'open') { this.#buffered -= size; this.#nextLsn -= count; }
+        throw e;
+      }
+    }
+    return first;
+  }
+
+  /** Write buffered frames (not durable). A failed write is rolled back, keeping the buffer, or poisons. */
+  private writeBuffered(): void {
+    if (this.#buffered === 0) return;
+    const core = this.#core;
+    this.#seg.write(core.u8.subarray(core.staging, core.staging + this.#buffered));
+    this.#buffered = 0;
+    this.#writtenNext = this.#nextLsn;
+  }
+
+  /**
+   * Make every appended record durable: write the buffer and fdatasync the
+   * active segment (older segments were synced when they were sealed), then
+   * write a sync marker (docs/FORMAT.md §S6). A failed fsync poisons.
+   */
+  sync(): void {
+    this.live();
+    this.writeBuffered();
+    if (!this.#seg.sync()) return;
+    this.#durableNext = this.#writtenNext;
+    this.#seg.writeMarker(this.#buffered);
+  }
+
+  /** Group commit: resolves once every record appended before the call is durable; callers share one fsync. */
+  syncAsync(): Promise<void> {
+    try { this.live(); } catch (e) { return Promise.reject(e); }
+    return this.#group.request();
+  }
+
+  /**
+   * Seal the active segment and start a new one (returns false and does
+   * nothing when the active segment has no records). New records use the
+   * current encryption ring: roll() then setEncryptionRing() rotates keys.
+   */
+  roll(): boolean {
+    this.live();
+    if (this.activeEmpty()) return false;
+    this.rollNow();
+    return true;
+  }
+
+  private rollNow(): void {
+    this.writeBuffered();
+    this.#seg.seal();
+    this.#durableNext = this.#writtenNext;
+    this.createActive(this.#nextLsn, this.#ring, false);
+  }
+
+  /** Rewrite the (empty) active segment's header for `ring`, same first LSN. */
+  private replaceActive(ring: KeyRing | null): void {
+    this.createActive(this.active.firstLsn, ring, true);
+  }
+
+  /**
+   * Make a segment starting at `firstLsn` for `ring` appear (temp, fsync,
+   * rename, directory fsync) and switch to it. A failure before the rename
+   * changes nothing (IO_ERROR); after it, the WAL is poisoned.
+   */
+  private createActive(firstLsn: number, ring: KeyRing | null, replace: boolean): void {
+    const k = this.#k;
+    const header = { salt: randomU32(), firstLsn, enc: ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE, keyId: ring?.currentKeyId ?? 0 };
+    const name = segmentName(firstLsn);
+    const path = `${this.#dir}/${name}`;
+    const bytes = segmentHeaderBytes(this.#core, header, header.salt);
+    writeSegmentFile(this.#fs, this.#dir, name, bytes);
+    try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.poisoned(e, 'directory fsync after creating a segment failed', this.#dir); }
+    let h: FileHandle;
+    try { h = this.#fs.open(path, { write: true }); } catch (e) { throw this.poisoned(e, 'opening a new segment failed', path); }
+    this.#seg.close();
+    const meta: SegmentMeta = { name, path, firstLsn, size: bytes.length, header };
+    if (replace) this.#segs[this.#segs.length - 1] = meta;
+    else this.#segs.push(meta);
+    this.#seg = new ActiveSegment(meta, h, bytes.length, bytes.length, this.#core, (c, w, p) => this.poisoned(c, w, p));
+    this.#nonce = new NonceSource();
+  }
+
+  /**
+   * Set (or with null, clear) the encryption ring. Allowed when the active
+   * segment has no records (its header is rewritten to match), or when the
+   * ring writes exactly as the active segment already does (same key id);
+   * otherwise ENCRYPTION_REFUSED: roll() first to rotate.
+   */
+  setEncryptionRing(ring: KeyRing | null): void {
+    this.live();
+    if (ring !== null && !(ring instanceof KeyRing)) throw new TypeError('setEncryptionRing: ring must be a KeyRing or null');
+    if (!this.compatible(ring)) {
+      if (!this.activeEmpty()) {
+        throw new WalError('ENCRYPTION_REFUSED', `${this.active.path}: the active segment already has records; roll() before changing the encryption`, { path: this.active.path });
+      }
+      this.replaceActive(ring);
+    }
+    this.#ring = ring;
+    this.#nonce = new NonceSource();
+  }
+
+  /**
+   * Delete sealed segments whose records all lie below `checkpointLsn`,
+   * oldest first, each removal made durable (directory fsync) before the
+   * next, so a crash leaves a suffix of the log, never a hole. The active
+   * segment is never deleted.
+   */
+  truncateBefore(checkpointLsn: number | bigint): TruncateResult {
+    this.live();
+    const cp = lsnArg(checkpointLsn, 'truncateBefore: checkpointLsn');
+    const result: TruncateResult = { segmentsDeleted: 0, bytesReclaimed: 0 };
+    while (this.#segs.length > 1 && this.#segs[1]!.firstLsn <= cp) {
+      const s = this.#segs[0]!;
+      try { this.#fs.remove(s.path); } catch (e) {
+        throw new WalError('IO_ERROR', `${s.path}: removing the segment failed after ${result.segmentsDeleted} were deleted`, { path: s.path, cause: e });
+      }
+      this.#segs.shift();
+      try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.poisoned(e, 'directory fsync after deleting a segment failed'); }
+      result.segmentsDeleted++;
+      result.bytesReclaimed += s.size;
+    }
+    return result;
+  }
+
+  /** Every segment, oldest first. */
+  listSegments(): SegmentInfo[] {
+    this.live();
+    const n = this.#segs.length;
+    return this.#segs.map((s, i) => ({
+      path: s.path,
+      firstLsn: s.firstLsn,
+      lastLsn: (i < n - 1 ? this.#segs[i + 1]!.firstLsn : this.#nextLsn) - 1,
+      sizeBytes: i < n - 1 ? s.size : this.#seg.end + this.#seg.tail,
+      sealed: i < n - 1,
+      encrypted: s.header.enc !== this.#k.SEG_ENC_NONE,
+    }));
+  }
+
+  /** Bytes of all segment files on disk (records still buffered in memory are not counted). */
+  totalSizeBytes(): number {
+    return this.listSegments().reduce((sum, s) => sum + s.sizeBytes, 0);
+  }
+
+  // ---- replay (host/logs/segmented/replay.ts)
+
+  /** @internal ReplayHost: a snapshot of what replay may read; buffered records are written (not synced) first. */
+  _replaySnapshot(): { fs: FileSystem; segments: SegmentMeta[]; activeEnd: number; nextLsn: number; ring: KeyRing | null; ids: SequenceMode } {
+    this.live();
+    this.writeBuffered();
+    return { fs: this.#fs, segments: this.#segs.slice(), activeEnd: this.#seg.end, nextLsn: this.#nextLsn, ring: this.#ring, ids: this.#ids };
+  }
+  /** @internal A core for one replay (each replay scans in its own core memory). */
+  _takeCore(): Core { return this.#readCores.pop() ?? new Core(); }
+  /** @internal */
+  _returnCore(core: Core): void { if (this.#readCores.length < 2) this.#readCores.push(core); }
+
+  /** Lazily yield records with LSN >= fromLsn (default: all retained), segment by segment, in bounded memory. */
+  *records(fromLsn?: number | bigint): IterableIterator<WalRecord> {
+    for (const batch of replayBatches(this, fromLsn)) yield* batch;
+  }
+
+  [Symbol.iterator](): IterableIterator<WalRecord> { return this.records(); }
+
+  /** Every retained record, in LSN order (an array: for large logs prefer records()). */
+  replay(): WalRecord[] { return collect(this, undefined, Infinity).records; }
+
+  /** Records with LSN >= lsn. LSN_NOT_RETAINED if lsn is below the oldest retained segment. */
+  replayFrom(lsn: number | bigint): WalRecord[] {
+    if (lsn === undefined) throw new TypeError('replayFrom: lsn is required');
+    return collect(this, lsn, Infinity).records;
+  }
+
+  /** At most `max` records from `lsn`, and whether more follow. */
+  replayFromLimit(lsn: number | bigint, max: number): ReplayPage {
+    if (lsn === undefined) throw new TypeError('replayFromLimit: lsn is required');
+    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError('replayFromLimit: max must be a non-negative integer');
+    return collect(this, lsn, max);
+  }
+
+  /** Sync, make the sync marker durable, release the files and the lock. Idempotent; on a poisoned WAL only releases. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'open') this.#group.flushPending();
+    try {
+      if (this.#state === 'open') {
+        this.sync();
+        this.#seg.syncMarker();
+      }
+    } finally {
+      this.#state = 'closed';
+      this.#seg.close();
+      this.#lock.release();
+    }
+  }
+
+  [disposeSymbol](): void { this.close(); }
+}
