@@ -56,6 +56,13 @@ export const SCAN_SEQ_STRICT: u32 = 2;
 export const SCAN_SEQ_NEXT: u32 = 4;
 /** Watermarks must not decrease and must not exceed the frame's own offset. */
 export const SCAN_MARK: u32 = 8;
+/**
+ * The frame before the buffer was a sync marker (the host carries this across
+ * calls). A sync marker ends the valid prefix (FORMAT.md §4): any frame after
+ * it is invalid with ERR_AFTER_SYNC_MARK, so a marker can never stand in for a
+ * lost frame of the same size.
+ */
+export const SCAN_AFTER_MARK: u32 = 16;
 
 // ---- Descriptor region: 32-byte entries, see FORMAT.md §6 (core ABI)
 export const DESC_SIZE: u32 = 32;
@@ -85,5 +92,7 @@ export const ERR_WRONG_KIND: i32 = -12;
 export const ERR_BAD_FLAGS: i32 = -13;
 /** A frame whose segment-record sub-header breaks a rule of FORMAT.md §S3 (its CRC was valid). */
 export const ERR_BAD_RECORD: i32 = -14;
+/** A frame follows a sync marker, which must end the valid prefix (FORMAT.md §4). */
+export const ERR_AFTER_SYNC_MARK: i32 = -15;
 export const ERR_NO_MEMORY: i32 = -20;
 export const ERR_ARGUMENT: i32 = -21;

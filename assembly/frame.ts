@@ -11,9 +11,9 @@ import {
   D_LEN, D_MARK, D_OFFSET, D_SEQ_HI, D_SEQ_LO, D_TYPE, DESC_CAPACITY, DESC_SIZE,
   ERR_ARGUMENT, ERR_BAD_MAGIC, ERR_BAD_TYPE, ERR_BAD_WATERMARK, ERR_CRC_MISMATCH,
   ERR_INCOMPLETE_HEADER, ERR_INCOMPLETE_PAYLOAD, ERR_LENGTH_OVER_BOUND, ERR_SALT_MISMATCH,
-  ERR_SEQUENCE, ERR_UNSUPPORTED_VERSION, F_CRC, F_FLAGS, F_LEN, F_MAGIC, F_MARK, F_SALT, F_SEQ,
+  ERR_SEQUENCE, ERR_UNSUPPORTED_VERSION, ERR_AFTER_SYNC_MARK, F_CRC, F_FLAGS, F_LEN, F_MAGIC, F_MARK, F_SALT, F_SEQ,
   F_TYPE, F_VERSION, FORMAT_VERSION, FRAME_HEADER_SIZE, FRAME_MAGIC, MAX_FRAME_PAYLOAD, MORE, OK,
-  SCAN_EMIT, SCAN_MARK, SCAN_SEQ_NEXT, SCAN_SEQ_STRICT, TYPE_CONTROL_MIN,
+  SCAN_AFTER_MARK, SCAN_EMIT, SCAN_MARK, SCAN_SEQ_NEXT, SCAN_SEQ_STRICT, TYPE_CONTROL_MIN, TYPE_SYNC_MARK,
 } from "./constants";
 import { crc32cUpdate } from "./crc32c";
 import { descPtr } from "./memory";
@@ -87,7 +87,11 @@ export function encodeBatch(ptr: usize, count: u32, salt: u32, mark: f64): i64 {
 /**
  * Walk the frames in [ptr, ptr + len). `base` is the file offset of ptr.
  * Frames must carry `salt` and declare at most `maxLen` payload bytes.
- * `prevLo/prevHi` and `prevMark` carry ordering state across calls.
+ * `prevLo/prevHi` and `prevMark` carry ordering state across calls, and
+ * SCAN_AFTER_MARK in `flags` says the frame before the buffer was a sync
+ * marker. A sync marker ends the valid prefix: a frame after one fails with
+ * ERR_AFTER_SYNC_MARK (FORMAT.md §4), so a stale marker can never stand in
+ * for a lost frame of the same size.
  *
  * Returns OK when the whole buffer is valid frames, MORE when `maxCount`
  * frames were taken (continue from outEnd), or the negative reason of the
@@ -105,11 +109,14 @@ export function scanFrames(ptr: usize, len: u32, base: f64, salt: u32, maxLen: u
   let count: u32 = 0;
   let d = descPtr();
   let status: i32 = OK;
+  let afterMark = (flags & SCAN_AFTER_MARK) != 0;
   while (p < end) {
     if (count >= maxCount) { status = MORE; break; }
     const st = checkFrame(p, end - p, salt, maxLen);
     if (st != OK) { status = st; break; }
+    if (afterMark) { status = ERR_AFTER_SYNC_MARK; break; }
     const type = <u32>load<u8>(p + F_TYPE);
+    afterMark = type == TYPE_SYNC_MARK;
     const fseq = load<u64>(p + F_SEQ);
     const fmark = load<u64>(p + F_MARK);
     if ((flags & SCAN_MARK) != 0) {

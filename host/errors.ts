@@ -46,6 +46,7 @@ export type FrameFailure =
   | 'header-crc'
   | 'wrong-kind'
   | 'bad-flags'
+  | 'after-sync-mark'
   | 'decode-failure';
 
 export interface WalErrorOptions {

@@ -1,4 +1,4 @@
-// npm run build: the AssemblyScript core (debug + release), the ESM bundle
+// npm run build: host/core/abi.ts from assembly/, the AssemblyScript core (debug + release), the ESM bundle
 // with the release .wasm embedded, and the .d.ts types. Everything is built
 // into dist.new/ and swapped in with two renames, so a test running
 // meanwhile never sees a half-built dist/.
@@ -10,6 +10,7 @@ const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 const out = `dist.new-${process.pid}`;
 rmSync(out, { recursive: true, force: true });
 try {
+  run(process.execPath, ['scripts/gen-abi.mjs']); // host/core/abi.ts, the typed table of the core's exports
   run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--target', 'release']);
   run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--target', 'debug']);
   await build({

@@ -52,7 +52,7 @@ export class FrameScanner {
     readonly path: string,
     private readonly salt: number,
     start: number,
-    private readonly size: number,
+    private size: number,
     private readonly flags: number,
     chunk = SCAN_CHUNK,
   ) {
@@ -60,12 +60,18 @@ export class FrameScanner {
     this.#chunk = chunk;
   }
 
+  /**
+   * Read [pos, pos + len) into staging. A short read is the end of the file
+   * (it shrank underneath us, e.g. a restarted writer cut a torn tail): the
+   * scan's size shrinks with it, so no caller waits for bytes that are gone.
+   */
   private load(pos: number, len: number): void {
     this.core.ensure(len);
     const c = this.core;
     const got = this.h.read(c.u8.subarray(c.staging, c.staging + len), pos);
     this.#winStart = pos;
     this.#winLen = got;
+    if (got < len) this.size = pos + got;
   }
 
   /** Scan the next batch. Returns the number of valid frames described (0 = finished). */
@@ -79,7 +85,8 @@ export class FrameScanner {
       const rel = this.pos - this.#winStart;
       const avail = this.#winLen - rel;
       if (avail <= 0) { this.#done = true; return 0; } // file shrank underneath us
-      const st = c.x.scanFrames(c.staging + rel, avail, this.pos, this.salt, c.c.MAX_FRAME_PAYLOAD, this.flags,
+      const flags = this.lastStart >= 0 && this.lastType === c.c.TYPE_SYNC_MARK ? this.flags | c.c.SCAN_AFTER_MARK : this.flags;
+      const st = c.x.scanFrames(c.staging + rel, avail, this.pos, this.salt, c.c.MAX_FRAME_PAYLOAD, flags,
         this.seqLo, this.seqHi, this.mark, emit ? c.c.DESC_CAPACITY : 0xffffffff);
       const count = c.out('outCount');
       if (count > 0) {
@@ -142,6 +149,7 @@ export class FrameScanner {
     while (p < this.size) {
       const n = Math.min(chunk, this.size - p);
       this.load(p, n);
+      if (this.#winLen === 0) break; // the file ended (shrank) here
       const w = c.x.findWitness(c.staging, this.#winLen, this.salt, c.c.MAX_FRAME_PAYLOAD);
       if (w > best) best = w;
       if (p + this.#winLen >= this.size) break;

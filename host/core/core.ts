@@ -1,107 +1,100 @@
 /**
- * Loads the WebAssembly core embedded in the bundle and wraps its numeric ABI
- * (docs/FORMAT.md §6). Each log owns one Core instance, because the staging
- * and descriptor regions are per instance and a log keeps data staged there
- * between calls; the compiled module is shared. Stateless helpers (crc32c)
- * use one shared instance, which is safe because each call completes
- * before it returns.
+ * The WebAssembly boundary: loads the core embedded in the bundle and is the
+ * only code that touches its raw exports (docs/FORMAT.md §6). Everything the
+ * core exports is typed once, in ./abi.ts, generated from assembly/ with each
+ * value's declared type, so signedness has one home: globals are read through
+ * out(), which applies it.
+ *
+ * Each log owns one Core instance, because the staging and descriptor
+ * regions are per instance and a log keeps data staged there between calls;
+ * the compiled module is shared. Stateless helpers (crc32c) use one shared
+ * instance, which is safe because each call completes before it returns.
  */
 import wasmBytes from '../../build/walcore.wasm';
 import { type FrameFailure, WalError } from '../errors.js';
+import {
+  CONSTANT_TYPES, CoreConstants, type CoreFunctions, FUNCTION_NAMES, OUTPUT_TYPES, type OutputName, isSigned,
+} from './abi.js';
+
+export { CoreConstants } from './abi.js';
+export type { ConstantName, OutputName } from './abi.js';
 
 /** The only core format version this host understands. */
 export const HOST_FORMAT_VERSION = 1;
 
-interface CoreExports {
-  memory: WebAssembly.Memory;
-  crc32cUpdate(crc: number, ptr: number, len: number): number;
-  descPtr(): number;
-  stagingPtr(): number;
-  ensureStaging(bytes: number): number;
-  stagingCapacity(): number;
-  encodeFrame(ptr: number, len: number, typeFlags: number, salt: number, seqLo: number, seqHi: number, mark: number): number;
-  encodeBatch(ptr: number, count: number, salt: number, mark: number): bigint;
-  scanFrames(ptr: number, len: number, base: number, salt: number, maxLen: number, flags: number,
-    prevLo: number, prevHi: number, prevMark: number, maxCount: number): number;
-  findWitness(ptr: number, len: number, salt: number, maxLen: number): number;
-  encodeFileHeader(ptr: number, kind: number, salt: number, p0: number, p1: number, p2: number): number;
-  decodeFileHeader(ptr: number, len: number, kind: number): number;
-  [global: string]: unknown;
-}
+export type CoreExports = CoreFunctions & { readonly memory: WebAssembly.Memory };
 
 let compiled: WebAssembly.Module | undefined;
 function module(): WebAssembly.Module {
   return (compiled ??= new WebAssembly.Module(wasmBytes as BufferSource));
 }
 
-function readGlobal(x: CoreExports, name: string): number {
-  const g = x[name];
-  if (!(g instanceof WebAssembly.Global)) throw new WalError('CORE_MISMATCH', `walcore core does not export ${name}`);
-  return Number(g.value);
-}
-
-/** Format constants, read from the core at load (the core is their one home). */
-export interface CoreConstants {
-  FORMAT_VERSION: number; FILE_HEADER_SIZE: number; FRAME_HEADER_SIZE: number; MAX_FRAME_PAYLOAD: number;
-  KIND_WAL_FILE: number; KIND_SEGMENT: number; KIND_RING: number;
-  TYPE_EVENT: number; TYPE_RECORD: number; TYPE_CONTROL_MIN: number; TYPE_SYNC_MARK: number;
-  SCAN_EMIT: number; SCAN_SEQ_STRICT: number; SCAN_SEQ_NEXT: number; SCAN_MARK: number;
-  DESC_SIZE: number; DESC_CAPACITY: number; D_OFFSET: number; D_LEN: number; D_SEQ_LO: number;
-  D_SEQ_HI: number; D_TYPE: number; D_MARK: number; OK: number; MORE: number;
-  F_LEN: number; F_SEQ: number; F_MARK: number; F_TYPE: number; F_SALT: number; FH_SALT: number;
-}
-const CONSTANT_NAMES = [
-  'FORMAT_VERSION', 'FILE_HEADER_SIZE', 'FRAME_HEADER_SIZE', 'MAX_FRAME_PAYLOAD', 'KIND_WAL_FILE', 'KIND_SEGMENT',
-  'KIND_RING', 'TYPE_EVENT', 'TYPE_RECORD', 'TYPE_CONTROL_MIN', 'TYPE_SYNC_MARK', 'SCAN_EMIT', 'SCAN_SEQ_STRICT',
-  'SCAN_SEQ_NEXT', 'SCAN_MARK', 'DESC_SIZE', 'DESC_CAPACITY', 'D_OFFSET', 'D_LEN', 'D_SEQ_LO', 'D_SEQ_HI', 'D_TYPE',
-  'D_MARK', 'OK', 'MORE', 'F_LEN', 'F_SEQ', 'F_MARK', 'F_TYPE', 'F_SALT', 'FH_SALT',
-] as const;
-
-/** Status code → failure reason; filled from the core's own ERR_* exports. */
-const FAILURE_BY_EXPORT: Record<string, FrameFailure> = {
+/** Status code → failure reason, by the name of the core's ERR_* constant. */
+const FAILURE_BY_CONSTANT: Partial<Record<keyof typeof CONSTANT_TYPES, FrameFailure>> = {
   ERR_INCOMPLETE_HEADER: 'incomplete-header', ERR_INCOMPLETE_PAYLOAD: 'incomplete-payload',
   ERR_BAD_MAGIC: 'bad-magic', ERR_UNSUPPORTED_VERSION: 'unsupported-version', ERR_CRC_MISMATCH: 'crc-mismatch',
   ERR_LENGTH_OVER_BOUND: 'length-over-bound', ERR_SALT_MISMATCH: 'salt-mismatch', ERR_SEQUENCE: 'sequence-order',
   ERR_BAD_WATERMARK: 'bad-watermark', ERR_BAD_TYPE: 'bad-type', ERR_HEADER_CRC: 'header-crc',
-  ERR_WRONG_KIND: 'wrong-kind', ERR_BAD_FLAGS: 'bad-flags',
+  ERR_WRONG_KIND: 'wrong-kind', ERR_BAD_FLAGS: 'bad-flags', ERR_BAD_RECORD: 'decode-failure',
+  ERR_AFTER_SYNC_MARK: 'after-sync-mark',
 };
 
-/** Output globals declared u32 in the core. */
-const U32_OUTPUTS: ReadonlySet<string> = new Set(['outCount', 'outEnd', 'outSeqLo', 'outSeqHi', 'outResume', 'outLastStart', 'outLastType', 'hdrVersion', 'hdrKind', 'hdrSalt']);
+/** A WebAssembly.Global's value as a number, with the declared type's signedness applied. */
+function readValue(g: unknown, name: string, type: string): number {
+  if (!(g instanceof WebAssembly.Global)) throw new WalError('CORE_MISMATCH', `walcore core does not export ${name}`);
+  const v = Number(g.value);
+  return isSigned(type) ? v : v >>> 0;
+}
 
 export class Core {
+  /** The core's functions, typed by ./abi.ts. */
   readonly x: CoreExports;
+  /** Every constant the core exports (its one home is assembly/constants.ts and friends). */
   readonly c: CoreConstants;
   /** Start of the staging region (stable). */
   readonly staging: number;
   /** Start of the descriptor region (stable). */
   readonly desc: number;
+  /** Start of the segment-record descriptor region (stable; assembly/segment.ts). */
+  readonly recDesc: number;
   /** Views of linear memory; rebuilt by ensure() whenever memory grows. */
   u8!: Uint8Array;
   dv!: DataView;
   /** u32 view of linear memory (index = byte address / 4), rebuilt with the others. */
   u32!: Uint32Array;
   #capacity = 0;
-  private readonly failures = new Map<number, FrameFailure>();
-  private readonly globals: Record<string, WebAssembly.Global>;
+  readonly #failures = new Map<number, FrameFailure>();
+  readonly #globals: Record<OutputName, WebAssembly.Global>;
+  readonly #signed: Record<OutputName, boolean>;
 
   constructor() {
     const instance = new WebAssembly.Instance(module(), {
       env: { abort: () => { throw new WalError('CORE_MISMATCH', 'walcore core aborted'); } },
     });
-    this.x = instance.exports as unknown as CoreExports;
-    const version = readGlobal(this.x, 'FORMAT_VERSION');
+    const raw = instance.exports;
+    for (const name of FUNCTION_NAMES) {
+      if (typeof raw[name] !== 'function') throw new WalError('CORE_MISMATCH', `walcore core does not export ${name}()`);
+    }
+    if (!(raw.memory instanceof WebAssembly.Memory)) throw new WalError('CORE_MISMATCH', 'walcore core does not export its memory');
+    // Checked above: every function the table names is there.
+    this.x = raw as unknown as CoreExports;
+    const version = readValue(raw.FORMAT_VERSION, 'FORMAT_VERSION', CONSTANT_TYPES.FORMAT_VERSION);
     if (version !== HOST_FORMAT_VERSION) {
       throw new WalError('CORE_MISMATCH', `walcore core speaks format version ${version}, this host only ${HOST_FORMAT_VERSION}`);
     }
-    // Object.fromEntries keeps V8's fast property mode; adding ~30 keys one by
-    // one to {} turns the object into a slow dictionary, read on every append.
-    this.c = Object.fromEntries(CONSTANT_NAMES.map((name) => [name, readGlobal(this.x, name)])) as unknown as CoreConstants;
-    for (const [name, reason] of Object.entries(FAILURE_BY_EXPORT)) this.failures.set(readGlobal(this.x, name), reason);
-    this.globals = Object.fromEntries(['outCount', 'outEnd', 'outSeqLo', 'outSeqHi', 'outMark', 'outResume', 'outLastStart', 'outLastType', 'hdrVersion', 'hdrKind', 'hdrSalt', 'hdrP0', 'hdrP1', 'hdrP2']
-      .map((name) => [name, this.x[name] as WebAssembly.Global]));
+    this.c = new CoreConstants((name) => readValue(raw[name], name, CONSTANT_TYPES[name]));
+    for (const [name, reason] of Object.entries(FAILURE_BY_CONSTANT)) {
+      this.#failures.set(this.c[name as keyof typeof CONSTANT_TYPES], reason);
+    }
+    const names = Object.keys(OUTPUT_TYPES) as OutputName[];
+    for (const name of names) {
+      if (!(raw[name] instanceof WebAssembly.Global)) throw new WalError('CORE_MISMATCH', `walcore core does not export ${name}`);
+    }
+    this.#globals = Object.fromEntries(names.map((n) => [n, raw[n]])) as Record<OutputName, WebAssembly.Global>;
+    this.#signed = Object.fromEntries(names.map((n) => [n, isSigned(OUTPUT_TYPES[n])])) as Record<OutputName, boolean>;
     this.staging = this.x.stagingPtr();
     this.desc = this.x.descPtr();
+    this.recDesc = this.x.recDescPtr();
     this.refresh();
     this.ensure(64 << 10);
   }
@@ -123,23 +116,23 @@ export class Core {
     if (this.x.ensureStaging(want) !== 0 && this.x.ensureStaging(bytes) !== 0) {
       throw new RangeError(`walcore: cannot grow core memory to ${bytes} bytes`);
     }
-    this.#capacity = this.x.stagingCapacity();
+    this.#capacity = this.x.stagingCapacity() >>> 0;
     this.refresh();
   }
 
   /**
-   * Read an output global of the last call (outCount, outEnd, ...). WebAssembly
-   * has no unsigned types at its boundary, so u32 outputs arrive as i32 and are
-   * reinterpreted here; f64 outputs pass through.
+   * An output global of the last call (outCount, segFirstLo, ringCount, ...),
+   * read with its declared signedness: u32 values come back unsigned, i32 and
+   * f64 as they are.
    */
-  out(name: string): number {
-    const v = Number(this.globals[name]!.value);
-    return U32_OUTPUTS.has(name) ? v >>> 0 : v;
+  out(name: OutputName): number {
+    const v = Number(this.#globals[name].value);
+    return this.#signed[name] ? v : v >>> 0;
   }
 
   /** The reason for a negative status code. */
   failure(status: number): FrameFailure {
-    const f = this.failures.get(status);
+    const f = this.#failures.get(status);
     if (f === undefined) throw new WalError('CORE_MISMATCH', `walcore core returned unknown status ${status}`);
     return f;
   }

@@ -8,52 +8,20 @@
  */
 import { basename, dirname } from 'node:path';
 import { randomU32 } from '../../lifecycle/atomic-file.js';
-import type { Core } from '../../core/core.js';
+import type { Core, CoreConstants, CoreExports } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
 import { loadFileHeader } from '../../codec/file-header.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
 
-/** The core's ring functions (assembly/ring.ts). */
-export interface RingExports {
-  encodeSlot(ptr: number, slotSize: number, len: number, dlen: number, salt: number, seqLo: number, seqHi: number, mark: number, cls: number, code: number): number;
-  ringCheckSlot(ptr: number, slotSize: number, index: number, capacity: number, salt: number): number;
-  ringImpossible(status: number): number;
-  ringScanRuns(ptr: number, count: number, slotSize: number, firstIndex: number, capacity: number, salt: number): number;
-  ringScanRecords(ptr: number, count: number, slotSize: number, firstIndex: number, capacity: number, salt: number, seqLo: number, seqHi: number): number;
-  ringSlotOffset(seqLo: number, seqHi: number, capacity: number, slotSize: number): number;
-  ringGather(ptr: number, count: number, dst: number): number;
-  encodeRingState(ptr: number, salt: number, flags: number, firstLo: number, firstHi: number, nextLo: number, nextHi: number): number;
-  decodeRingState(ptr: number, salt: number): number;
-}
-
-const NAMES = [
-  'RING_STATE_OFFSET', 'RING_STATE_COPY_OFFSET', 'RING_STATE_SIZE', 'RING_DATA_OFFSET', 'RING_MIN_SLOT', 'RING_MAX_SLOT', 'RING_SLOT_ALIGN',
-  'RING_MAX_CAPACITY', 'SLOT_HEADER_SIZE', 'FAILURE_CLASS_MAX', 'MAX_DIGEST', 'RING_EMPTY', 'D_CODE', 'RING_CLEAN',
-  'ERR_SEQUENCE', 'ERR_BAD_MAGIC', 'RING_RUN_JUNK',
-] as const;
-export type RingConstants = Record<(typeof NAMES)[number], number>;
-
-/** The ring exports and constants of a core instance. */
+/** A core instance with its functions and constants under the names the ring code uses. */
 export interface RingCore {
   core: Core;
-  r: RingExports;
-  k: RingConstants;
+  r: CoreExports;
+  k: CoreConstants;
 }
 
 export function ringCore(core: Core): RingCore {
-  const k: Record<string, number> = {};
-  for (const name of NAMES) {
-    const g = core.x[name];
-    if (!(g instanceof WebAssembly.Global)) throw new WalError('CORE_MISMATCH', `walcore core does not export ${name}`);
-    k[name] = Number(g.value);
-  }
-  k.RING_MAX_CAPACITY = k.RING_MAX_CAPACITY! >>> 0; // a u32 global reads as i32
-  return { core, r: core.x as unknown as RingExports, k: k as RingConstants };
-}
-
-/** Read a u32 output global of the core's last ring call (ringCount, stFirstLo, stFlags, ...). */
-export function out(core: Core, name: string): number {
-  return Number((core.x[name] as WebAssembly.Global).value) >>> 0;
+  return { core, r: core.x, k: core.c };
 }
 
 /**
@@ -96,12 +64,12 @@ export function checkEvidence(evidence: unknown, maxDigest: number): EncodedEvid
 export interface Geometry { capacity: number; slotSize: number }
 
 /** Total file size for a geometry. */
-export function fileSize(k: RingConstants, g: Geometry): number {
+export function fileSize(k: CoreConstants, g: Geometry): number {
   return k.RING_DATA_OFFSET + g.capacity * g.slotSize;
 }
 
 /** Check a requested capacity (argument errors before anything touches the disk). */
-export function checkCapacity(capacity: unknown, k: RingConstants, path: string): number {
+export function checkCapacity(capacity: unknown, k: CoreConstants, path: string): number {
   if (typeof capacity !== 'number' && typeof capacity !== 'bigint') throw new TypeError('RingLog.open: capacity must be a number');
   if (typeof capacity === 'bigint') {
     if (capacity > BigInt(k.RING_MAX_CAPACITY)) throw new WalError('CAPACITY_OVERFLOW', `${path}: capacity ${capacity} exceeds the ${k.RING_MAX_CAPACITY}-slot limit`, { path });
@@ -114,7 +82,7 @@ export function checkCapacity(capacity: unknown, k: RingConstants, path: string)
   return n;
 }
 
-export function checkSlotSize(slotSize: unknown, k: RingConstants): number {
+export function checkSlotSize(slotSize: unknown, k: CoreConstants): number {
   if (typeof slotSize !== 'number' || !Number.isInteger(slotSize)) throw new TypeError('RingLog.open: slotSize must be an integer');
   if (slotSize < k.RING_MIN_SLOT || slotSize > k.RING_MAX_SLOT || slotSize % k.RING_SLOT_ALIGN !== 0) {
     throw new RangeError(`RingLog.open: slotSize must be a multiple of ${k.RING_SLOT_ALIGN} in [${k.RING_MIN_SLOT}, ${k.RING_MAX_SLOT}], got ${slotSize}`);
@@ -123,14 +91,14 @@ export function checkSlotSize(slotSize: unknown, k: RingConstants): number {
 }
 
 /** Refuse a geometry whose file the platform cannot address exactly. */
-export function checkFileSize(k: RingConstants, g: Geometry, path: string): void {
+export function checkFileSize(k: CoreConstants, g: Geometry, path: string): void {
   if (fileSize(k, g) > Number.MAX_SAFE_INTEGER) {
     throw new WalError('CAPACITY_OVERFLOW', `${path}: ${g.capacity} slots of ${g.slotSize} bytes need a file larger than 2^53-1 bytes`, { path });
   }
 }
 
 /** Validate capacity, slotSize and bufferSize options (argument errors come before any file is touched). */
-export function checkGeometryOptions(options: { capacity?: unknown; slotSize?: unknown; bufferSize?: unknown }, k: RingConstants, path: string, defaultSlot: number):
+export function checkGeometryOptions(options: { capacity?: unknown; slotSize?: unknown; bufferSize?: unknown }, k: CoreConstants, path: string, defaultSlot: number):
   { want: Partial<Geometry>; bufferSize: number } {
   const want: Partial<Geometry> = {};
   if (options.capacity !== undefined) want.capacity = checkCapacity(options.capacity, k, path);
@@ -242,10 +210,10 @@ function readStateCopy(rc: RingCore, h: FileHandle, path: string, salt: number, 
   }
   const st = r.decodeRingState(core.staging, salt);
   if (st === core.c.OK) {
-    const first = out(core, 'stFirstHi') * 2 ** 32 + out(core, 'stFirstLo');
-    const next = out(core, 'stNextHi') * 2 ** 32 + out(core, 'stNextLo');
+    const first = core.out('stFirstHi') * 2 ** 32 + core.out('stFirstLo');
+    const next = core.out('stNextHi') * 2 ** 32 + core.out('stNextLo');
     if (next > Number.MAX_SAFE_INTEGER) throw new WalError('SEQUENCE_OUT_OF_RANGE', `${path}: stored sequence exceeds 2^53-1`, { path });
-    return { clean: (out(core, 'stFlags') & k.RING_CLEAN) !== 0, first, next };
+    return { clean: (core.out('stFlags') & k.RING_CLEAN) !== 0, first, next };
   }
   if (st < 0 && r.ringImpossible(st)) {
     throw new WalError('CORRUPTED', `${path}: the ring state record at ${offset} is intact but impossible (${core.failure(st)})`, { path, offset, reason: core.failure(st) });

@@ -8,7 +8,7 @@
  */
 import { WalError, ioError, type FrameFailure } from '../../errors.js';
 import type { FileHandle } from '../../fs/types.js';
-import { FAILURE_CLASSES, type FailureEvidence, type RingCore, type RingHeader, out } from './ring-file.js';
+import { FAILURE_CLASSES, type FailureEvidence, type RingCore, type RingHeader } from './ring-file.js';
 
 /** Bytes read per chunk. */
 const CHUNK_BYTES = 4 << 20;
@@ -81,7 +81,7 @@ export function scanRuns(rc: RingCore, h: FileHandle, path: string, g: RingHeade
     let done = 0;
     while (done < n) {
       const st = r.ringScanRuns(core.staging + done * g.slotSize, n - done, g.slotSize, base + done, g.capacity, g.salt);
-      const count = out(core, 'ringCount');
+      const count = core.out('ringCount');
       const dv = core.dv;
       for (let i = 0; i < count; i++) {
         const d = core.desc + i * c.DESC_SIZE;
@@ -105,9 +105,9 @@ export function scanRuns(rc: RingCore, h: FileHandle, path: string, g: RingHeade
           runs.push({ index, len, seq, mark });
         }
       }
-      empty += out(core, 'ringEmpty');
-      junk += out(core, 'ringJunk');
-      const end = out(core, 'ringEnd');
+      empty += core.out('ringEmpty');
+      junk += core.out('ringJunk');
+      const end = core.out('ringEnd');
       if (st === c.OK || st === c.MORE) { done += end; continue; }
       const index = base + done + end;
       const reason = core.failure(st);
@@ -147,7 +147,7 @@ export function readRecords(rc: RingCore, h: FileHandle, path: string, g: RingHe
     core.ensure(2 * slotBytes); // slots, then their payloads gathered after them
     readInto(rc, h, path, slotOffset(rc, g, index), slotBytes);
     const st = r.ringScanRecords(core.staging, n, g.slotSize, index, g.capacity, g.salt, s % 2 ** 32, Math.floor(s / 2 ** 32));
-    const got = out(core, 'ringCount');
+    const got = core.out('ringCount');
     // One copy out of core memory per chunk: payloads share its ArrayBuffer.
     const total = r.ringGather(core.staging, got, core.staging + slotBytes);
     const block = core.u8.slice(core.staging + slotBytes, core.staging + slotBytes + total);
@@ -168,7 +168,7 @@ export function readRecords(rc: RingCore, h: FileHandle, path: string, g: RingHe
       if (each({ sequence: s + i, payload: block.subarray(at, at + len), evidence: ev }) === false) return false;
     }
     if (st !== c.OK) {
-      const bad = index + out(core, 'ringEnd');
+      const bad = index + core.out('ringEnd');
       const reason = slotReason(rc, st);
       const what = st === k.RING_EMPTY ? 'is empty' : st === k.ERR_SEQUENCE ? 'holds another record' : `is damaged (${reason})`;
       throw new WalError('CORRUPTED', `${path}: slot ${bad} should hold record ${s + got} but ${what}`, { path, offset: slotOffset(rc, g, bad), reason });
@@ -178,8 +178,7 @@ export function readRecords(rc: RingCore, h: FileHandle, path: string, g: RingHe
   return true;
 }
 
-/** Offset of the slot magic byte (FORMAT.md §R4): a slot without it is never valid. */
-const SLOT_MAGIC_AT = 8;
+
 
 /**
  * Write one zero byte over the magic of every slot in the ranges. A one-byte
@@ -190,7 +189,7 @@ const SLOT_MAGIC_AT = 8;
 export function unmarkSlots(rc: RingCore, h: FileHandle, g: RingHeader, ranges: Array<[number, number]>): void {
   const zero = new Uint8Array(1);
   for (const [index, count] of ranges) {
-    for (let i = 0; i < count; i++) h.write(zero, slotOffset(rc, g, (index + i) % g.capacity) + SLOT_MAGIC_AT);
+    for (let i = 0; i < count; i++) h.write(zero, slotOffset(rc, g, (index + i) % g.capacity) + rc.k.S_MAGIC);
   }
 }
 

@@ -8,8 +8,8 @@ import type { Core } from '../../core/core.js';
 import { type KeyRing, type NonceSource, sealInto } from './encryption.js';
 import { WalError, ioError } from '../../errors.js';
 import type { FileSystem } from '../../fs/types.js';
-import { TWO_32, u32Arg, u64Arg } from './args.js';
-import { type SegConsts, lsnHi, lsnLo, seg } from './segment-file.js';
+import { TWO_32, hi32, lo32, u32Arg, u64Arg } from '../../core/u64.js';
+import {type SegConsts, encBodyOffset } from './segment-file.js';
 import type { AppendRecord } from './types.js';
 import type { SequenceMode } from '../../core/u64.js';
 
@@ -36,6 +36,7 @@ export function ensureDir(fs: FileSystem, dir: string): void {
  * A Float64Array so the hot append path allocates nothing.
  */
 export type Fields = Float64Array;
+const IDS_HINT = "{ ids: 'bigint' }";
 export const FIELDS = 6;
 
 export function checkRecord(r: AppendRecord, where: string, ids: SequenceMode, maxBody: number, out: Fields, at: number): void {
@@ -54,14 +55,14 @@ export function checkFields(recordType: unknown, tenantId: unknown, vshardId: un
     out[at + 1] = tenantId % TWO_32;
     out[at + 2] = Math.floor(tenantId / TWO_32);
   } else {
-    [out[at + 1], out[at + 2]] = u64Arg(tenantId, `${where}tenantId`, ids);
+    [out[at + 1], out[at + 2]] = u64Arg(tenantId, `${where}tenantId`, ids, IDS_HINT);
   }
   out[at + 3] = isU32(vshardId) ? vshardId : u32Arg(vshardId, `${where}vshardId`);
   if (isSafeU64(databaseId)) {
     out[at + 4] = databaseId % TWO_32;
     out[at + 5] = Math.floor(databaseId / TWO_32);
   } else {
-    [out[at + 4], out[at + 5]] = u64Arg(databaseId, `${where}databaseId`, ids);
+    [out[at + 4], out[at + 5]] = u64Arg(databaseId, `${where}databaseId`, ids, IDS_HINT);
   }
   if (!(payload instanceof Uint8Array)) throw new TypeError(`${where}payload must be a Uint8Array`);
   if (payload.length > maxBody) throw new RangeError(`${where}payload of ${payload.length} bytes exceeds the ${maxBody}-byte limit`);
@@ -79,18 +80,18 @@ export function frameSize(core: Core, k: SegConsts, len: number, encrypted: bool
  */
 export function encodeRecordAt(core: Core, k: SegConsts, off: number, lsn: number, f: Fields, i: number, payload: Uint8Array,
   salt: number, mark: number, ring: KeyRing | null, nonce: NonceSource): number {
-  const x = seg(core);
+  const x = core.x;
   const at = core.staging + off;
   const rt = f[i]!, tLo = f[i + 1]!, tHi = f[i + 2]!, vs = f[i + 3]!, dLo = f[i + 4]!, dHi = f[i + 5]!;
   if (ring === null) {
     core.u8.set(payload, at + core.c.FRAME_HEADER_SIZE + k.REC_HEADER_SIZE);
-    return x.encodeRecord(at, payload.length, rt, tLo, tHi, vs, dLo, dHi, salt, lsnLo(lsn), lsnHi(lsn), mark);
+    return x.encodeRecord(at, payload.length, rt, tLo, tHi, vs, dLo, dHi, salt, lo32(lsn), hi32(lsn), mark);
   }
   const size = x.encodeEncryptedHeaders(at, payload.length + k.REC_TAG_SIZE, rt, tLo, tHi, vs, dLo, dHi, ring.currentKeyId,
-    nonce.p0, nonce.p1, nonce.next(), salt, lsnLo(lsn), lsnHi(lsn), mark);
+    nonce.p0, nonce.p1, nonce.next(), salt, lo32(lsn), hi32(lsn), mark);
   const u8 = core.u8;
   const n = at + core.c.FRAME_HEADER_SIZE + k.R_NONCE;
-  const body = at + k.encBody;
+  const body = at + encBodyOffset(core);
   sealInto(ring._key(ring.currentKeyId)!, u8.subarray(n, n + k.REC_NONCE_SIZE), u8.subarray(at + k.REC_AAD_START, body),
     payload, u8.subarray(body, body + payload.length + k.REC_TAG_SIZE));
   x.sealRecord(at);

@@ -22,10 +22,7 @@ import type { KeyRing } from './encryption.js';
 import { ioError } from '../../errors.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
 import { SegmentScan, type ScanContext } from './scan.js';
-import {
-  type SegmentHeader, parseSegmentName, readSegmentHeader, removeSegmentTemps, segConsts, segmentHeaderBytes, segmentName,
-  writeSegmentFile,
-} from './segment-file.js';
+import {type SegmentHeader, parseSegmentName, readSegmentHeader, removeSegmentTemps, segConsts, segmentHeaderBytes, segmentName, writeSegmentFile,  } from './segment-file.js';
 
 /** What the WAL keeps about each segment. */
 export interface SegmentMeta {

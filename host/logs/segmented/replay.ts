@@ -11,7 +11,7 @@ import type { Core } from '../../core/core.js';
 import type { KeyRing } from './encryption.js';
 import { WalError, ioError } from '../../errors.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
-import { lsnArg } from './args.js';
+import { safeArg } from '../../core/u64.js';
 import { readSegmentHeader } from './segment-file.js';
 import type { SegmentMeta } from './recovery.js';
 import { SegmentScan, type WalRecord } from './scan.js';
@@ -42,7 +42,7 @@ function segmentFor(segs: readonly SegmentMeta[], lsn: number): number {
  * LSN_NOT_RETAINED when LSNs in [from, oldest retained) were deleted.
  */
 export function* replayBatches(host: ReplayHost, fromArg: number | bigint | undefined): Generator<WalRecord[], void, void> {
-  const from0 = fromArg === undefined ? undefined : lsnArg(fromArg, 'replayFrom: lsn');
+  const from0 = fromArg === undefined ? undefined : safeArg(fromArg, 'replayFrom: lsn');
   const snap = host._replaySnapshot();
   const segs = snap.segments;
   const floor = segs[0]!.firstLsn;

@@ -13,8 +13,8 @@ import { open as openSealed, type KeyRing } from './encryption.js';
 import { WalError } from '../../errors.js';
 import { FrameScanner, SCAN_CHUNK } from '../../codec/frame-scanner.js';
 import type { FileHandle } from '../../fs/types.js';
-import { type SegmentHeader, global, lsnHi, lsnLo, seg, segConsts } from './segment-file.js';
-import { type SequenceMode, TWO_32 } from '../../core/u64.js';
+import {type SegmentHeader, segConsts } from './segment-file.js';
+import { type SequenceMode, TWO_32, fromHalves, hi32, lo32 } from '../../core/u64.js';
 
 /**
  * One record as replay returns it. The payload belongs to the caller: it is
@@ -42,13 +42,8 @@ export interface ScanContext {
   ids: SequenceMode;
 }
 
-function u64(lo: number, hi: number, mode: SequenceMode, path: string): number | bigint {
-  if (mode === 'bigint') return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
-  if (hi >= 0x200000) {
-    throw new WalError('SEQUENCE_OUT_OF_RANGE', `${path}: stored id ${(BigInt(hi) << 32n) | BigInt(lo)} exceeds Number.MAX_SAFE_INTEGER; open with { ids: 'bigint' }`, { path });
-  }
-  return hi * TWO_32 + lo;
-}
+const IDS_HINT = "{ ids: 'bigint' }";
+const u64 = (lo: number, hi: number, mode: SequenceMode, path: string): number | bigint => fromHalves(lo, hi, mode, path, IDS_HINT);
 
 export class SegmentScan {
   readonly scanner: FrameScanner;
@@ -73,8 +68,8 @@ export class SegmentScan {
     this.scanner = new FrameScanner(core, h, path, header.salt, c.FILE_HEADER_SIZE, size,
       c.SCAN_EMIT | c.SCAN_SEQ_NEXT | c.SCAN_MARK, chunk);
     const prev = header.firstLsn - 1;
-    this.scanner.seqLo = lsnLo(prev);
-    this.scanner.seqHi = lsnHi(prev);
+    this.scanner.seqLo = lo32(prev);
+    this.scanner.seqHi = hi32(prev);
     this.lastLsn = prev;
     this.end = c.FILE_HEADER_SIZE;
   }
@@ -89,7 +84,7 @@ export class SegmentScan {
     const core = this.core;
     const c = core.c;
     const k = segConsts(core);
-    const x = seg(core);
+    const x = core.x;
     const n = this.scanner.next();
     if (n === 0) return false;
     const base = this.scanner.batchBase;
@@ -100,14 +95,14 @@ export class SegmentScan {
     for (let w = 0; w < n; w += k.RD_CAPACITY) {
       const cnt = Math.min(k.RD_CAPACITY, n - w);
       const st = x.decodeRecords(base, w, cnt, this.header.enc, this.header.keyId);
-      const good = st === c.OK ? cnt : global(core, 'outBadIndex') - w;
+      const good = st === c.OK ? cnt : core.out('outBadIndex') - w;
       const u8 = core.u8;
       const dv = core.dv;
       const lastDesc = core.desc + (w + good - 1) * c.DESC_SIZE;
       const windowEnd = good > 0 ? base + dv.getUint32(lastDesc + c.D_OFFSET, true) + c.FRAME_HEADER_SIZE + dv.getUint32(lastDesc + c.D_LEN, true) : base;
       for (let j = 0; j < good; j++) {
         const d = core.desc + (w + j) * c.DESC_SIZE;
-        const r = k.rdesc + j * k.RD_SIZE;
+        const r = core.recDesc + j * k.RD_SIZE;
         const rel = dv.getUint32(d + c.D_OFFSET, true);
         this.lastStart = offset0 + rel;
         this.lastType = dv.getUint32(d + c.D_TYPE, true) & 0xff;
@@ -140,7 +135,7 @@ export class SegmentScan {
         });
       }
       if (st !== c.OK) {
-        const bad = global(core, 'outBadIndex');
+        const bad = core.out('outBadIndex');
         this.scanner.fail(offset0 + dv.getUint32(core.desc + bad * c.DESC_SIZE + c.D_OFFSET, true), 'decode-failure');
         return false;
       }

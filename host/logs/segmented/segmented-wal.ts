@@ -20,8 +20,8 @@ import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
 import { defaultFileSystem } from '../../fs/runtime.js';
 import { GroupCommit } from '../../lifecycle/group-commit.js';
 import { disposeSymbol } from '../../lifecycle/options.js';
-import { lsnArg } from './args.js';
-import { type SegConsts, segConsts, segmentHeaderBytes, segmentName, writeSegmentFile } from './segment-file.js';
+import { safeArg } from '../../core/u64.js';
+import {type SegConsts, segConsts, segmentHeaderBytes, segmentName, writeSegmentFile } from './segment-file.js';
 import { type SegmentMeta, createFirstSegment, listSegments, recover } from './recovery.js';
 import { type ReplayHost, collect, replayBatches } from './replay.js';
 import type { WalRecord } from './scan.js';
@@ -331,7 +331,7 @@ export class SegmentedWal implements ReplayHost {
    */
   truncateBefore(checkpointLsn: number | bigint): TruncateResult {
     this.live();
-    const cp = lsnArg(checkpointLsn, 'truncateBefore: checkpointLsn');
+    const cp = safeArg(checkpointLsn, 'truncateBefore: checkpointLsn');
     const result: TruncateResult = { segmentsDeleted: 0, bytesReclaimed: 0 };
     while (this.#segs.length > 1 && this.#segs[1]!.firstLsn <= cp) {
       const s = this.#segs[0]!;

@@ -20,7 +20,7 @@ import { WalError, ioError } from '../../errors.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
 import { defaultFileSystem } from '../../fs/runtime.js';
 import { GroupCommit } from '../../lifecycle/group-commit.js';
-import { type SequenceMode, TWO_32, compareHalves, fromHalves, u64Halves } from '../../core/u64.js';
+import { type SequenceMode, TWO_32, fromHalves, u64Halves } from '../../core/u64.js';
 import { type Codec, readWalHeader, scanWalFile } from './wal-file.js';
 import { checkOptions, disposeSymbol } from '../../lifecycle/options.js';
 
