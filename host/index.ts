@@ -7,7 +7,15 @@ export type { WalErrorCode, FrameFailure, WalErrorOptions } from './errors.js';
 export { crc32c, Core, HOST_FORMAT_VERSION } from './core/core.js';
 export type { CoreConstants } from './core/core.js';
 export type { FileSystem, FileHandle, FileLock, FileStat, OpenFlags } from './fs/types.js';
-export { NodeFileSystem, DenoFileSystem, BunFileSystem, defaultFileSystem, detectRuntime } from './fs/runtime.js';
+import { registerDefaultFileSystem } from './fs/default.js';
+import { posixFileSystemForRuntime } from './fs/runtime.js';
+
+// This entry serves Node, Deno and Bun: their default file system is the posix one.
+registerDefaultFileSystem(posixFileSystemForRuntime);
+
+export { NodeFileSystem, DenoFileSystem, BunFileSystem } from './fs/runtime.js';
+export { defaultFileSystem } from './fs/default.js';
+export { detectRuntime } from './platform/runtime.js';
 export { MemoryFileSystem, seededRandom } from './fs/memory.js';
 export type { CrashOptions, CrashReport, CrashMode, Fault, FaultOp, FaultSpec } from './fs/memory.js';
 export { GroupCommit } from './lifecycle/group-commit.js';

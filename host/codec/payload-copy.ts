@@ -10,7 +10,7 @@
  * - JavaScriptCore (Bun) allocates small buffers cheaply and big ones
  *   slowly, so a slice per payload wins at every size (100 B: 34 vs 10 M/s).
  */
-import { detectRuntime } from '../fs/runtime.js';
+import { detectRuntime } from '../platform/runtime.js';
 
 const SLICE_ALWAYS = detectRuntime() === 'bun';
 const SLICE_FROM_AVERAGE = 4096;

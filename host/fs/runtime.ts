@@ -1,8 +1,9 @@
 /**
- * One adapter per runtime, picked automatically. They share PosixFileSystem
- * (see posix.ts for why); each names itself so errors and tests say which
- * runtime's file layer was in use.
+ * One adapter per runtime. They share PosixFileSystem (see posix.ts for why);
+ * each names itself so errors and tests say which runtime's file layer was in
+ * use. The entry point registers posixFileSystemForRuntime() as the default.
  */
+import { detectRuntime } from '../platform/runtime.js';
 import { PosixFileSystem } from './posix.js';
 import type { FileSystem } from './types.js';
 
@@ -16,19 +17,8 @@ export class BunFileSystem extends PosixFileSystem {
   override readonly name: string = 'bun';
 }
 
-/** 'deno', 'bun' or 'node' (Node and anything else with node:fs). */
-export function detectRuntime(): 'deno' | 'bun' | 'node' {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (g.Deno !== undefined) return 'deno';
-  if (g.Bun !== undefined) return 'bun';
-  return 'node';
-}
-
-let fallback: FileSystem | undefined;
 /** The real file system of the current runtime. */
-export function defaultFileSystem(): FileSystem {
-  if (fallback) return fallback;
+export function posixFileSystemForRuntime(): FileSystem {
   const rt = detectRuntime();
-  fallback = rt === 'deno' ? new DenoFileSystem() : rt === 'bun' ? new BunFileSystem() : new NodeFileSystem();
-  return fallback;
+  return rt === 'deno' ? new DenoFileSystem() : rt === 'bun' ? new BunFileSystem() : new NodeFileSystem();
 }

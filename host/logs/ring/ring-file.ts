@@ -6,8 +6,8 @@
  * assembly/ring.ts; this module only moves bytes between the file and the
  * core's staging region.
  */
-import { basename, dirname } from 'node:path';
-import { randomU32 } from '../../lifecycle/atomic-file.js';
+import { writeFileAtomically } from '../../lifecycle/atomic-file.js';
+import { randomU32 } from '../../platform/random.js';
 import type { Core, CoreConstants, CoreExports } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
 import { loadFileHeader } from '../../codec/file-header.js';
@@ -111,11 +111,6 @@ export function checkGeometryOptions(options: { capacity?: unknown; slotSize?: u
   return { want, bufferSize };
 }
 
-function tempName(path: string): string {
-  const r = Array.from(crypto.getRandomValues(new Uint32Array(2)), (n) => n.toString(16).padStart(8, '0')).join('');
-  return `${dirname(path)}/${basename(path)}.tmp-${r}`;
-}
-
 /**
  * Create a ring crash-safely: write header, state record (clean, empty) and
  * zeroed slots to a temp file, sync it, rename it over `path`, sync the
@@ -128,30 +123,22 @@ export function createRing(rc: RingCore, fs: FileSystem, path: string, g: Geomet
   const salt = randomU32();
   const size = fileSize(k, g);
   const chunk = Math.min(size, 1 << 20);
-  const tmp = tempName(path);
-  let h: FileHandle | undefined;
   try {
-    h = fs.open(tmp, { write: true, create: true, exclusive: true });
-    const zeros = new Uint8Array(chunk);
-    for (let pos = k.RING_DATA_OFFSET; pos < size; pos += chunk) h.write(zeros.subarray(0, Math.min(chunk, size - pos)), pos);
-    core.ensure(k.RING_DATA_OFFSET);
-    core.u8.fill(0, core.staging, core.staging + k.RING_DATA_OFFSET);
-    core.x.encodeFileHeader(core.staging, core.c.KIND_RING, salt, g.capacity, g.slotSize, 0);
-    r.encodeRingState(core.staging + k.RING_STATE_OFFSET, salt, k.RING_CLEAN, 1, 0, 1, 0);
-    r.encodeRingState(core.staging + k.RING_STATE_COPY_OFFSET, salt, k.RING_CLEAN, 1, 0, 1, 0);
-    h.write(core.u8.subarray(core.staging, core.staging + k.RING_DATA_OFFSET), 0);
-    h.sync();
-    h.close();
-    h = undefined;
-    fs.rename(tmp, path);
-    fs.syncDir(dirname(path));
+    writeFileAtomically(fs, path, (h) => {
+      const zeros = new Uint8Array(chunk);
+      for (let pos = k.RING_DATA_OFFSET; pos < size; pos += chunk) h.write(zeros.subarray(0, Math.min(chunk, size - pos)), pos);
+      core.ensure(k.RING_DATA_OFFSET);
+      core.u8.fill(0, core.staging, core.staging + k.RING_DATA_OFFSET);
+      core.x.encodeFileHeader(core.staging, core.c.KIND_RING, salt, g.capacity, g.slotSize, 0);
+      r.encodeRingState(core.staging + k.RING_STATE_OFFSET, salt, k.RING_CLEAN, 1, 0, 1, 0);
+      r.encodeRingState(core.staging + k.RING_STATE_COPY_OFFSET, salt, k.RING_CLEAN, 1, 0, 1, 0);
+      h.write(core.u8.subarray(core.staging, core.staging + k.RING_DATA_OFFSET), 0);
+    });
   } catch (e) {
-    try { h?.close(); } catch { /* reporting the first error */ }
-    try { if (fs.stat(tmp) !== undefined) fs.remove(tmp); } catch { /* best effort */ }
-    if ((e as { code?: unknown })?.code === 'EFBIG') {
-      throw new WalError('CAPACITY_OVERFLOW', `${path}: the file system cannot hold a ${size}-byte ring`, { path, cause: e });
+    if (e instanceof WalError && e.errno === 'EFBIG') {
+      throw new WalError('CAPACITY_OVERFLOW', `${path}: the file system cannot hold a ${size}-byte ring`, { path, cause: e.cause });
     }
-    throw ioError('create', path, e);
+    throw e;
   }
 }
 

@@ -23,11 +23,11 @@
  * among the newest `capacity` appended (recovery finds it from the durable
  * point the state record names); see docs/ring-log.md for the exact statement.
  */
-import { removeTempFiles } from '../../lifecycle/atomic-file.js';
+import { removeTempFilesOf } from '../../lifecycle/atomic-file.js';
 import { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
-import { defaultFileSystem } from '../../fs/runtime.js';
+import { defaultFileSystem } from '../../fs/default.js';
 import { GroupCommit } from '../../lifecycle/group-commit.js';
 import { checkOptions, disposeSymbol } from '../../lifecycle/options.js';
 import {
@@ -123,7 +123,7 @@ export class RingLog {
     try {
       let created = false;
       try {
-        removeTempFiles(fs, path);
+        removeTempFilesOf(fs, path);
         const st = fs.stat(path);
         if (st?.isDirectory) throw new WalError('HEADER_MISMATCH', `${path} is a directory, not a ring`, { path });
         if (st === undefined || st.size === 0) {

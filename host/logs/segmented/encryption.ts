@@ -1,6 +1,6 @@
 /**
- * Encryption for SegmentedWal records: AES-256-GCM from `node:crypto`
- * (the same module in Node, Deno and Bun), a key ring, and the nonce source.
+ * Encryption for SegmentedWal records: a key ring and the nonce source;
+ * AES-256-GCM itself is host/platform/aes-gcm.ts.
  *
  * KeyRing: an immutable set of 32-byte keys named by u32 key ids, one of
  * which is current (used to encrypt); the others only decrypt records
@@ -15,7 +15,7 @@
  * prefix). Within one source the counter never repeats; two sources repeat a
  * prefix with probability about n^2 / 2^65 for n sources under one key.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+export { sealInto, openSealed as open } from '../../platform/aes-gcm.js';
 
 /** AES-256 key size in bytes. */
 export const KEY_SIZE = 32;
@@ -101,36 +101,5 @@ export class NonceSource {
   /** The next counter value (the nonce's last 4 bytes). Call has() first. */
   next(): number {
     return this.#counter++;
-  }
-}
-
-/** Encrypt `plain` into `out` (ciphertext then the 16-byte tag; out.length = plain.length + 16). */
-export function sealInto(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array, out: Uint8Array): void {
-  const c = createCipheriv('aes-256-gcm', key, nonce);
-  c.setAAD(aad);
-  const body = c.update(plain);
-  const tail = c.final();
-  out.set(body, 0);
-  if (tail.length > 0) out.set(tail, body.length);
-  out.set(c.getAuthTag(), plain.length);
-}
-
-/** Decrypt ciphertext+tag; returns the plaintext, or undefined when authentication fails. */
-export function open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
-  const n = sealed.length - 16;
-  try {
-    const d = createDecipheriv('aes-256-gcm', key, nonce);
-    d.setAAD(aad);
-    d.setAuthTag(sealed.subarray(n));
-    const body = d.update(sealed.subarray(0, n));
-    const tail = d.final();
-    // A copy: Node may hand out views into a shared pool, and the caller owns the payload.
-    if (tail.length === 0) return new Uint8Array(body);
-    const out = new Uint8Array(n);
-    out.set(body, 0);
-    out.set(tail, body.length);
-    return out;
-  } catch {
-    return undefined;
   }
 }

@@ -3,7 +3,7 @@
  * durable, checking records, and encoding one record into core staging
  * (plain, or sealed with AES-256-GCM around the AAD the core laid out).
  */
-import { dirname } from 'node:path';
+import { dirname } from '../../platform/path.js';
 import type { Core } from '../../core/core.js';
 import { type KeyRing, type NonceSource, sealInto } from './encryption.js';
 import { WalError, ioError } from '../../errors.js';

@@ -4,16 +4,17 @@
  * encoded and validated by the core (assembly/segment.ts); this module only
  * moves them between the core and the file system.
  */
-import { randomU32 } from '../../lifecycle/atomic-file.js';
+import { publishFile, removeTempFiles } from '../../lifecycle/atomic-file.js';
+import { join } from '../../platform/path.js';
+import { randomU32 } from '../../platform/random.js';
 import type { Core, CoreConstants } from '../../core/core.js';
-import { type FrameFailure, WalError, ioError } from '../../errors.js';
+import { type FrameFailure, WalError } from '../../errors.js';
 import { loadFileHeader } from '../../codec/file-header.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
 import { TWO_32, hi32, lo32 } from '../../core/u64.js';
 
 /** Segment names: `wal-` + the first LSN as 20 decimal digits (fits every u64) + `.seg`; they sort by LSN. */
 const NAME = /^wal-(\d{20})\.seg$/;
-const TEMP = /^wal-\d{20}\.seg\.tmp-/;
 
 export function segmentName(firstLsn: number): string {
   return `wal-${String(firstLsn).padStart(20, '0')}.seg`;
@@ -30,9 +31,6 @@ export function parseSegmentName(name: string, dir: string): number | undefined 
   return lsn;
 }
 
-export function isSegmentTemp(name: string): boolean {
-  return TEMP.test(name);
-}
 
 /** The core's constants, segment ones included (assembly/segment.ts is their one home). */
 export type SegConsts = CoreConstants;
@@ -92,39 +90,15 @@ export function readSegmentHeader(core: Core, h: FileHandle, path: string, nameL
 
 /**
  * Make a segment file appear with exactly `bytes` (its header), replacing any
- * file of that name: write a temp file, fsync it, rename it into place. The
- * caller then syncs the directory. A failure before the rename leaves the
- * directory as it was (the temp file is removed, best effort) and throws
- * IO_ERROR; after a crash a leftover temp file is removed by the next open.
+ * file of that name, by the crash-safe recipe (host/lifecycle/atomic-file.ts).
+ * The caller then syncs the directory (and poisons if that fails). A failure
+ * before the rename leaves the directory as it was and throws IO_ERROR.
  */
 export function writeSegmentFile(fs: FileSystem, dir: string, name: string, bytes: Uint8Array): void {
-  const path = `${dir}/${name}`;
-  const tmp = `${path}.tmp-${randomU32().toString(16).padStart(8, '0')}`;
-  let h: FileHandle | undefined;
-  try {
-    h = fs.open(tmp, { write: true, create: true, exclusive: true });
-    h.write(bytes, 0);
-    h.sync();
-    h.close();
-    h = undefined;
-    fs.rename(tmp, path);
-  } catch (e) {
-    try { h?.close(); } catch { /* reporting the first error */ }
-    try { fs.remove(tmp); } catch { /* it may not exist; a leftover is removed on open */ }
-    throw ioError('create segment', path, e);
-  }
+  publishFile(fs, join(dir, name), (h) => h.write(bytes, 0));
 }
 
 /** Remove temp files a crashed segment creation left (call while holding the lock). Returns how many. */
 export function removeSegmentTemps(fs: FileSystem, dir: string, names: readonly string[]): number {
-  let n = 0;
-  for (const name of names) {
-    if (!isSegmentTemp(name)) continue;
-    try { fs.remove(`${dir}/${name}`); } catch (e) { throw ioError('remove', `${dir}/${name}`, e); }
-    n++;
-  }
-  if (n > 0) {
-    try { fs.syncDir(dir); } catch (e) { throw ioError('fsync directory', dir, e); }
-  }
-  return n;
+  return removeTempFiles(fs, dir, (target) => NAME.test(target), names);
 }

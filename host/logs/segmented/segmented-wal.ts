@@ -12,12 +12,12 @@
  * no longer match what the WAL believes, poisons it: every later call throws
  * POISONED until it is reopened (reopening recovers).
  */
-import { randomU32 } from '../../lifecycle/atomic-file.js';
+import { randomU32 } from '../../platform/random.js';
 import { Core } from '../../core/core.js';
 import { KeyRing, NonceSource } from './encryption.js';
 import { WalError } from '../../errors.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
-import { defaultFileSystem } from '../../fs/runtime.js';
+import { defaultFileSystem } from '../../fs/default.js';
 import { GroupCommit } from '../../lifecycle/group-commit.js';
 import { disposeSymbol } from '../../lifecycle/options.js';
 import { safeArg } from '../../core/u64.js';

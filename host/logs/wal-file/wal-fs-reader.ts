@@ -23,7 +23,7 @@ import { ioError } from '../../errors.js';
 import { FrameScanner } from '../../codec/frame-scanner.js';
 import { slicePerPayload } from '../../codec/payload-copy.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
-import { defaultFileSystem } from '../../fs/runtime.js';
+import { defaultFileSystem } from '../../fs/default.js';
 import { checkOptions, disposeSymbol } from '../../lifecycle/options.js';
 import { type SequenceMode, TWO_32, fromHalves } from '../../core/u64.js';
 import { type Codec, readWalHeader, walScanFlags } from './wal-file.js';

@@ -14,11 +14,12 @@
  * writer is poisoned: every later call throws POISONED, because the file's
  * state is unknown; reopen to recover. See README.md "WalFsWriter".
  */
-import { removeTempFiles, randomU32, writeFileAtomically } from '../../lifecycle/atomic-file.js';
+import { removeTempFilesOf, writeFileAtomically } from '../../lifecycle/atomic-file.js';
+import { randomU32 } from '../../platform/random.js';
 import { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
-import { defaultFileSystem } from '../../fs/runtime.js';
+import { defaultFileSystem } from '../../fs/default.js';
 import { GroupCommit } from '../../lifecycle/group-commit.js';
 import { type SequenceMode, TWO_32, fromHalves, u64Halves } from '../../core/u64.js';
 import { type Codec, readWalHeader, scanWalFile } from './wal-file.js';
@@ -134,7 +135,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
     let h: FileHandle | undefined;
     try {
       try {
-        removeTempFiles(fs, path);
+        removeTempFilesOf(fs, path);
         const st = fs.stat(path);
         if (st === undefined || st.size === 0) {
           const header = new Uint8Array(core.c.FILE_HEADER_SIZE);
