@@ -1,8 +1,11 @@
 // core: the WebAssembly exports themselves. CRC-32C against the RFC 3720
 // vectors and the independent crc-32/crc32c oracle; frame encode and the
-// scanner on frames of every boundary size; headers; the ABI's guards.
+// scanner on frames of every boundary size; headers; the ABI's guards. The
+// last tests run a few of these checks against the unoptimised debug build
+// (build/walcore.debug.wasm) too, which nothing else loads.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { Core, crc32c, HOST_FORMAT_VERSION } from 'walcore';
 import { CRC32C, rng, seedFor } from '../support/helpers.js';
 
@@ -234,6 +237,67 @@ test('file headers round-trip and every defect is named', () => {
   check((b) => { b[4] = 9; }, 'unsupported-version');
   check((b) => { b[20] ^= 1; }, 'header-crc');
   check(() => {}, 'wrong-kind', c.KIND_RING);
+});
+
+// ---- the debug build: same ABI, same bytes, before the optimiser touched it
+
+const debugModule = new WebAssembly.Module(readFileSync(new URL('../../build/walcore.debug.wasm', import.meta.url)));
+const debug = new WebAssembly.Instance(debugModule, {}).exports;
+const dbgU8 = () => new Uint8Array(debug.memory.buffer);
+const dbgGlobal = (name) => Number(debug[name].value);
+/** CRC-32C of `bytes` computed by the debug core. */
+function debugCrc(bytes) {
+  assert.is(debug.ensureStaging(Math.max(bytes.length, 1)), 0);
+  const at = debug.stagingPtr();
+  dbgU8().set(bytes, at);
+  return debug.crc32cUpdate(0, at, bytes.length) >>> 0;
+}
+
+test('debug build: exports the same ABI as the release build the bundle embeds', () => {
+  const names = (m) => WebAssembly.Module.exports(m).map((e) => `${e.name}:${e.kind}`).sort();
+  const release = new WebAssembly.Module(readFileSync(new URL('../../build/walcore.wasm', import.meta.url)));
+  assert.equal(names(debugModule), names(release));
+  assert.equal(WebAssembly.Module.imports(debugModule), WebAssembly.Module.imports(release));
+  assert.is(dbgGlobal('FORMAT_VERSION'), HOST_FORMAT_VERSION);
+});
+
+test('debug build: crc32c matches the RFC 3720 vectors and the oracle', () => {
+  assert.is(debugCrc(new Uint8Array(32)), 0x8a9136aa);
+  assert.is(debugCrc(new Uint8Array(32).fill(0xff)), 0x62a8ab43);
+  assert.is(debugCrc(Uint8Array.from({ length: 32 }, (_, i) => i)), 0x46dd794e);
+  assert.is(debugCrc(Uint8Array.from({ length: 32 }, (_, i) => 31 - i)), 0x113fdb5c);
+  assert.is(debugCrc(new TextEncoder().encode('123456789')), 0xe3069283);
+  assert.is(debugCrc(new Uint8Array(0)), 0);
+  const r = rng(seedFor('debug crc oracle'));
+  for (const n of [1, 7, 8, 15, 16, 63, 64, 65, 1000, 4097]) {
+    const b = r.bytes(n);
+    assert.is(debugCrc(b), oracle(b), `length ${n}`);
+  }
+});
+
+test('debug build: frames it encodes are byte-identical to the release build and scan back', () => {
+  const r = rng(seedFor('debug frames'));
+  const payloads = Array.from({ length: 40 }, (_, i) => r.bytes(i * 5));
+  const total = frameAll(payloads, 0x5eed, 1, 64); // release build, in core's staging
+  const released = core.u8.slice(core.staging, core.staging + total);
+  assert.is(debug.ensureStaging(total), 0);
+  const S = debug.stagingPtr();
+  let at = S;
+  for (const [i, p] of payloads.entries()) {
+    dbgU8().set(p, at + 32);
+    at += debug.encodeFrame(at, p.length, c.TYPE_EVENT, 0x5eed, i + 1, 0, 64);
+  }
+  assert.is(at - S, total);
+  assert.equal(dbgU8().slice(S, at), released);
+  const flags = c.SCAN_SEQ_STRICT | c.SCAN_MARK;
+  assert.is(debug.scanFrames(S, total, 64, 0x5eed, c.MAX_FRAME_PAYLOAD, flags, 0, 0, 0, 0xffffffff), c.OK);
+  assert.is(dbgGlobal('outCount') >>> 0, 40);
+  assert.is(dbgGlobal('outEnd') >>> 0, total);
+  assert.is(dbgGlobal('outSeqLo') >>> 0, 40);
+  dbgU8()[S + total - 1] ^= 1; // damage the last frame: the scan stops before it, as in the release build
+  const st = debug.scanFrames(S, total, 64, 0x5eed, c.MAX_FRAME_PAYLOAD, flags, 0, 0, 0, 0xffffffff);
+  assert.is(core.failure(st), 'crc-mismatch');
+  assert.is(dbgGlobal('outCount') >>> 0, 39);
 });
 
 test.run();

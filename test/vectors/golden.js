@@ -1,7 +1,8 @@
 // How the golden WAL file in wal-file-v1.hex is built, from the core's own
-// encoders. scripts/make-vectors.mjs writes it; test/format/wal-file.test.js checks
-// the committed bytes still equal what the core produces, and that they
-// still open (a format change must be deliberate).
+// encoders. scripts/make-vectors.mjs writes it (through vectors.js);
+// test/vectors/vectors.test.js checks the committed bytes still equal what the
+// core produces, test/format/wal-file.test.js does byte surgery on them and
+// test/compat/wal-file.test.js opens them (a format change must be deliberate).
 export const GOLDEN_SALT = 0x5eed0001;
 
 /** [sequence, payload text, watermark] per frame; null sequence = sync marker. */
@@ -24,13 +25,4 @@ export function buildGolden(core) {
     at += core.x.encodeFrame(at, p.length, seq === null ? c.TYPE_SYNC_MARK : c.TYPE_EVENT, GOLDEN_SALT, seq ?? 0, 0, mark);
   }
   return core.u8.slice(core.staging, at);
-}
-
-/** Hex dump, 16 bytes a line, as in docs/FORMAT.md. */
-export function toHexLines(bytes) {
-  const lines = [];
-  for (let i = 0; i < bytes.length; i += 16) {
-    lines.push(Array.from(bytes.subarray(i, i + 16), (b) => b.toString(16).padStart(2, '0')).join(' '));
-  }
-  return lines.join('\n') + '\n';
 }

@@ -1,0 +1,34 @@
+// The golden vectors of every log kind, one `.hex` file each in the container
+// syntax of container.js (docs/FORMAT.md §8). VECTORS maps each file name to
+// the function that builds its text from the core now; readVector() loads a
+// committed one. A v2 format adds entries (e.g. 'ring-v2.hex'); v1 entries stay.
+import { readFileSync } from 'node:fs';
+import { formatVector, parseVector } from './container.js';
+import { buildGolden } from './golden.js';
+import { buildSegmented } from './segmented.js';
+import { buildRing } from './ring.js';
+
+const REGEN = 'Built by scripts/make-vectors.mjs; regenerate only on purpose (a format change adds a -v2 file).';
+
+export const VECTORS = {
+  'wal-file-v1.hex': (core) => formatVector([
+    'walcore test vector: a single-file WAL (WalFsWriter), format version 1, docs/FORMAT.md §4 worked example.',
+    REGEN,
+  ], [{ name: 'golden.wal', bytes: buildGolden(core), comments: ['salt 0x5eed0001; events 1 "hello" @64, 2 "world!" @101, 3 "!" @139; sync marker @172; 204 bytes'] }]),
+  'segmented-v1.hex': (core) => formatVector([
+    'walcore test vector: a SegmentedWal directory, format version 1, docs/FORMAT.md §9.',
+    'Test key of the encrypted segment: key id 7, the 32 bytes 00 01 02 .. 1f; nonce prefix 01 02 ed 5e 02 02 ed 5e.',
+    REGEN,
+  ], buildSegmented(core)),
+  'ring-v1.hex': (core) => formatVector([
+    'walcore test vector: a RingLog file, format version 1, docs/FORMAT.md §10; wrapped, cleanly closed.',
+    'Record 5 carries failure evidence: class 3 (io), code -5, digest de ad be ef.',
+    REGEN,
+  ], buildRing(core)),
+};
+
+/** The committed text of a vector. */
+export const vectorText = (name) => readFileSync(new URL(name, import.meta.url), 'utf8');
+
+/** The committed files of a vector: [{ name, bytes }]. */
+export const readVector = (name) => parseVector(vectorText(name));
