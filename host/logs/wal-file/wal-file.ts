@@ -3,30 +3,26 @@
  * file = header(kind WAL_FILE) frame* (docs/FORMAT.md §2-§5). This module
  * opens and validates such a file; the writer and reader add policy.
  */
-import { Core } from '../../core/core.js';
-import { WalError, ioError } from '../../errors.js';
-import { loadFileHeader } from '../../codec/file-header.js';
+import type { Core } from '../../core/core.js';
+import { ioError } from '../../errors.js';
+import { directoryError, readFileHeader } from '../../codec/file-header.js';
 import { FrameScanner } from '../../codec/frame-scanner.js';
-import type { FileHandle } from '../../fs/types.js';
+import type { FileHandle, FileSystem, OpenFlags } from '../../fs/types.js';
+import type { Codec } from './types.js';
 
-/** Converts typed events to payload bytes and back. */
-export interface Codec<T> {
-  encode(value: T): Uint8Array;
-  /** Throw to report a payload that cannot be decoded (reported as reason 'decode-failure'). */
-  decode(bytes: Uint8Array): T;
+const WHAT = 'WAL file';
+
+/** Open `path` for a WAL, refusing a directory the same way for writer and reader (BAD_HEADER). */
+export function openWalHandle(fs: FileSystem, path: string, flags: OpenFlags): FileHandle {
+  let isDir: boolean | undefined;
+  try { isDir = fs.stat(path)?.isDirectory; } catch (e) { throw ioError('stat', path, e); }
+  if (isDir) throw directoryError(path, WHAT);
+  try { return fs.open(path, flags); } catch (e) { throw ioError('open', path, e); }
 }
 
 /** Read and check the file header; returns the file's salt. */
 export function readWalHeader(core: Core, h: FileHandle, path: string): number {
-  const c = core.c;
-  const st = core.x.decodeFileHeader(core.staging, loadFileHeader(core, h, path), c.KIND_WAL_FILE);
-  if (st !== c.OK) {
-    const reason = core.failure(st);
-    if (reason === 'unsupported-version') {
-      throw new WalError('UNSUPPORTED_VERSION', `${path}: written by walcore format version ${core.out('hdrVersion')}, this build reads ${c.FORMAT_VERSION}`, { path, offset: 0, reason });
-    }
-    throw new WalError('BAD_HEADER', `${path}: not a walcore WAL file (${reason})`, { path, offset: 0, reason });
-  }
+  readFileHeader(core, h, path, core.c.KIND_WAL_FILE, WHAT);
   return core.out('hdrSalt');
 }
 

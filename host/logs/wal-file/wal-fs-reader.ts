@@ -22,27 +22,16 @@ import { Core } from '../../core/core.js';
 import { ioError } from '../../errors.js';
 import { FrameScanner } from '../../codec/frame-scanner.js';
 import { slicePerPayload } from '../../codec/payload-copy.js';
-import type { FileHandle, FileSystem } from '../../fs/types.js';
+import type { FileHandle } from '../../fs/types.js';
 import { defaultFileSystem } from '../../fs/default.js';
-import { checkOptions, disposeSymbol } from '../../lifecycle/options.js';
+import { boolOption, checkOptions, disposeSymbol, pathArg, u64Option } from '../../lifecycle/options.js';
 import { type SequenceMode, TWO_32, fromHalves } from '../../core/u64.js';
-import { type Codec, readWalHeader, walScanFlags } from './wal-file.js';
-import type { SequenceOf, WalEvent } from './wal-fs-writer.js';
+import { openWalHandle, readWalHeader, walScanFlags } from './wal-file.js';
+import type { Codec, EventCallback, SequenceOf, WalFsEvent as WalEvent, WalFsReaderOptions } from './types.js';
 
-export interface WalFsReaderOptions<T = Uint8Array> {
-  fs?: FileSystem;
-  codec?: Codec<T>;
-  sequences?: SequenceMode;
-  /** Hand out copies (default true) or views valid until the next event (false). */
-  copy?: boolean;
-  /** Throw TORN_TAIL at a torn tail instead of ending quietly. Default false. */
-  strict?: boolean;
-}
+export type { EventCallback, WalFsReaderOptions } from './types.js';
 
-/** What forEach() passes for each event: the sequence, the payload, and the frame's file offset. */
-export type EventCallback<T, S extends number | bigint = number> = (sequence: S, payload: T, offset: number) => void;
-
-const OPTION_KEYS = ['fs', 'codec', 'sequences', 'copy', 'strict'] as const;
+const OPTION_KEYS = ['fs', 'codec', 'u64', 'sequences', 'copy', 'strict'] as const;
 
 
 export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
@@ -56,13 +45,13 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
   readonly #strict: boolean;
   #closed = false;
 
-  private constructor(path: string, h: FileHandle, opts: WalFsReaderOptions<T>) {
+  private constructor(path: string, h: FileHandle, opts: WalFsReaderOptions<T>, mode: SequenceMode) {
     this.path = path;
     this.#h = h;
     this.#codec = opts.codec;
-    this.#mode = opts.sequences ?? 'number';
-    this.#copy = opts.copy ?? true;
-    this.#strict = opts.strict ?? false;
+    this.#mode = mode;
+    this.#copy = boolOption('WalFsReader.open', 'copy', opts.copy, true);
+    this.#strict = boolOption('WalFsReader.open', 'strict', opts.strict, false);
     try {
       this.#salt = readWalHeader(this.#core, h, path);
     } catch (e) {
@@ -71,19 +60,17 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
     }
   }
 
+  /** Open the WAL file at `path` for reading (no lock; see the class comment). */
   static open<T = Uint8Array, O extends WalFsReaderOptions<T> = WalFsReaderOptions<T>>(path: string, options?: O): WalFsReader<T, SequenceOf<O>>;
   static open<T = Uint8Array>(path: string, options: WalFsReaderOptions<T> = {}): WalFsReader<T, number | bigint> {
-    if (typeof path !== 'string' || path.length === 0) throw new TypeError('WalFsReader.open: path must be a non-empty string');
-    checkOptions('WalFsReader.open', options, OPTION_KEYS);
-    if (options.sequences !== undefined && options.sequences !== 'number' && options.sequences !== 'bigint') throw new RangeError("WalFsReader.open: sequences must be 'number' or 'bigint'");
+    const where = 'WalFsReader.open';
+    pathArg(where, path);
+    checkOptions(where, options, OPTION_KEYS);
+    const mode = u64Option(where, options, { name: 'sequences', value: options.sequences });
+    boolOption(where, 'copy', options.copy, true);
+    boolOption(where, 'strict', options.strict, false);
     const fs = options.fs ?? defaultFileSystem();
-    let h: FileHandle;
-    try {
-      h = fs.open(path);
-    } catch (e) {
-      throw ioError('open', path, e);
-    }
-    return new WalFsReader<T, number | bigint>(path, h, options);
+    return new WalFsReader<T, number | bigint>(path, openWalHandle(fs, path, {}), options, mode);
   }
 
   /**
@@ -98,7 +85,7 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
   }
 
   /** Lazily yield every event in order (see the class comment for payload ownership). */
-  *events(): IterableIterator<WalEvent<T, S> & { offset: number }> {
+  *records(): IterableIterator<WalEvent<T, S> & { offset: number }> {
     const scanner = this.scanner();
     const batch: Array<WalEvent<T, S> & { offset: number }> = [];
     const push = (sequence: number | bigint, payload: T, offset: number): void => { batch.push({ sequence: sequence as S, payload, offset }); };
@@ -182,8 +169,13 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
     return 0;
   }
 
+  /** Deprecated alias of records(). */
+  events(): IterableIterator<WalEvent<T, S> & { offset: number }> {
+    return this.records();
+  }
+
   [Symbol.iterator](): IterableIterator<WalEvent<T, S> & { offset: number }> {
-    return this.events();
+    return this.records();
   }
 
   /** Release the file handle. Idempotent. */

@@ -1,93 +1,56 @@
 /**
  * WalFsWriter: a single-file write-ahead log of (sequence, payload) events.
  *
- * Lifecycle: open() takes the writer lock, creates the file (crash-safely) or
- * strictly validates every existing frame, then applies the repair policy.
- * append() frames an event into an in-memory buffer (nothing reaches the OS
- * until the buffer fills or flush()); flush() writes the buffer and fsyncs,
- * and is the only acknowledgement of durability; close() flushes, makes the
- * sync marker durable and releases everything.
+ * Lifecycle (host/lifecycle/lifecycle.ts, shared by every log): open() takes
+ * the writer lock, creates the file (crash-safely) or validates every
+ * existing frame and applies the repair policy, then makes what it kept
+ * durable. append() frames an event into an in-memory buffer (nothing
+ * reaches the OS until the buffer fills or flush()); flush() writes the
+ * buffer and fsyncs, and is the only acknowledgement of durability; close()
+ * flushes, makes the sync marker durable and releases everything.
  *
- * Failure contract: a failed write is rolled back by truncating the file to
- * the offset before the write and syncing that; the buffered events are kept
- * and retried by the next flush(). If the rollback (or any fsync) fails, the
- * writer is poisoned: every later call throws POISONED, because the file's
- * state is unknown; reopen to recover. See README.md "WalFsWriter".
+ * Failure contract (host/codec/frame-file.ts): a failed write is rolled back
+ * by truncating the file to the offset before the write and syncing that;
+ * the buffered events are kept and retried by the next flush() (with
+ * bufferSize 0 the failed append is undone instead: it appended nothing). If
+ * the rollback or any fsync fails, the writer is poisoned: every later call
+ * throws POISONED, because the file's state is unknown; reopen to recover.
  */
-import { removeTempFilesOf, writeFileAtomically } from '../../lifecycle/atomic-file.js';
-import { randomU32 } from '../../platform/random.js';
+import { FrameFile, recoverTail } from '../../codec/frame-file.js';
 import { Core } from '../../core/core.js';
-import { WalError, ioError } from '../../errors.js';
-import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
-import { defaultFileSystem } from '../../fs/default.js';
-import { GroupCommit } from '../../lifecycle/group-commit.js';
 import { type SequenceMode, TWO_32, fromHalves, u64Halves } from '../../core/u64.js';
-import { type Codec, readWalHeader, scanWalFile } from './wal-file.js';
-import { checkOptions, disposeSymbol } from '../../lifecycle/options.js';
+import { ioError } from '../../errors.js';
+import { defaultFileSystem } from '../../fs/default.js';
+import type { FileHandle, FileLock } from '../../fs/types.js';
+import { removeTempFilesOf, writeFileAtomically } from '../../lifecycle/atomic-file.js';
+import { Lifecycle, type LogState, openLocked } from '../../lifecycle/lifecycle.js';
+import { checkOptions, disposeSymbol, enumOption, intOption, pathArg, u64Option } from '../../lifecycle/options.js';
+import { randomU32 } from '../../platform/random.js';
+import type { Codec, SequenceOf, WalFsEvent, WalFsOpenReport, WalFsWriterOptions } from './types.js';
+import { openWalHandle, readWalHeader, scanWalFile } from './wal-file.js';
 
-export type RepairPolicy = 'strict' | 'truncate-partial';
+export type { Codec, OpenReport, RepairPolicy, SequenceOf, WalEvent, WalFsEvent, WalFsOpenReport, WalFsWriterOptions } from './types.js';
 
-export interface WalFsWriterOptions<T = Uint8Array> {
-  /** What to do with a torn tail found on open. Default 'strict' (refuse with TORN_TAIL). */
-  repair?: RepairPolicy;
-  /** File system to use. Default: the current runtime's. */
-  fs?: FileSystem;
-  /** Converts typed events to bytes. Default: payloads are Uint8Array, stored as is. */
-  codec?: Codec<T>;
-  /** Sequence numbers as 'number' (default, up to 2^53-1) or 'bigint' (full u64). */
-  sequences?: SequenceMode;
-  /** Bytes of framed events buffered before they are written to the file. Default 1 MiB. */
-  bufferSize?: number;
-}
-
-/** An event: a sequence number (number, or bigint in bigint mode) and a payload. */
-export interface WalEvent<T = Uint8Array, S extends number | bigint = number> {
-  sequence: S;
-  payload: T;
-}
-
-/** `number` unless the options say { sequences: 'bigint' }. */
-export type SequenceOf<O> = O extends { sequences: 'bigint' } ? bigint : number;
-
-export interface OpenReport {
-  /** Bytes cut from the end by 'truncate-partial' (0 when the file was clean). */
-  truncatedBytes: number;
-  /** Why the cut tail was invalid, when something was cut. */
-  truncatedReason: string | undefined;
-}
-
-const OPTION_KEYS = ['repair', 'fs', 'codec', 'sequences', 'bufferSize'] as const;
-
-type State = 'open' | 'closed' | 'poisoned';
+const OPTION_KEYS = ['repair', 'fs', 'codec', 'u64', 'sequences', 'bufferSize'] as const;
 
 export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
   readonly path: string;
   /** What open() found and repaired. */
-  readonly openReport: OpenReport;
-  readonly #fs: FileSystem;
+  readonly openReport: WalFsOpenReport;
   readonly #core: Core;
-  readonly #h: FileHandle;
+  readonly #file: FrameFile;
   readonly #lock: FileLock;
+  readonly #life: Lifecycle;
   readonly #codec: Codec<T> | undefined;
   readonly #mode: SequenceMode;
   readonly #bufferSize: number;
-  readonly #salt: number;
-  readonly #group: GroupCommit;
-  #state: State = 'open';
-  #poison: unknown;
-  /** File offset where the buffered frames will be written. */
-  #end: number;
-  /** Everything before this offset is durable (a completed sync covered it). */
-  #durableEnd: number;
   /** Bytes of framed events buffered in core staging memory. */
   #buffered = 0;
   /** Leading bytes of the buffer already framed; the rest await encodePending(). */
   #encoded = 0;
   /** Frames in the buffer not yet framed: their descriptors are 0..#pending-1. */
   #pending = 0;
-  /** A sync marker sits at #end and has not been synced. */
-  #markerUnsynced = false;
-  /** Highest sequence appended (halves) and highest written to the file and made durable. */
+  /** Highest sequence appended (halves), written to the file, and made durable. */
   #lo = 0;
   #hi = 0;
   #durableLo = 0;
@@ -95,86 +58,62 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
   #writtenLo = 0;
   #writtenHi = 0;
 
-  private constructor(path: string, fs: FileSystem, core: Core, h: FileHandle, lock: FileLock, salt: number, opts: WalFsWriterOptions<T>, report: OpenReport, end: number, lo: number, hi: number) {
+  private constructor(path: string, core: Core, file: FrameFile, lock: FileLock, life: Lifecycle, codec: Codec<T> | undefined,
+    mode: SequenceMode, bufferSize: number, report: WalFsOpenReport, lo: number, hi: number) {
     this.path = path;
-    this.#fs = fs;
     this.#core = core;
-    this.#h = h;
+    this.#file = file;
     this.#lock = lock;
-    this.#salt = salt;
-    this.#codec = opts.codec;
-    this.#mode = opts.sequences ?? 'number';
-    this.#bufferSize = opts.bufferSize ?? 1 << 20;
+    this.#life = life;
+    this.#codec = codec;
+    this.#mode = mode;
+    this.#bufferSize = bufferSize;
     this.openReport = report;
-    this.#end = end;
-    this.#durableEnd = end;
     this.#lo = this.#writtenLo = this.#durableLo = lo;
     this.#hi = this.#writtenHi = this.#durableHi = hi;
-    this.#group = new GroupCommit(() => this.flush());
   }
 
-  /** Open (creating if missing) the WAL at `path`. See the class comment and README.md. */
+  /** Open (creating if missing) the WAL at `path`. See the class comment and docs/wal-fs-writer.md. */
   static open<T = Uint8Array, O extends WalFsWriterOptions<T> = WalFsWriterOptions<T>>(path: string, options?: O): WalFsWriter<T, SequenceOf<O>>;
   static open<T = Uint8Array>(path: string, options: WalFsWriterOptions<T> = {}): WalFsWriter<T, number | bigint> {
-    if (typeof path !== 'string' || path.length === 0) throw new TypeError('WalFsWriter.open: path must be a non-empty string');
-    checkOptions('WalFsWriter.open', options, OPTION_KEYS);
-    const repair = options.repair ?? 'strict';
-    if (repair !== 'strict' && repair !== 'truncate-partial') throw new RangeError(`WalFsWriter.open: repair must be 'strict' or 'truncate-partial', got ${String(repair)}`);
-    if (options.sequences !== undefined && options.sequences !== 'number' && options.sequences !== 'bigint') throw new RangeError("WalFsWriter.open: sequences must be 'number' or 'bigint'");
-    const bufferSize = options.bufferSize ?? 1 << 20;
-    if (!Number.isSafeInteger(bufferSize) || bufferSize < 0 || bufferSize > 1 << 30) throw new RangeError('WalFsWriter.open: bufferSize must be an integer in [0, 2^30]');
-    if (options.codec !== undefined && (typeof options.codec.encode !== 'function' || typeof options.codec.decode !== 'function')) throw new TypeError('WalFsWriter.open: codec needs encode() and decode()');
+    const where = 'WalFsWriter.open';
+    pathArg(where, path);
+    checkOptions(where, options, OPTION_KEYS);
+    const repair = enumOption(where, 'repair', options.repair, ['strict', 'truncate-partial'] as const, 'truncate-partial');
+    const mode = u64Option(where, options, { name: 'sequences', value: options.sequences });
+    const bufferSize = intOption(where, 'bufferSize', options.bufferSize, 1 << 20, 0, 1 << 30);
+    const codec = options.codec;
+    if (codec !== undefined && (codec === null || typeof codec.encode !== 'function' || typeof codec.decode !== 'function')) throw new TypeError(`${where}: codec needs encode() and decode()`);
     const fs = options.fs ?? defaultFileSystem();
     const core = new Core();
-    let lock: FileLock;
-    try {
-      lock = fs.lock(path);
-    } catch (e) {
-      throw ioError('lock', path, e);
-    }
-    let h: FileHandle | undefined;
-    try {
+    return openLocked(fs, path, (lock, acquired) => {
+      let created = false;
       try {
         removeTempFilesOf(fs, path);
         const st = fs.stat(path);
-        if (st === undefined || st.size === 0) {
-          const header = new Uint8Array(core.c.FILE_HEADER_SIZE);
+        if (st === undefined || (st.size === 0 && !st.isDirectory)) {
+          // A missing file, or an empty one (what a crash before the first fsync of
+          // a non-atomic create could leave; ours never does): create it crash-safely.
           core.x.encodeFileHeader(core.staging, core.c.KIND_WAL_FILE, randomU32(), 0, 0, 0);
-          header.set(core.u8.subarray(core.staging, core.staging + header.length));
-          writeFileAtomically(fs, path, header);
-        } else if (st.isDirectory) {
-          throw new WalError('BAD_HEADER', `${path} is a directory`, { path });
+          writeFileAtomically(fs, path, core.u8.slice(core.staging, core.staging + core.c.FILE_HEADER_SIZE));
+          created = true;
         }
-        h = fs.open(path, { write: true });
       } catch (e) {
         throw ioError('open', path, e);
       }
+      const h = acquired.add(openWalHandle(fs, path, { write: true }), (x) => x.close());
       const salt = readWalHeader(core, h, path);
       const size = sizeOf(h, path);
-      const scanner = scanWalFile(core, h, path, salt, size, options.codec);
-      const report: OpenReport = { truncatedBytes: 0, truncatedReason: undefined };
-      let end = scanner.pos;
-      if (scanner.failure !== undefined) {
-        const { torn } = scanner.classify();
-        if (!torn || repair === 'strict') throw scanner.error(torn);
-        report.truncatedBytes = size - scanner.failure.offset;
-        report.truncatedReason = scanner.failure.reason;
-        end = scanner.failure.offset;
-        try { h.truncate(end); } catch (e) { throw ioError('truncate', path, e); }
-      }
-      // Everything kept is made durable now, so new frames may cite it as their watermark.
-      try { h.sync(); } catch (e) { throw ioError('fsync', path, e); }
-      // A trailing sync marker is overwritten by the next write.
-      if (scanner.lastStart >= 0 && scanner.lastType === core.c.TYPE_SYNC_MARK && scanner.lastStart + core.c.FRAME_HEADER_SIZE === end) end = scanner.lastStart;
-      const writer = new WalFsWriter<T, number | bigint>(path, fs, core, h, lock, salt, { ...options, bufferSize }, report, end, scanner.seqLo, scanner.seqHi);
-      fromHalves(scanner.seqLo, scanner.seqHi, writer.#mode, path); // refuse a number-mode open of a bigint log
-      if (end > core.c.FILE_HEADER_SIZE && end === scanner.pos) writer.writeMarker();
+      const scanner = scanWalFile(core, h, path, salt, size, codec);
+      const tail = recoverTail(core, h, path, scanner, size, repair);
+      fromHalves(scanner.seqLo, scanner.seqHi, mode, path); // refuse a number-mode open of a bigint log
+      const life = new Lifecycle('writer', path, () => writer.flush());
+      const file = new FrameFile(core, h, path, salt, tail.end, tail.fileSize, life);
+      file.settle(tail.endsWithFrame && !created, 0);
+      const report: WalFsOpenReport = { truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason };
+      const writer = new WalFsWriter<T, number | bigint>(path, core, file, lock, life, codec, mode, bufferSize, report, scanner.seqLo, scanner.seqHi);
       return writer;
-    } catch (e) {
-      try { h?.close(); } catch { /* reporting the first error */ }
-      lock.release();
-      throw e;
-    }
+    });
   }
 
   /** Highest sequence appended so far (0 for an empty WAL); includes events not yet flushed. */
@@ -189,42 +128,38 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
 
   /** Bytes in the file plus bytes buffered. */
   get size(): number {
-    return this.#end + this.#buffered;
+    return this.#file.end + this.#buffered;
   }
 
   /** Whether the writer is open, closed, or poisoned by an earlier failure. */
-  get state(): State {
-    return this.#state;
+  get state(): LogState {
+    return this.#life.state;
   }
 
-  /** Group-commit statistics: syncs run and flushAsync() calls they served. */
+  /** Group-commit statistics: syncs run and syncAsync() calls they served. */
   get groupCommitStats(): { syncs: number; requests: number } {
-    return this.#group.stats;
-  }
-
-  private live(): void {
-    if (this.#state === 'open') return;
-    if (this.#state === 'closed') throw new WalError('CLOSED', `${this.path}: writer is closed`, { path: this.path });
-    throw new WalError('POISONED', `${this.path}: writer is poisoned by an earlier failure; reopen it`, { path: this.path, cause: this.#poison });
+    return this.#life.groupCommitStats;
   }
 
   /**
-   * Append one event. Its sequence must be greater than currentSequence.
-   * The event is buffered, not durable: call flush() or await flushAsync().
-   * If this throws, the event was not appended.
+   * Append one event. Its sequence must be greater than currentSequence and
+   * of the mode's type (number, or bigint with { u64: 'bigint' }). The event
+   * is buffered, not durable: call flush() or await syncAsync(). If this
+   * throws, the event was not appended.
    */
-  append(event: WalEvent<T, S>): void {
-    if (this.#state !== 'open') this.live();
+  append(event: WalFsEvent<T, S>): void {
+    if (this.#life.state !== 'open') this.#life.live();
     if (event === null || typeof event !== 'object') throw new TypeError('append: event must be { sequence, payload }');
-    const seq: number | bigint = event.sequence;
+    const seq: unknown = event.sequence;
     let lo: number;
     let hi: number;
-    if (typeof seq === 'number' && this.#mode === 'number') {
+    if (this.#mode === 'number') {
+      if (typeof seq !== 'number') throw new TypeError(`append: sequence must be a number${typeof seq === 'bigint' ? " (open with { u64: 'bigint' } for bigints)" : ''}`);
       if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`append: sequence must be a non-negative safe integer, got ${seq}`);
       lo = seq % TWO_32;
       hi = (seq - lo) / TWO_32;
     } else {
-      if (this.#mode === 'number') throw new TypeError("append: sequence must be a number (open with { sequences: 'bigint' } for bigints)");
+      if (typeof seq !== 'bigint') throw new TypeError(`append: sequence must be a bigint in { u64: 'bigint' } mode, got ${typeof seq}`);
       [lo, hi] = u64Halves(seq, 'append: sequence');
     }
     if (hi < this.#hi || (hi === this.#hi && lo <= this.#lo)) {
@@ -251,9 +186,25 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
     u32[d + (c.D_TYPE >>> 2)] = c.TYPE_EVENT;
     this.#pending++;
     this.#buffered += size;
+    const prevLo = this.#lo;
+    const prevHi = this.#hi;
     this.#lo = lo;
     this.#hi = hi;
-    if (this.#bufferSize === 0) this.writeBuffered();
+    if (this.#bufferSize === 0) {
+      try {
+        this.writeBuffered();
+      } catch (e) {
+        // Write-through: the failed write was rolled back, so undo the append too.
+        if (this.#life.state === 'open') {
+          this.#buffered = 0;
+          this.#encoded = 0;
+          this.#pending = 0;
+          this.#lo = prevLo;
+          this.#hi = prevHi;
+        }
+        throw e;
+      }
+    }
   }
 
   /**
@@ -261,7 +212,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
    * first invalid event and throws (the events before it stay appended).
    * Returns how many were appended.
    */
-  appendBatch(events: Iterable<WalEvent<T, S>>): number {
+  appendBatch(events: Iterable<WalFsEvent<T, S>>): number {
     let n = 0;
     for (const e of events) {
       this.append(e);
@@ -274,45 +225,21 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
   private encodePending(): void {
     if (this.#pending === 0) return;
     const core = this.#core;
-    core.x.encodeBatch(core.staging + this.#encoded, this.#pending, this.#salt, this.#durableEnd);
+    core.x.encodeBatch(core.staging + this.#encoded, this.#pending, this.#file.salt, this.#file.durableEnd);
     this.#encoded = this.#buffered;
     this.#pending = 0;
   }
 
-  /** Write buffered frames to the file (not durable). On failure roll back; see the class comment. */
+  /** Write buffered frames to the file (not durable). On failure the buffer is kept (FrameFile.write). */
   private writeBuffered(): void {
     if (this.#buffered === 0) return;
     this.encodePending();
     const core = this.#core;
-    const at = this.#end;
-    try {
-      this.#h.write(core.u8.subarray(core.staging, core.staging + this.#buffered), at);
-    } catch (e) {
-      this.rollback(at, e);
-    }
-    this.#end += this.#buffered;
+    this.#file.write(core.u8.subarray(core.staging, core.staging + this.#buffered));
     this.#buffered = 0;
     this.#encoded = 0;
-    this.#markerUnsynced = false;
     this.#writtenLo = this.#lo;
     this.#writtenHi = this.#hi;
-  }
-
-  private rollback(at: number, cause: unknown): never {
-    try {
-      this.#h.truncate(at);
-      this.#h.sync();
-    } catch (e2) {
-      this.poison(e2);
-      throw new WalError('POISONED', `${this.path}: write failed and rolling back to offset ${at} failed too; the writer is poisoned`, { path: this.path, offset: at, cause: e2 });
-    }
-    this.#markerUnsynced = false;
-    throw new WalError('IO_ERROR', `${this.path}: write at offset ${at} failed and was rolled back; buffered events are kept for the next flush`, { path: this.path, offset: at, cause });
-  }
-
-  private poison(cause: unknown): void {
-    this.#state = 'poisoned';
-    this.#poison = cause;
   }
 
   /**
@@ -321,19 +248,12 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
    * when the data is on stable storage. A failed fsync poisons the writer.
    */
   flush(): void {
-    this.live();
+    this.#life.live();
     this.writeBuffered();
-    if (this.#durableEnd === this.#end) return;
-    try {
-      this.#h.sync();
-    } catch (e) {
-      this.poison(e);
-      throw new WalError('POISONED', `${this.path}: fsync failed; durability of recent writes is unknown and the writer is poisoned`, { path: this.path, cause: e });
-    }
-    this.#durableEnd = this.#end;
+    if (!this.#file.sync()) return;
     this.#durableLo = this.#writtenLo;
     this.#durableHi = this.#writtenHi;
-    this.writeMarker();
+    this.#file.writeMarker(0);
   }
 
   /**
@@ -341,51 +261,29 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
    * durable. Concurrent callers share one fsync. Rejects with the flush's
    * WalError if it fails.
    */
-  flushAsync(): Promise<void> {
-    try {
-      this.live();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#group.request();
+  syncAsync(): Promise<void> {
+    return this.#life.syncAsync();
   }
 
-  /** A sync marker witnesses that everything before it was durable (best effort: it is advisory). */
-  private writeMarker(): void {
-    const core = this.#core;
-    const c = core.c;
-    const at = core.staging + this.#buffered;
-    core.ensure(this.#buffered + c.FRAME_HEADER_SIZE);
-    core.x.encodeFrame(at, 0, c.TYPE_SYNC_MARK, this.#salt, 0, 0, this.#durableEnd);
-    try {
-      this.#h.write(core.u8.subarray(at, at + c.FRAME_HEADER_SIZE), this.#end);
-      this.#markerUnsynced = true;
-    } catch {
-      // A missing or torn marker only costs the witness; the next write overwrites it.
-      this.#markerUnsynced = false;
-    }
+  /** Deprecated alias of syncAsync(). */
+  flushAsync(): Promise<void> {
+    return this.#life.syncAsync();
   }
 
   /**
    * Flush, make the sync marker durable, and release the file and the lock.
-   * Idempotent. On a poisoned writer it only releases. If the final flush
-   * fails the resources are still released and the error is thrown.
+   * Idempotent. A pending syncAsync() resolves. On a poisoned writer it only
+   * releases. If the final flush fails the resources are still released and
+   * the error is thrown.
    */
   close(): void {
-    if (this.#state === 'closed') return;
-    if (this.#state === 'open') this.#group.flushPending();
-    try {
-      if (this.#state === 'open') {
-        this.flush();
-        if (this.#markerUnsynced) {
-          try { this.#h.sync(); } catch (e) { this.poison(e); throw new WalError('POISONED', `${this.path}: fsync failed on close`, { path: this.path, cause: e }); }
-        }
-      }
-    } finally {
-      this.#state = 'closed';
-      try { this.#h.close(); } catch { /* nothing more to lose */ }
+    this.#life.close(() => {
+      this.flush();
+      this.#file.finish();
+    }, () => {
+      this.#file.close();
       this.#lock.release();
-    }
+    });
   }
 
   [disposeSymbol](): void {
@@ -396,3 +294,4 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
 function sizeOf(h: FileHandle, path: string): number {
   try { return h.size(); } catch (e) { throw ioError('stat', path, e); }
 }
+

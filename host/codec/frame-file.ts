@@ -1,0 +1,187 @@
+/**
+ * An appendable frame file (docs/FORMAT.md §3-§5): the write path and the
+ * tail recovery shared by every log that appends frames to a file
+ * (WalFsWriter's file, SegmentedWal's active segment, and next WalLog and
+ * AppendLogSnapshot). The log above owns framing into core staging, buffers
+ * and policy; this module owns what happens to the file.
+ *
+ * - write(): write frames at `end`. A failed write is rolled back (truncate
+ *   to the offset before it, fsync) and throws IO_ERROR, the caller keeping
+ *   its buffer for a retry; if the rollback fails too, the log is poisoned.
+ * - sync(): fdatasync. A failed fsync rolls the file back to the durable end
+ *   (truncate + fsync, best effort) and poisons: on Linux a failed fsync
+ *   drops the dirty pages' data while reads still show it, so nothing after
+ *   the durable end may be adopted by a later open (fsyncgate).
+ * - writeMarker(): an advisory sync marker after the durable data (it only
+ *   witnesses; FORMAT.md §5). A marker write that fails part way may leave
+ *   bytes after `end`: the tail is then "unknown" and seal()/close() cut it,
+ *   so a cleanly closed file never ends in a fragment.
+ * - seal(): cut anything after `end`, fdatasync: the file is exactly its
+ *   frames and durable (a sealed segment).
+ * - recoverTail(): after a scan, classify the first invalid frame (torn tail
+ *   or corruption), cut a torn tail, drop a trailing marker from `end`.
+ */
+import type { Core } from '../core/core.js';
+import { WalError, ioError } from '../errors.js';
+import type { FileHandle } from '../fs/types.js';
+import type { Lifecycle } from '../lifecycle/lifecycle.js';
+import type { FrameScanner } from './frame-scanner.js';
+
+/** What lies after `end` in the file. */
+type Tail = 'none' | 'marker' | 'unknown';
+
+export type RepairPolicy = 'strict' | 'truncate-partial';
+
+/** What recoverTail() found. */
+export interface RecoveredTail {
+  /** Where the next frame goes (a trailing sync marker is overwritten). */
+  end: number;
+  /** File size after recovery (end, or end + a trailing marker). */
+  fileSize: number;
+  /** Whether the file ends with a data frame after its header (a fresh marker would witness it). */
+  endsWithFrame: boolean;
+  /** Bytes cut from a torn tail, and why they were invalid. */
+  truncatedBytes: number;
+  truncatedReason: string | undefined;
+}
+
+/**
+ * Classify and cut the tail after `scanner` ran to completion over a file
+ * of `size` bytes. Corruption of durable data is CORRUPTED; a torn tail is
+ * TORN_TAIL under 'strict', else cut (not yet synced: FrameFile.settle()
+ * syncs once, after writing a marker).
+ */
+export function recoverTail(core: Core, h: FileHandle, path: string, scanner: FrameScanner, size: number, repair: RepairPolicy): RecoveredTail {
+  let end = scanner.pos;
+  let truncatedBytes = 0;
+  let truncatedReason: string | undefined;
+  const failure = scanner.failure;
+  if (failure !== undefined) {
+    const { torn } = scanner.classify();
+    if (!torn || repair === 'strict') throw scanner.error(torn);
+    end = failure.offset;
+    truncatedBytes = size - end;
+    truncatedReason = failure.reason;
+    try { h.truncate(end); } catch (e) { throw ioError('truncate', path, e); }
+  }
+  const fileSize = end;
+  const HDR = core.c.FRAME_HEADER_SIZE;
+  const endsWithMarker = scanner.lastStart >= 0 && scanner.lastType === core.c.TYPE_SYNC_MARK && scanner.lastStart + HDR === end;
+  if (endsWithMarker) end = scanner.lastStart;
+  return { end, fileSize, endsWithFrame: scanner.lastStart >= 0 && !endsWithMarker, truncatedBytes, truncatedReason };
+}
+
+export class FrameFile {
+  /** Offset where the next frames go. */
+  end: number;
+  /** Everything before this offset is durable (a completed fdatasync covered it). */
+  durableEnd: number;
+  #tail: Tail;
+  /** A marker or cut was written after the last fdatasync. */
+  #tailUnsynced = false;
+
+  /**
+   * `end` and `fileSize` as recovery left them (a trailing marker sits in
+   * [end, fileSize)); everything before `end` must be durable already, or
+   * settle() must run before the first write.
+   */
+  constructor(private readonly core: Core, readonly h: FileHandle, readonly path: string, readonly salt: number,
+    end: number, fileSize: number, private readonly life: Lifecycle) {
+    this.end = this.durableEnd = end;
+    this.#tail = fileSize > end ? 'marker' : 'none';
+  }
+
+  /** Bytes in the file (end plus a marker after it). */
+  get size(): number {
+    return this.end + (this.#tail === 'marker' ? this.core.c.FRAME_HEADER_SIZE : 0);
+  }
+
+  /**
+   * After open: write a marker witnessing the recovered data when the file
+   * ends with a frame, then fdatasync once (covering recovery's cut too), so
+   * an open leaves nothing unsynced and a crash right after it needs no repair.
+   */
+  settle(endsWithFrame: boolean, stagingOff: number): void {
+    if (endsWithFrame) this.writeMarker(stagingOff);
+    try { this.h.sync(); } catch (e) { throw ioError('fsync', this.path, e); }
+    this.#tailUnsynced = false;
+  }
+
+  /** Write `bytes` at `end` (not durable). On failure: roll back and throw IO_ERROR, or poison. */
+  write(bytes: Uint8Array): void {
+    const at = this.end;
+    try {
+      this.h.write(bytes, at);
+    } catch (e) {
+      try {
+        this.h.truncate(at);
+        this.h.sync();
+      } catch (e2) {
+        throw this.life.poison(e2, `write at offset ${at} failed and rolling it back failed too`, this.path);
+      }
+      this.#tail = 'none';
+      this.#tailUnsynced = false;
+      throw new WalError('IO_ERROR', `${this.path}: write at offset ${at} failed and was rolled back; buffered records are kept for the next sync`, { path: this.path, offset: at, cause: e });
+    }
+    this.end += bytes.length;
+    this.#tail = 'none'; // frames are at least a marker long: it is overwritten
+  }
+
+  /** fdatasync if anything was written since the last one; returns whether it synced. */
+  sync(): boolean {
+    if (this.durableEnd === this.end) return false;
+    this.life.fsyncOrPoison(() => this.h.sync(), 'fsync failed; durability of recent writes is unknown', () => this.rollbackToDurable(), this.path);
+    this.durableEnd = this.end;
+    this.#tailUnsynced = false;
+    return true;
+  }
+
+  /** After a failed fsync: cut everything not known durable and make that cut durable (best effort). */
+  private rollbackToDurable(): void {
+    this.h.truncate(this.durableEnd);
+    this.h.sync();
+  }
+
+  /** Encode a sync marker at core staging offset `off` and write it after `end` (advisory: failures are ignored). */
+  writeMarker(off: number): void {
+    const core = this.core;
+    const c = core.c;
+    core.ensure(off + c.FRAME_HEADER_SIZE);
+    const at = core.staging + off;
+    core.x.encodeFrame(at, 0, c.TYPE_SYNC_MARK, this.salt, 0, 0, this.durableEnd);
+    this.#tail = 'unknown'; // even a failed write may have left bytes after `end`
+    this.#tailUnsynced = true;
+    try {
+      this.h.write(core.u8.subarray(at, at + c.FRAME_HEADER_SIZE), this.end);
+      this.#tail = 'marker';
+    } catch { /* advisory: only the witness is lost; seal() and close() cut what it left */ }
+  }
+
+  /**
+   * Close path: make the tail clean and durable. A fragment of a failed marker
+   * write is cut; a marker written since the last fdatasync is synced.
+   */
+  finish(): void {
+    if (this.#tail === 'unknown') {
+      try { this.h.truncate(this.end); } catch (e) { throw this.life.poison(e, 'cutting a failed sync marker on close failed', this.path); }
+      this.#tail = 'none';
+    }
+    if (this.#tailUnsynced) this.life.fsyncOrPoison(() => this.h.sync(), 'fsync on close failed', undefined, this.path);
+    this.#tailUnsynced = false;
+  }
+
+  /** Cut anything after `end` and fdatasync: the file becomes sealed (exactly its frames, durable). */
+  seal(): void {
+    if (this.#tail !== 'none') {
+      try { this.h.truncate(this.end); } catch (e) { throw ioError('truncate', this.path, e); }
+      this.#tail = 'none';
+    }
+    this.life.fsyncOrPoison(() => this.h.sync(), 'fsync while sealing failed', () => this.rollbackToDurable(), this.path);
+    this.durableEnd = this.end;
+    this.#tailUnsynced = false;
+  }
+
+  close(): void {
+    try { this.h.close(); } catch { /* nothing more to lose */ }
+  }
+}
