@@ -9,7 +9,7 @@ export type { CoreConstants } from './core/core.js';
 export type { FileSystem, FileHandle, FileLock, FileStat, OpenFlags } from './fs/types.js';
 export { NodeFileSystem, DenoFileSystem, BunFileSystem, defaultFileSystem, detectRuntime } from './fs/runtime.js';
 export { MemoryFileSystem, seededRandom } from './fs/memory.js';
-export type { CrashOptions, CrashReport, CrashMode, Fault, FaultOp, FaultSpec } from './fs/memory.js';
+export type { CrashOptions, CrashReport, CrashMode, FailedSyncMode, Fault, FaultOp, FaultSpec, MemoryFileSystemOptions } from './fs/memory.js';
 export { GroupCommit } from './lifecycle/group-commit.js';
 export { WalFsWriter } from './logs/wal-file/wal-fs-writer.js';
 export type { WalFsWriterOptions, WalEvent, RepairPolicy, OpenReport, SequenceOf } from './logs/wal-file/wal-fs-writer.js';
