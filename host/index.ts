@@ -17,7 +17,7 @@ export { NodeFileSystem, DenoFileSystem, BunFileSystem } from './fs/runtime.js';
 export { defaultFileSystem } from './fs/default.js';
 export { detectRuntime } from './platform/runtime.js';
 export { MemoryFileSystem, seededRandom } from './fs/memory.js';
-export type { CrashOptions, CrashReport, CrashMode, Fault, FaultOp, FaultSpec } from './fs/memory.js';
+export type { CrashOptions, CrashReport, CrashMode, FailedSyncMode, Fault, FaultOp, FaultSpec, MemoryFileSystemOptions } from './fs/memory.js';
 export { GroupCommit } from './lifecycle/group-commit.js';
 export { WalFsWriter } from './logs/wal-file/wal-fs-writer.js';
 export type { WalFsWriterOptions, WalFsEvent, WalEvent, RepairPolicy, WalFsOpenReport, OpenReport, SequenceOf, Codec } from './logs/wal-file/types.js';
@@ -32,3 +32,5 @@ export type { KeyEntry } from './logs/segmented/encryption.js';
 export { RingLog } from './logs/ring/ring-log.js';
 export type { RingLogOptions, RingOpenReport, RingRecord, FailureEvidence, FailureClass } from './logs/ring/ring-log.js';
 export { FAILURE_CLASSES } from './logs/ring/ring-file.js';
+/** Internal, for walcore's own tests: not part of the public API, may change in any release. */
+export { checkedFs as _checkedFs } from './fs/checked.js';

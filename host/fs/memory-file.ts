@@ -12,6 +12,7 @@ export type FaultOp = 'open' | 'read' | 'write' | 'truncate' | 'sync' | 'size' |
 
 /** What a MemoryFile needs from its file system: fault checks and close notices. */
 export interface MemoryFileOwner {
+  readonly failedSync: FailedSyncMode;
   _check(op: FaultOp, path: string): void;
   _closed(h: MemoryFile): void;
 }
@@ -55,11 +56,98 @@ export class Bytes {
 
 export type PendingOp = { kind: 'write'; pos: number; bytes: Uint8Array } | { kind: 'truncate'; size: number };
 
+/** What a failed sync does to the writes it covered (see MemoryFileSystemOptions.failedSync). */
+export type FailedSyncMode = 'drop' | 'keep';
+
+/** How a crash treats an unsynced write (see CrashOptions.mode in memory.ts). */
+export type CrashMode = 'random' | 'keep' | 'drop' | 'tear';
+
+export interface CrashReport {
+  writesKept: number;
+  writesDropped: number;
+  writesTorn: number;
+  truncatesKept: number;
+  truncatesDropped: number;
+  dirOpsKept: number;
+  dirOpsLost: number;
+  /** Writes and truncates a failed sync had marked clean (also counted above as kept, dropped or torn). */
+  lostOps: number;
+}
+
+function applyOp(b: Bytes, op: PendingOp): void {
+  if (op.kind === 'write') b.write(op.pos, op.bytes);
+  else b.truncate(op.size);
+}
+
+/**
+ * A file's bytes. `current` is what reads see (the page cache). The durable
+ * image is `durable`, then each of `layers` in order, then nothing of
+ * `pending` (the dirty writes). A successful sync makes `pending` durable; a
+ * failed sync in 'drop' mode turns it into a lost layer: no longer dirty, so
+ * no later sync writes it, and a crash keeps, drops or tears each of its
+ * writes. Layers exist only after a failed sync; until then sync folds
+ * `pending` straight into `durable`.
+ */
 export class FileNode {
   readonly kind = 'file';
   current = new Bytes();
   durable = new Bytes();
   pending: PendingOp[] = [];
+  layers: Array<{ lost: boolean; ops: PendingOp[] }> = [];
+
+  /** A successful sync. */
+  commit(): void {
+    if (this.layers.length === 0) for (const op of this.pending) applyOp(this.durable, op);
+    else if (this.pending.length > 0) this.layers.push({ lost: false, ops: this.pending });
+    this.pending = [];
+  }
+  /** A failed sync in 'drop' mode: the dirty writes are marked clean without reaching the disk. */
+  lose(): void {
+    if (this.pending.length > 0) this.layers.push({ lost: true, ops: this.pending });
+    this.pending = [];
+  }
+  get hasLost(): boolean {
+    return this.layers.some((l) => l.lost);
+  }
+  /** Replace the bytes, durable at once. */
+  reset(bytes: Bytes): void {
+    this.current = bytes;
+    this.durable = bytes.clone();
+    this.pending = [];
+    this.layers = [];
+  }
+  /** A power cut: decide the fate of every unsynced or lost write; what survives becomes the file. */
+  crash(rand: () => number, mode: CrashMode, sector: number, report: CrashReport): void {
+    const result = this.durable;
+    const unsynced = (op: PendingOp): void => {
+      if (op.kind === 'truncate') {
+        if (mode === 'drop' || (mode !== 'keep' && mode !== 'tear' && rand() < 0.5)) report.truncatesDropped++;
+        else { result.truncate(op.size); report.truncatesKept++; }
+        return;
+      }
+      const choice = mode === 'random' ? Math.floor(rand() * 3) : mode === 'keep' ? 0 : mode === 'drop' ? 1 : 2;
+      if (choice === 0) { result.write(op.pos, op.bytes); report.writesKept++; }
+      else if (choice === 1) report.writesDropped++;
+      else {
+        report.writesTorn++;
+        // Sectors are aligned to the file, not to the write.
+        let s = op.pos;
+        while (s < op.pos + op.bytes.length) {
+          const e = Math.min(op.pos + op.bytes.length, (Math.floor(s / sector) + 1) * sector);
+          if (rand() < 0.5) result.write(s, op.bytes.subarray(s - op.pos, e - op.pos));
+          s = e;
+        }
+      }
+    };
+    for (const layer of this.layers) {
+      for (const op of layer.ops) {
+        if (!layer.lost) applyOp(result, op);
+        else { report.lostOps++; unsynced(op); }
+      }
+    }
+    for (const op of this.pending) unsynced(op);
+    this.reset(result);
+  }
 }
 
 export class MemoryFile implements FileHandle {
@@ -108,11 +196,16 @@ export class MemoryFile implements FileHandle {
     this.live('size');
     return this.node.current.size;
   }
+  /** See FileNode: a failed sync in 'drop' mode marks the file's dirty writes clean, whichever handle made them. */
   sync(): void {
-    this.live('sync');
-    const d = this.node.durable;
-    for (const op of this.node.pending) op.kind === 'write' ? d.write(op.pos, op.bytes) : d.truncate(op.size);
-    this.node.pending = [];
+    if (!this.#open) this.live('sync'); // EBADF
+    try {
+      this.fs._check('sync', this.path);
+    } catch (e) {
+      if (this.fs.failedSync === 'drop') this.node.lose();
+      throw e;
+    }
+    this.node.commit();
   }
   close(): void {
     if (!this.#open) return;

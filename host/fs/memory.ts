@@ -15,16 +15,32 @@
  *   independently applied or not), each pending truncate applied or dropped,
  *   and each directory keeps a random prefix of its journal (metadata is
  *   journaled in order). Randomness comes from a seed, so a crash replays.
+ * - A failed sync() behaves as on Linux (fsyncgate): the file's dirty writes
+ *   are marked clean without reaching the disk. Reads still see them, no
+ *   later sync makes them durable, and a crash keeps, drops or tears each.
+ *   The constructor's `failedSync: 'keep'` keeps them pending instead.
  * - injectFault() makes the N-th call of an operation fail with EIO or
  *   ENOSPC, once or from then on; a failing write may first write a prefix.
  */
 import { WalError } from '../errors.js';
-import { checkOpenFlags } from './posix.js';
+import { checkOpenFlags } from './flags.js';
 import { Bytes, FileNode, MemoryFile, errno } from './memory-file.js';
-import type { FaultOp } from './memory-file.js';
+import type { CrashMode, CrashReport, FailedSyncMode, FaultOp } from './memory-file.js';
 import type { FileHandle, FileLock, FileStat, FileSystem, OpenFlags } from './types.js';
 
-export type { FaultOp } from './memory-file.js';
+export type { CrashMode, CrashReport, FailedSyncMode, FaultOp } from './memory-file.js';
+
+export interface MemoryFileSystemOptions {
+  /**
+   * What a failed sync() does to the writes it covered. 'drop' (default,
+   * what Linux does): they stay readable (the page cache keeps them) but are
+   * marked clean, so no later sync, through any handle, makes them durable,
+   * and a crash keeps, drops or tears each (per CrashOptions.mode). 'keep':
+   * they stay pending and a later successful sync makes them durable (no
+   * kernel promises this; for code that is known to mishandle fsyncgate).
+   */
+  failedSync?: FailedSyncMode;
+}
 
 export interface FaultSpec {
   /** Which operation fails. */
@@ -49,8 +65,6 @@ export interface Fault {
   remove(): void;
 }
 
-export type CrashMode = 'random' | 'keep' | 'drop' | 'tear';
-
 export interface CrashOptions {
   /** Seed for every random choice (default 1). Print it so a failure replays. */
   seed?: number;
@@ -60,16 +74,6 @@ export interface CrashOptions {
   dirMode?: 'random' | 'keep' | 'drop';
   /** Sector size for tearing, bytes (default 512). */
   sectorSize?: number;
-}
-
-export interface CrashReport {
-  writesKept: number;
-  writesDropped: number;
-  writesTorn: number;
-  truncatesKept: number;
-  truncatesDropped: number;
-  dirOpsKept: number;
-  dirOpsLost: number;
 }
 
 /** mulberry32: small, fast, good enough to drive test choices. */
@@ -111,6 +115,8 @@ function splitPath(path: string): string[] {
 
 export class MemoryFileSystem implements FileSystem {
   readonly name = 'memory';
+  /** What a failed sync does (see MemoryFileSystemOptions). */
+  readonly failedSync: FailedSyncMode;
   #root = new DirNode();
   #faults: Array<{ spec: FaultSpec; countdown: number; failures: number; active: boolean }> = [];
   #locks = new Set<string>();
@@ -119,6 +125,13 @@ export class MemoryFileSystem implements FileSystem {
   readonly calls: Record<FaultOp, number> = {
     open: 0, read: 0, write: 0, truncate: 0, sync: 0, size: 0, close: 0, rename: 0, remove: 0, list: 0, mkdir: 0, syncDir: 0, stat: 0,
   };
+
+  constructor(options: MemoryFileSystemOptions = {}) {
+    for (const key of Object.keys(options)) if (key !== 'failedSync') throw new TypeError(`MemoryFileSystem: unknown option ${key}`);
+    const failedSync = options.failedSync ?? 'drop';
+    if (failedSync !== 'drop' && failedSync !== 'keep') throw new RangeError("MemoryFileSystem: failedSync must be 'drop' or 'keep'");
+    this.failedSync = failedSync;
+  }
 
   // ---- fault injection
 
@@ -311,6 +324,12 @@ export class MemoryFileSystem implements FileSystem {
     return node?.kind === 'file' && node.pending.length > 0;
   }
 
+  /** True if a failed sync marked some of the file's writes clean: a crash may lose them, whatever syncs follow. */
+  hasLostWrites(path: string): boolean {
+    const node = this.lookup(path);
+    return node?.kind === 'file' && node.hasLost;
+  }
+
   /**
    * Simulate a power cut (see the file comment). Every open handle becomes
    * unusable (EBADF) and every lock is released; the file system stays
@@ -322,7 +341,7 @@ export class MemoryFileSystem implements FileSystem {
     const dirMode = options.dirMode ?? 'random';
     const sector = options.sectorSize ?? 512;
     if (!Number.isInteger(sector) || sector < 1) throw new RangeError('crash: sectorSize must be a positive integer');
-    const report: CrashReport = { writesKept: 0, writesDropped: 0, writesTorn: 0, truncatesKept: 0, truncatesDropped: 0, dirOpsKept: 0, dirOpsLost: 0 };
+    const report: CrashReport = { writesKept: 0, writesDropped: 0, writesTorn: 0, truncatesKept: 0, truncatesDropped: 0, dirOpsKept: 0, dirOpsLost: 0, lostOps: 0 };
     for (const h of this.#handles) h._kill();
     this.#handles.clear();
     this.#locks.clear();
@@ -346,32 +365,7 @@ export class MemoryFileSystem implements FileSystem {
       dir.journal = [];
     };
     walk(this.#root);
-    for (const f of files) {
-      const result = f.durable;
-      for (const op of f.pending) {
-        if (op.kind === 'truncate') {
-          if (mode === 'drop' || (mode !== 'keep' && mode !== 'tear' && rand() < 0.5)) report.truncatesDropped++;
-          else { result.truncate(op.size); report.truncatesKept++; }
-          continue;
-        }
-        const choice = mode === 'random' ? Math.floor(rand() * 3) : mode === 'keep' ? 0 : mode === 'drop' ? 1 : 2;
-        if (choice === 0) { result.write(op.pos, op.bytes); report.writesKept++; }
-        else if (choice === 1) report.writesDropped++;
-        else {
-          report.writesTorn++;
-          // Sectors are aligned to the file, not to the write.
-          let s = op.pos;
-          while (s < op.pos + op.bytes.length) {
-            const e = Math.min(op.pos + op.bytes.length, (Math.floor(s / sector) + 1) * sector);
-            if (rand() < 0.5) result.write(s, op.bytes.subarray(s - op.pos, e - op.pos));
-            s = e;
-          }
-        }
-      }
-      f.pending = [];
-      f.current = result.clone();
-      f.durable = result;
-    }
+    for (const f of files) f.crash(rand, mode, sector, report);
     return report;
   }
 
@@ -392,10 +386,9 @@ export class MemoryFileSystem implements FileSystem {
       dir.durable.set(name, node);
     }
     if (node.kind !== 'file') throw errno('EISDIR', path);
-    node.current = new Bytes();
-    node.current.write(0, bytes);
-    node.current.truncate(bytes.length);
-    node.durable = node.current.clone();
-    node.pending = [];
+    const b = new Bytes();
+    b.write(0, bytes);
+    b.truncate(bytes.length);
+    node.reset(b);
   }
 }

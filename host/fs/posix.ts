@@ -8,19 +8,12 @@
  */
 import * as fs from 'node:fs';
 import process from 'node:process';
+import { checkOpenFlags } from './flags.js';
 import { acquireLockFile } from './lock-file.js';
 import type { FileHandle, FileLock, FileStat, FileSystem, OpenFlags } from './types.js';
 
 const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fs.constants;
 const O_DIRECTORY = fs.constants.O_DIRECTORY ?? 0;
-
-export function checkOpenFlags(flags: OpenFlags): void {
-  for (const key of Object.keys(flags)) {
-    if (key !== 'write' && key !== 'create' && key !== 'exclusive') throw new TypeError(`open: unknown flag ${key}`);
-  }
-  if (flags.create && !flags.write) throw new TypeError('open: create requires write');
-  if (flags.exclusive && !flags.create) throw new TypeError('open: exclusive requires create');
-}
 
 class PosixFile implements FileHandle {
   #fd: number;

@@ -59,6 +59,7 @@ export interface FileHandle {
 
 /** An exclusive lock on a log, held until released or the process dies. */
 export interface FileLock {
+  /** The lock itself: for the real file systems, the real path of the lock file (symlinks resolved). */
   readonly path: string;
   /** Release the lock. Idempotent. */
   release(): void;
@@ -90,9 +91,14 @@ export interface FileSystem {
    */
   syncDir(path: string): void;
   /**
-   * Take the exclusive writer lock for the log at `path` (a file or a
-   * directory). Throws WalError('LOCKED') when another writer, in this
-   * process or another, holds it. A lock whose holder died is taken over.
+   * Take the exclusive writer lock for the log at `path`: the log's own
+   * path, a file (which need not exist yet) or a directory. The lock
+   * belongs to the log, not to the name: every name that reaches the same
+   * file or directory (a symlink, `dir/.`, a trailing slash, relative or
+   * absolute) finds the same lock. A file with several hard links cannot be
+   * covered by one lock and is refused with LOCKED. Throws WalError('LOCKED')
+   * when another writer, in this process or another, holds it. A lock whose
+   * holder is provably dead is taken over (lock-file.ts says when).
    */
   lock(path: string): FileLock;
 }
