@@ -27,7 +27,8 @@ test('open creates the directory and first segment; append returns contiguous LS
   assert.is(wal.nextLsn, 1);
   assert.is(wal.activeSegmentFirstLsn, 1);
   assert.is(wal.walDir, dir);
-  assert.equal(nodefs.readdirSync(dir), ['wal-00000000000000000001.seg']);
+  // The writer lock lives inside the directory (.walcore.lock, host/fs/lock-file.ts); the rest is segments.
+  assert.equal(nodefs.readdirSync(dir).sort(), ['.walcore.lock', 'wal-00000000000000000001.seg']);
   const oracle = new Map();
   fill(wal, 50, oracle);
   wal.sync();
