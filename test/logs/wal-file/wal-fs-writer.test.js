@@ -303,6 +303,65 @@ test('reader: a torn tail ends replay quietly, or throws TORN_TAIL when strict',
   assert.is(e.reason, 'incomplete-header');
 });
 
+test('the sequence must be of the mode\'s type: a number in number mode, a bigint in bigint mode (TypeError)', () => {
+  const big = WalFsWriter.open(fresh(), { u64: 'bigint' });
+  assert.throws(() => big.append({ sequence: 1, payload: enc('a') }), TypeError);
+  assert.is(big.currentSequence, 0n, 'a refused append changed currentSequence');
+  big.append({ sequence: 1n, payload: enc('a') });
+  big.close();
+  const num = WalFsWriter.open(fresh());
+  assert.throws(() => num.append({ sequence: 1n, payload: enc('a') }), TypeError);
+  num.close();
+});
+
+test('wrong option types are TypeError, out-of-range values RangeError; u64 and its alias sequences', () => {
+  assert.throws(() => WalFsWriter.open(fresh(), { bufferSize: 'big' }), TypeError);
+  assert.throws(() => WalFsWriter.open(fresh(), { bufferSize: 1.5 }), RangeError);
+  assert.throws(() => WalFsWriter.open(fresh(), { repair: 5 }), TypeError);
+  assert.throws(() => WalFsWriter.open(fresh(), { u64: 5 }), TypeError);
+  assert.throws(() => WalFsWriter.open(fresh(), { u64: 'bigint', sequences: 'number' }), TypeError);
+  assert.throws(() => WalFsReader.open(fresh(), { strict: 'yes' }), TypeError);
+  const p = fresh();
+  const w = WalFsWriter.open(p, { u64: 'bigint' });
+  w.append({ sequence: 7n, payload: enc('x') });
+  w.close();
+  assert.equal(events(p, { u64: 'bigint' }).map((e) => e[0]), [7n]);
+  assert.equal(events(p, { sequences: 'bigint' }).map((e) => e[0]), [7n]);
+});
+
+test('a torn tail reopens without any option (default repair cuts it); strict refuses it', () => {
+  const p = fresh();
+  const w = WalFsWriter.open(p);
+  w.append({ sequence: 1, payload: enc('kept') });
+  w.close();
+  fs.appendFileSync(p, new Uint8Array(20).fill(7)); // what a crash mid-write leaves
+  code(() => WalFsWriter.open(p, { repair: 'strict' }), 'TORN_TAIL');
+  const again = WalFsWriter.open(p);
+  assert.is(again.openReport.truncatedBytes, 20);
+  assert.is(again.currentSequence, 1);
+  again.close();
+});
+
+test('syncAsync() is the async durability call; flushAsync() is its deprecated alias', async () => {
+  const w = WalFsWriter.open(fresh());
+  w.append({ sequence: 1, payload: enc('a') });
+  await w.syncAsync();
+  assert.is(w.durableSequence, 1);
+  w.append({ sequence: 2, payload: enc('b') });
+  await w.flushAsync();
+  assert.is(w.durableSequence, 2);
+  w.close();
+});
+
+test('a directory is BAD_HEADER for the writer and the reader alike', () => {
+  code(() => WalFsWriter.open(dir), 'BAD_HEADER');
+  code(() => WalFsReader.open(dir), 'BAD_HEADER');
+  const mem = new MemoryFileSystem();
+  mem.mkdir('/d');
+  code(() => WalFsWriter.open('/d', { fs: mem }), 'BAD_HEADER');
+  code(() => WalFsReader.open('/d', { fs: mem }), 'BAD_HEADER');
+});
+
 test('missing files and non-WAL files are clear errors', () => {
   code(() => WalFsReader.open(`${dir}/none.wal`), 'IO_ERROR');
   const p = fresh();
