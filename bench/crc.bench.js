@@ -2,7 +2,8 @@
 // memory, and in place on bytes already there) beside crc-32/crc32c, the
 // best-known pure-JS implementation, on 1 MiB and 100-byte buffers.
 import { createRequire } from 'node:module';
-import { Core, crc32c } from 'walcore';
+import { crc32c } from 'walcore';
+import { Core } from 'walcore/internals';
 import { compare } from './lib.js';
 
 const CRC32C = createRequire(import.meta.url)('crc-32/crc32c');

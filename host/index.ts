@@ -4,8 +4,7 @@
  */
 export { WalError, ERROR_CODES } from './errors.js';
 export type { WalErrorCode, FrameFailure, WalErrorOptions } from './errors.js';
-export { crc32c, Core, HOST_FORMAT_VERSION } from './core/core.js';
-export type { CoreConstants } from './core/core.js';
+export { crc32c } from './core/core.js';
 export type { FileSystem, FileHandle, FileLock, FileStat, OpenFlags } from './fs/types.js';
 import { registerDefaultFileSystem } from './fs/default.js';
 import { posixFileSystemForRuntime } from './fs/runtime.js';
@@ -32,5 +31,3 @@ export type { KeyEntry } from './logs/segmented/encryption.js';
 export { RingLog } from './logs/ring/ring-log.js';
 export type { RingLogOptions, RingOpenReport, RingRecord, FailureEvidence, FailureClass } from './logs/ring/ring-log.js';
 export { FAILURE_CLASSES } from './logs/ring/ring-file.js';
-/** Internal, for walcore's own tests: not part of the public API, may change in any release. */
-export { checkedFs as _checkedFs } from './fs/checked.js';

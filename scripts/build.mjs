@@ -14,8 +14,11 @@ try {
   run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--target', 'release']);
   run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--target', 'debug']);
   await build({
-    entryPoints: ['host/index.ts'],
-    outfile: `${out}/walcore.js`,
+    // The public entry and walcore/internals share one chunk, so both see the same module instances.
+    entryPoints: { walcore: 'host/index.ts', internals: 'host/internals.ts' },
+    outdir: out,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     bundle: true,
     format: 'esm',
     platform: 'neutral',

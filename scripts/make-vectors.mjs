@@ -3,7 +3,7 @@
 //   npm run build && node scripts/make-vectors.mjs [name.hex ...]
 // Writes every vector of test/vectors/vectors.js (or only the ones named).
 import { writeFileSync } from 'node:fs';
-import { Core } from 'walcore';
+import { Core } from 'walcore/internals';
 import { VECTORS } from '../test/vectors/vectors.js';
 
 const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(VECTORS);

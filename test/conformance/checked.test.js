@@ -3,7 +3,8 @@
 // path, errno, operation and (read/write/truncate) offset.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryFileSystem, WalError, _checkedFs as checkedFs } from 'walcore';
+import { MemoryFileSystem, WalError } from 'walcore';
+import { checkedFs } from 'walcore/internals';
 import { enc } from '../support/helpers.js';
 
 function setup() {

@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { Core, crc32c, HOST_FORMAT_VERSION } from 'walcore';
+import { crc32c } from 'walcore';
+import { Core, HOST_FORMAT_VERSION } from 'walcore/internals';
 import { CRC32C, rng, seedFor } from '../support/helpers.js';
 
 const core = new Core();

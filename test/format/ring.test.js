@@ -5,7 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { Core, MemoryFileSystem, RingLog, WalError } from 'walcore';
+import { MemoryFileSystem, RingLog, WalError } from 'walcore';
+import { Core } from 'walcore/internals';
 import { CRC32C, enc, dec, fromHex, hex } from '../support/helpers.js';
 
 const PATH = '/d/ring';

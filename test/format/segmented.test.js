@@ -5,7 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as nodefs from 'node:fs';
 import { createCipheriv } from 'node:crypto';
-import { Core, KeyRing, MemoryFileSystem, SegmentedWal, WalError } from 'walcore';
+import { KeyRing, MemoryFileSystem, SegmentedWal, WalError } from 'walcore';
+import { Core } from 'walcore/internals';
 import { CRC32C, dec, enc, fromHex, hex } from '../support/helpers.js';
 import { appendOne, checkReplay, fieldsFor, payloadFor } from '../support/fixtures/segmented-util.js';
 

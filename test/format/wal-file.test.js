@@ -2,7 +2,8 @@
 // vector in docs/FORMAT.md) and byte surgery on it, one named case each.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Core, MemoryFileSystem, WalError, WalFsReader, WalFsWriter } from 'walcore';
+import { MemoryFileSystem, WalError, WalFsReader, WalFsWriter } from 'walcore';
+import { Core } from 'walcore/internals';
 import { dec, enc } from '../support/helpers.js';
 import { GOLDEN_OFFSETS, GOLDEN_SALT, buildGolden } from '../vectors/golden.js';
 import { readVector } from '../vectors/vectors.js';

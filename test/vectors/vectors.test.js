@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { Core } from 'walcore';
+import { Core } from 'walcore/internals';
 import { CRC32C } from '../support/helpers.js';
 import { formatVector, parseVector } from './container.js';
 import { VECTORS, readVector, vectorText } from './vectors.js';

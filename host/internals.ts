@@ -1,0 +1,9 @@
+/**
+ * walcore/internals: the WebAssembly core and other internals for walcore's
+ * own tests, vector generator, benchmarks and tools (the CLI). Not part of
+ * the stable API: it may change in any release. Bundled with the main entry
+ * (shared chunk), so classes such as WalError are the same objects in both.
+ */
+export { Core, CoreConstants, HOST_FORMAT_VERSION, sharedCore } from './core/core.js';
+export type { ConstantName, CoreExports, OutputName } from './core/core.js';
+export { checkedFs } from './fs/checked.js';
