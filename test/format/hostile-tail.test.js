@@ -16,7 +16,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Core, MemoryFileSystem, WalError, WalFsReader, WalFsWriter } from 'walcore';
-import { dec, enc } from '../support/helpers.js';
+import { dec, enc, rng, seedFor } from '../support/helpers.js';
 
 const HDR = 32;
 const CHUNK = 4 << 20; // FrameScanner's default chunk
@@ -205,6 +205,37 @@ test('a torn tail whose later genuine frames carry marks <= X is still cut, behi
   bytes.set(frames[0].subarray(HDR / 2), X); // event 4's second half only: torn at X
   const r = open(bytes);
   expectCut(r, X, 'torn tail with genuine later frames');
+});
+
+test('one valid witness at a random offset and length among random valid frames is found; one CRC bit off, it is not', () => {
+  // The range CRC (prefix CRCs + shift) must agree with the frame CRC at any
+  // alignment and length.
+  const r = rng(seedFor('hostile-tail witness'));
+  const core = new Core();
+  for (let round = 0; round < 20; round++) {
+    const file = writtenFile();
+    const salt = saltOf(file);
+    const X = file.length;
+    const b = new Uint8Array(X + HDR + 256 * KiB);
+    b.set(file);
+    let q = X + HDR + r.int(0, 100);
+    const witnessAt = r.int(3, 12);
+    let witness = -1;
+    core.ensure(b.length);
+    for (let i = 0; q + HDR + 4096 <= b.length && i < 16; i++) {
+      const len = r.int(0, 4000);
+      core.u8.set(r.bytes(len), core.staging + HDR);
+      const mark = i === witnessAt ? r.int(X + 1, q) : r.int(64, X);
+      const n = core.x.encodeFrame(core.staging, len, core.c.TYPE_EVENT, salt, 100 + i, 0, mark);
+      b.set(core.u8.subarray(core.staging, core.staging + n), q);
+      if (i === witnessAt) witness = q;
+      q += n + r.int(0, 3000);
+    }
+    assert.ok(witness > 0);
+    expectCorrupted(open(b), X, `round ${round}: witness at ${witness}`);
+    b[witness + r.int(4, HDR - 1)] ^= 1 << r.int(0, 7);
+    expectCut(open(b), X, `round ${round}: witness damaged`);
+  }
 });
 
 test.after(() => console.log(`[timings] ${TIMINGS.join('; ')}`));
