@@ -52,3 +52,54 @@ export function crc32cUpdate(crc: u32, ptr: usize, len: usize): u32 {
   }
   return ~c;
 }
+
+// ---- Range CRCs from prefix CRCs (used by findWitness, assembly/frame.ts).
+//
+// The CRC register update is linear over GF(2) in (register, data) together,
+// so feeding n bytes D from register r gives Z_n(r) ^ f(0, D), where Z_n is
+// "feed n zero bytes" (multiplication by x^(8n) mod P). With C_i the CRC-32C
+// of data[0, i), that yields crc32c(data[a, b)) == C_b ^ Z_(b-a)(C_a): any
+// range's CRC from two prefix CRCs and one shift. Z_(2^k) is a 32x32 bit
+// matrix, kept as 8 tables of 16 entries (one per input nibble), so a shift
+// by n costs 8 lookups per set bit of n. Built on first use.
+
+/** Shift operators Z_(2^k) for k < SHIFT_BITS: n < 2^27 covers 32 + MAX_FRAME_PAYLOAD. */
+const SHIFT_BITS: u32 = 27;
+const SHIFT_TABLES: usize = memory.data(<i32>(SHIFT_BITS * 8 * 16 * 4), 64);
+let shiftReady = false;
+
+// @ts-ignore: decorator
+@inline function applyShift(k: u32, r: u32): u32 {
+  const t = SHIFT_TABLES + (<usize>k << 9);
+  let out: u32 = 0;
+  for (let i: u32 = 0; i < 8; i++) out ^= load<u32>(t + (<usize>i << 6) + (<usize>((r >>> (i << 2)) & 15) << 2));
+  return out;
+}
+
+function initShift(): void {
+  for (let i: u32 = 0; i < 8; i++) {
+    for (let v: u32 = 0; v < 16; v++) {
+      const r = v << (i << 2);
+      store<u32>(SHIFT_TABLES + (<usize>i << 6) + (<usize>v << 2), T(0, r) ^ (r >>> 8)); // one zero byte
+    }
+  }
+  for (let k: u32 = 1; k < SHIFT_BITS; k++) {
+    for (let i: u32 = 0; i < 8; i++) {
+      for (let v: u32 = 0; v < 16; v++) {
+        const r = v << (i << 2);
+        const at = SHIFT_TABLES + (<usize>k << 9) + (<usize>i << 6) + (<usize>v << 2);
+        store<u32>(at, applyShift(k - 1, applyShift(k - 1, r))); // Z_(2^k) = Z_(2^(k-1)) twice
+      }
+    }
+  }
+  shiftReady = true;
+}
+
+/** Z_n(r): the raw CRC register `r` after n zero bytes (n < 2^27). */
+export function crc32cShift(r: u32, n: u32): u32 {
+  if (!shiftReady) initShift();
+  for (let k: u32 = 0; n != 0; k++, n >>>= 1) {
+    if ((n & 1) != 0) r = applyShift(k, r);
+  }
+  return r;
+}

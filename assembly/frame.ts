@@ -15,7 +15,7 @@ import {
   F_TYPE, F_VERSION, FORMAT_VERSION, FRAME_HEADER_SIZE, FRAME_MAGIC, MAX_FRAME_PAYLOAD, MORE, OK,
   SCAN_AFTER_MARK, SCAN_EMIT, SCAN_MARK, SCAN_SEQ_NEXT, SCAN_SEQ_STRICT, TYPE_CONTROL_MIN, TYPE_SYNC_MARK,
 } from "./constants";
-import { crc32cUpdate } from "./crc32c";
+import { crc32cShift, crc32cUpdate } from "./crc32c";
 import { descPtr } from "./memory";
 
 // ---- outputs of the last scanFrames / findWitness call (exported globals)
@@ -150,34 +150,89 @@ export function scanFrames(ptr: usize, len: u32, base: f64, salt: u32, maxLen: u
   return status;
 }
 
+const NO_CHECKPOINTS: usize = <usize>-1;
+
 /**
- * Resynchronise after damage: examine every byte position in [ptr, ptr + len)
- * for a valid frame carrying `salt` (a 2^-32 salt match, then a CRC), and
- * return the largest watermark among the frames found (-1 when none). Skips
- * over each valid frame it finds. outResume is the first position that could
- * not be decided inside this buffer (a plausible frame running past its end),
- * so the host continues there with more bytes; outCount counts frames found.
+ * Checkpoints for findWitness: the CRC-32C of [ptr, ptr + j * stride) for
+ * every j, stored from the first 4-aligned address after the buffer. The
+ * host reserves len / 8 + 64 bytes there, so the stride is 32; with less
+ * room the stride doubles until they fit (slower, never wrong). Returns the
+ * stride, or NO_CHECKPOINTS when memory ends right after the buffer.
  */
-export function findWitness(ptr: usize, len: u32, salt: u32, maxLen: u32): f64 {
+function buildCheckpoints(ptr: usize, len: u32): usize {
+  const cp = (ptr + <usize>len + 3) & ~(<usize>3);
+  const memEnd = <usize>memory.size() << 16;
+  if (cp + 8 > memEnd) return NO_CHECKPOINTS;
+  const room = memEnd - cp;
+  let stride: usize = 32;
+  while (((<usize>len / stride) + 1) * 4 > room) stride <<= 1;
+  let c: u32 = 0;
+  store<u32>(cp, 0);
+  for (let j: usize = 1; j * stride <= <usize>len; j++) {
+    c = crc32cUpdate(c, ptr + (j - 1) * stride, stride);
+    store<u32>(cp + (j << 2), c);
+  }
+  return stride;
+}
+
+/** CRC-32C of [ptr, ptr + i) from the checkpoints: at most stride - 1 bytes of work. */
+// @ts-ignore: decorator
+@inline function prefixCrc(ptr: usize, len: u32, stride: usize, i: usize): u32 {
+  const j = i / stride;
+  const cp = (ptr + <usize>len + 3) & ~(<usize>3);
+  return crc32cUpdate(load<u32>(cp + (j << 2)), ptr + j * stride, i - j * stride);
+}
+
+/** CRC-32C of [ptr + a, ptr + b): C_b ^ Z_(b-a)(C_a) (assembly/crc32c.ts), O(stride + log(b - a)). */
+function rangeCrc(ptr: usize, len: u32, stride: usize, a: usize, b: usize): u32 {
+  if (stride == NO_CHECKPOINTS) return crc32cUpdate(0, ptr + a, b - a);
+  return prefixCrc(ptr, len, stride, b) ^ crc32cShift(prefixCrc(ptr, len, stride, a), <u32>(b - a));
+}
+
+/** Header checks 2-6 of FORMAT.md §3 (magic, version, type, salt, length bound). */
+// @ts-ignore: decorator
+@inline function plausibleHeader(p: usize, salt: u32, maxLen: u32): bool {
+  return <u32>load<u8>(p + F_MAGIC) == FRAME_MAGIC && load<u32>(p + F_SALT) == salt &&
+    <u32>load<u8>(p + F_VERSION) == FORMAT_VERSION && load<u8>(p + F_TYPE) != 0 &&
+    load<u32>(p + F_LEN) <= maxLen;
+}
+
+/**
+ * Resynchronise after damage at file offset `after` (FORMAT.md §5): look at
+ * every byte position in [ptr, ptr + len) (`base` is the file offset of ptr)
+ * for a valid frame carrying `salt` whose watermark could prove corruption:
+ * after < mark <= its own offset (SCAN_MARK; pass base = +Infinity to drop
+ * that bound). Headers are filtered before any CRC, and a CRC costs O(1)
+ * (prefixCrc + crc32cShift, built once per call in O(len)), so a call is
+ * linear in len whatever the bytes. Stops at the first such frame and
+ * returns its mark; -1 when none. A NaN `after`/`base` filters nothing and
+ * never stops early: then the result is the largest mark of any valid frame.
+ * outResume is the first position not decided inside this buffer (a
+ * plausible frame running past its end): the host continues there with more
+ * bytes. outCount counts the valid frames found.
+ */
+export function findWitness(ptr: usize, len: u32, salt: u32, maxLen: u32, after: f64, base: f64): f64 {
   if (maxLen > MAX_FRAME_PAYLOAD) maxLen = MAX_FRAME_PAYLOAD;
   const end = ptr + <usize>len;
   let best: f64 = -1;
   let count: u32 = 0;
-  let p = ptr;
+  let stride: usize = 0;
   let resume = end;
-  while (p + <usize>FRAME_HEADER_SIZE <= end) {
-    if (<u32>load<u8>(p + F_MAGIC) == FRAME_MAGIC && load<u32>(p + F_SALT) == salt) {
-      const st = checkFrame(p, end - p, salt, maxLen);
-      if (st == OK) {
-        const m = <f64>load<u64>(p + F_MARK);
-        if (m > best) best = m;
-        count++;
-        p += <usize>FRAME_HEADER_SIZE + <usize>load<u32>(p + F_LEN);
-        continue;
-      }
-      if (st == ERR_INCOMPLETE_PAYLOAD && p < resume) resume = p;
+  let p = ptr;
+  for (; p + <usize>FRAME_HEADER_SIZE <= end; p++) {
+    if (!plausibleHeader(p, salt, maxLen)) continue;
+    const m = <f64>load<u64>(p + F_MARK);
+    if (m <= after || m > base + <f64>(p - ptr)) continue; // cannot prove corruption
+    const flen = <usize>load<u32>(p + F_LEN);
+    if (flen > end - p - <usize>FRAME_HEADER_SIZE) {
+      if (p < resume) resume = p;
+      continue;
     }
-    p++;
+    if (stride == 0) stride = buildCheckpoints(ptr, len);
+    if (rangeCrc(ptr, len, stride, p - ptr + 4, p - ptr + <usize>FRAME_HEADER_SIZE + flen) != load<u32>(p + F_CRC)) continue;
+    count++;
+    if (m > best) best = m;
+    if (m > after) { resume = p; break; } // decisive: a completed sync covered `after`
   }
   if (p < resume) resume = p;
   outResume = <u32>(resume - ptr);

@@ -133,38 +133,59 @@ export class FrameScanner {
   /**
    * Decide whether the failure is a torn tail or corruption of durable data.
    * A frame whose bytes are intact but wrong is always corruption. Otherwise
-   * search every position after the bad frame for valid frames of this file;
-   * if any carries a watermark beyond the bad frame's offset, a completed sync
-   * had covered the bad frame, so it is corruption. If none does, every
-   * damaged byte lies after the last completed sync: a torn tail.
+   * search every position after the bad frame for a valid frame of this file
+   * whose watermark lies beyond the bad frame's offset X (and, with
+   * SCAN_MARK, not beyond its own offset): one proves a completed sync had
+   * covered X, so it is corruption, and the search stops there. If none
+   * exists, every damaged byte lies after the last completed sync: a torn tail.
+   *
+   * Linear in the bytes after X whatever they hold: findWitness is linear in
+   * its window, and windows overlap only by the bytes after the first frame
+   * still undecided (one that runs past the window), which the next window
+   * at least doubles (nextWindow), so every byte is read at most about three
+   * times. `witness` is the proving frame's watermark, -1 when torn.
    */
   classify(): { torn: boolean; witness: number } {
     const f = this.failure;
     if (f === undefined) throw new Error('classify() without a failure');
     if (ALWAYS_CORRUPT.has(f.reason)) return { torn: false, witness: -1 };
     const c = this.core;
+    const header = c.c.FRAME_HEADER_SIZE;
+    const boundMarks = (this.flags & c.c.SCAN_MARK) !== 0;
     let p = f.offset + 1;
-    let best = -1;
-    let chunk = this.#chunk;
-    while (p < this.size) {
-      const n = Math.min(chunk, this.size - p);
-      this.load(p, n);
-      if (this.#winLen === 0) break; // the file ended (shrank) here
-      const w = c.x.findWitness(c.staging, this.#winLen, this.salt, c.c.MAX_FRAME_PAYLOAD);
-      if (w > best) best = w;
-      if (p + this.#winLen >= this.size) break;
-      const resume = c.out('outResume');
-      if (resume === 0) {
-        // A plausible frame larger than the chunk starts right here; read enough for it.
-        const len = c.dv.getUint32(c.staging + c.c.F_LEN, true);
-        chunk = c.c.FRAME_HEADER_SIZE + Math.min(len, c.c.MAX_FRAME_PAYLOAD);
-        if (n >= chunk) { p++; chunk = this.#chunk; }
-        continue;
+    let span = this.#chunk;
+    try {
+      while (p + header <= this.size) {
+        const n = Math.min(span, this.size - p);
+        c.ensure(n + (n >>> 3) + 64); // the window, then findWitness's CRC checkpoints
+        this.load(p, n);
+        const len = this.#winLen;
+        if (len === 0) break; // the file ended (shrank) here
+        const w = c.x.findWitness(c.staging, len, this.salt, c.c.MAX_FRAME_PAYLOAD, f.offset, boundMarks ? p : Infinity);
+        if (w > f.offset) return { torn: false, witness: w };
+        if (p + len >= this.size) break; // the last window decided every position
+        const resume = c.out('outResume');
+        span = this.nextWindow(len, resume);
+        p += resume;
       }
-      p += resume;
+      return { torn: true, witness: -1 };
+    } finally {
+      this.#winLen = 0;
     }
-    this.#winLen = 0;
-    return { torn: best <= f.offset, witness: best };
+  }
+
+  /**
+   * Size of the window that starts at `resume` (relative to a window of
+   * `len` bytes): the frame left undecided there must fit, and the bytes
+   * examined again (len - resume) are at most half of it, so re-reading
+   * costs no more than the new bytes it brings.
+   */
+  private nextWindow(len: number, resume: number): number {
+    const c = this.core;
+    const again = len - resume;
+    let need = 0;
+    if (again >= c.c.FRAME_HEADER_SIZE) need = c.c.FRAME_HEADER_SIZE + c.dv.getUint32(c.staging + resume + c.c.F_LEN, true);
+    return Math.max(this.#chunk, need, 2 * again);
   }
 
   /** The error for this scanner's failure: TORN_TAIL or CORRUPTED, with reason and offset. */

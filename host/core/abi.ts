@@ -21,8 +21,8 @@ export interface CoreFunctions {
   encodeBatch(ptr: number, count: number, salt: number, mark: number): bigint;
   /** (ptr: usize, len: u32, base: f64, salt: u32, maxLen: u32, flags: u32, prevLo: u32, prevHi: u32, prevMark: f64, maxCount: u32): i32 */
   scanFrames(ptr: number, len: number, base: number, salt: number, maxLen: number, flags: number, prevLo: number, prevHi: number, prevMark: number, maxCount: number): number;
-  /** (ptr: usize, len: u32, salt: u32, maxLen: u32): f64 */
-  findWitness(ptr: number, len: number, salt: number, maxLen: number): number;
+  /** (ptr: usize, len: u32, salt: u32, maxLen: u32, after: f64, base: f64): f64 */
+  findWitness(ptr: number, len: number, salt: number, maxLen: number, after: number, base: number): number;
   /** (ptr: usize, kind: u32, salt: u32, p0: f64, p1: f64, p2: f64): u32 */
   encodeFileHeader(ptr: number, kind: number, salt: number, p0: number, p1: number, p2: number): number;
   /** (ptr: usize, len: u32, kind: u32): i32 */
