@@ -211,12 +211,18 @@ test('findWitness finds valid frames after damage and their largest watermark', 
     total = at - core.staging;
   });
   core.u8[core.staging + 5] ^= 0xff; // damage the first frame's length
-  const w = core.x.findWitness(core.staging + 1, total - 1, 21, c.MAX_FRAME_PAYLOAD);
+  // NaN after/base: no filter, no early stop: the largest watermark of any valid frame.
+  const w = core.x.findWitness(core.staging + 1, total - 1, 21, c.MAX_FRAME_PAYLOAD, NaN, NaN);
   assert.is(w, 106);
   assert.is(core.out('outCount'), 2);
-  assert.is(core.x.findWitness(core.staging + 1, 40, 21, c.MAX_FRAME_PAYLOAD), -1);
+  assert.is(core.x.findWitness(core.staging + 1, 40, 21, c.MAX_FRAME_PAYLOAD, NaN, NaN), -1);
+  // Damage at offset 64: only a frame whose mark is above 64 (and not past its own offset) decides.
+  assert.is(core.x.findWitness(core.staging + 1, total - 1, 21, c.MAX_FRAME_PAYLOAD, 64, 1 << 20), 106);
+  assert.is(core.x.findWitness(core.staging + 1, total - 1, 21, c.MAX_FRAME_PAYLOAD, 106, 1 << 20), -1);
+  // A mark past the frame's own offset cannot be a witness (base 0: every frame sits below its mark).
+  assert.is(core.x.findWitness(core.staging + 1, total - 1, 21, c.MAX_FRAME_PAYLOAD, 64, 0), -1);
   // Another file's frames (other salt) are not witnesses.
-  assert.is(core.x.findWitness(core.staging + 1, total - 1, 22, c.MAX_FRAME_PAYLOAD), -1);
+  assert.is(core.x.findWitness(core.staging + 1, total - 1, 22, c.MAX_FRAME_PAYLOAD, NaN, NaN), -1);
 });
 
 test('file headers round-trip and every defect is named', () => {
