@@ -158,17 +158,17 @@ test('open: the stored geometry wins; a mismatching request is HEADER_MISMATCH',
   RingLog.open('/d/r', { capacity: 3, slotSize: 128, fs }).close();
 });
 
-test('open: a file that is not a ring is HEADER_MISMATCH', () => {
+test('open: a file that is not a ring is BAD_HEADER (the one header mapping every log shares)', () => {
   const fs = memfs();
   WalFsWriter.open('/d/wal', { fs }).close();
-  let e = throwsCode(() => RingLog.open('/d/wal', { fs }), 'HEADER_MISMATCH');
+  let e = throwsCode(() => RingLog.open('/d/wal', { fs }), 'BAD_HEADER');
   assert.is(e.reason, 'wrong-kind');
   fs.writeFile('/d/junk', enc('this is not a walcore file at all, just some text bytes that run on for a while'));
-  e = throwsCode(() => RingLog.open('/d/junk', { capacity: 2, fs }), 'HEADER_MISMATCH');
+  e = throwsCode(() => RingLog.open('/d/junk', { capacity: 2, fs }), 'BAD_HEADER');
   assert.is(e.reason, 'bad-magic');
   fs.writeFile('/d/short', enc('wlcr'));
-  throwsCode(() => RingLog.open('/d/short', { fs }), 'HEADER_MISMATCH');
-  throwsCode(() => RingLog.open('/d', { fs }), 'HEADER_MISMATCH', 'a directory');
+  throwsCode(() => RingLog.open('/d/short', { fs }), 'BAD_HEADER');
+  throwsCode(() => RingLog.open('/d', { fs }), 'BAD_HEADER', 'a directory');
 });
 
 test('one writer per ring: a second open is LOCKED until the first closes', () => {
@@ -219,19 +219,19 @@ test('a failed fsync poisons the ring until reopened; the data synced before sur
   again.close();
 });
 
-test('injected EIO on write (write-through): the append is not appended and the ring stays usable', () => {
+test('injected EIO on write (write-through): the append throws IO_ERROR but is appended and retried; the ring stays usable', () => {
   const fs = memfs();
   const log = RingLog.open('/d/r', { capacity: 3, slotSize: 64, fs, bufferSize: 0 });
   log.append(enc('one'));
   fs.injectFault({ op: 'write', code: 'EIO', partialBytes: 10 });
   const e = throwsCode(() => log.append(enc('two')), 'IO_ERROR');
   assert.is(e.errno, 'EIO');
-  assert.is(log.nextSequence, 2, 'sequence not consumed');
-  assert.is(log.append(enc('two again')), 2);
-  assert.equal(log.replayAll().map(dec), ['one', 'two again']);
+  assert.is(log.nextSequence, 3, 'the record was appended (sequence 2) and stays buffered');
+  assert.is(log.append(enc('three')), 3, 'this append first retries the write of two');
+  assert.equal(log.replayAll().map(dec), ['one', 'two', 'three']);
   log.close();
   const again = RingLog.open('/d/r', { fs });
-  assert.equal(again.replayAll().map(dec), ['one', 'two again']);
+  assert.equal(again.replayAll().map(dec), ['one', 'two', 'three']);
   again.close();
 });
 
