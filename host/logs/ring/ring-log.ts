@@ -2,28 +2,31 @@
  * RingLog: a fixed-capacity circular replay log in one preallocated file of
  * `capacity` slots of `slotSize` bytes (docs/ring-log.md, docs/FORMAT.md §10).
  *
- * Lifecycle (host/lifecycle/lifecycle.ts, shared by every log): open() takes the writer lock, creates the file (crash-safely,
- * zero-filled) or recovers the live window from the slots, makes it
- * durable, marks the ring "in use" and syncs. Slots that recovery set aside
- * are erased (and synced) just before the first write, not at open, so that
- * a crash before the caller has read openReport reports them again.
+ * Lifecycle (host/lifecycle/lifecycle.ts, shared by every log): open()
+ * takes the writer lock, creates the file (crash-safely, zero-filled) or
+ * recovers the live window from the slots, makes it durable, marks the ring
+ * "in use" and syncs (ring-open.ts). Slots that recovery set aside are
+ * erased (and synced) just before the first write, not at open, so that a
+ * crash before the caller has read openReport reports them again.
  * append() encodes a record into a buffer in core memory (nothing reaches
  * the OS until the buffer fills, the ring wraps, a replay or sync()); once
  * the ring is full each append overwrites the oldest record. sync() writes
  * the buffer, fsyncs, then names the new durable point in the state record
  * and fsyncs again: it is the only acknowledgement of durability and, apart
  * from open, close and that one-time erasure, the only call that fsyncs.
- * close() syncs, records a clean close (one more fsync) and releases all.
+ * close() settles pending syncAsync() calls, syncs, records a clean close
+ * (one more fsync) and releases all.
  *
- * Failure contract: a failed write keeps the buffered records and the next
- * append, read, sync() or close() retries it (positional overwrites are
- * idempotent; with bufferSize 0 too: the record stays appended); a failed
- * fsync poisons the ring (POISONED until reopened), because the kernel may
- * have dropped the data, and the next open writes the unacknowledged part
- * of the window again before it names it durable (ring-open.ts). After a crash, replay yields a gap-free
- * run of sequences holding every record acknowledged by sync() that is
- * among the newest `capacity` appended (recovery finds it from the durable
- * point the state record names); see docs/ring-log.md for the exact statement.
+ * Failure contract: a failed write keeps the records appended and buffered,
+ * and the next append, read, sync() or close() retries it (positional
+ * overwrites are idempotent; with bufferSize 0 too). A failed fsync poisons
+ * the ring (POISONED until reopened), because the kernel may have dropped
+ * the data; the next open writes the window above the durable point back
+ * before it names it durable (ring-open.ts, docs/ring-log.md "A failed
+ * fsync"). After a crash, replay yields a gap-free run of sequences holding
+ * every record acknowledged by sync() that is among the newest `capacity`
+ * appended (recovery finds it from the durable point the state record
+ * names); see docs/ring-log.md for the exact statement.
  */
 import { Core } from '../../core/core.js';
 import { WalError } from '../../errors.js';

@@ -53,8 +53,9 @@ function findOrCreate(core: Core, fs: FileSystem, path: string, want: Partial<Ge
   }
   if (st?.isDirectory) throw directoryError(path, 'ring');
   const empty = st !== undefined && st.size === 0;
+  // An existing file is opened as it is: a 0-byte one without a capacity then fails the
+  // header check (BAD_HEADER, "0 bytes, shorter than a walcore file header: not a ring").
   if (st !== undefined && !(empty && want.capacity !== undefined)) return { created: false, replacedEmptyFile: false };
-  // A 0-byte file without a capacity falls through to the header check: BAD_HEADER, "0 bytes ... not a ring".
   if (want.capacity === undefined) throw new TypeError(`RingLog.open: ${path} does not exist; pass { capacity } to create it`);
   createRing(core, fs, path, { capacity: want.capacity, slotSize: want.slotSize ?? DEFAULT_SLOT_SIZE });
   return { created: true, replacedEmptyFile: empty };

@@ -79,7 +79,6 @@ export function slotReason(f: RingFile, status: number): FrameFailure {
 export function scanRuns(f: RingFile): { runs: Run[]; junkRanges: Array<[number, number]>; empty: number; junk: number } {
   const { core, path } = f;
   const r = core.x;
-  const k = core.c;
   const c = core.c;
   const runs: Run[] = [];
   const junkRanges: Array<[number, number]> = [];
@@ -98,7 +97,7 @@ export function scanRuns(f: RingFile): { runs: Run[]; junkRanges: Array<[number,
         const d = core.desc + i * c.DESC_SIZE;
         const index = dv.getUint32(d + c.D_OFFSET, true);
         const len = dv.getUint32(d + c.D_LEN, true);
-        if (dv.getUint32(d + c.D_TYPE, true) === k.RING_RUN_JUNK) {
+        if (dv.getUint32(d + c.D_TYPE, true) === c.RING_RUN_JUNK) {
           const last = junkRanges[junkRanges.length - 1];
           if (last !== undefined && last[0] + last[1] === index) last[1] += len;
           else junkRanges.push([index, len]);
@@ -148,7 +147,6 @@ export function readRecords(f: RingFile, seq: number, count: number,
   evidence: boolean, each: (rec: RingRecord) => boolean | void): boolean {
   const { core, path } = f;
   const r = core.x;
-  const k = core.c;
   const c = core.c;
   const per = chunkSlots(f);
   let s = seq;
@@ -175,7 +173,7 @@ export function readRecords(f: RingFile, seq: number, count: number,
         const cls = type & 0xff;
         if (cls !== 0) {
           const dlen = (type >>> 8) & 0xff;
-          ev = { failureClass: FAILURE_CLASSES[cls - 1]!, code: dv.getInt32(d + k.D_CODE, true), digest: dlen > 0 ? block.slice(at + len, at + len + dlen) : undefined };
+          ev = { failureClass: FAILURE_CLASSES[cls - 1]!, code: dv.getInt32(d + c.D_CODE, true), digest: dlen > 0 ? block.slice(at + len, at + len + dlen) : undefined };
         }
       }
       if (each({ sequence: s + i, payload: block.subarray(at, at + len), evidence: ev }) === false) return false;
@@ -183,7 +181,7 @@ export function readRecords(f: RingFile, seq: number, count: number,
     if (st !== c.OK) {
       const bad = index + core.out('ringEnd');
       const reason = slotReason(f, st);
-      const what = st === k.RING_EMPTY ? 'is empty' : st === k.ERR_SEQUENCE ? 'holds another record' : `is damaged (${reason})`;
+      const what = st === c.RING_EMPTY ? 'is empty' : st === c.ERR_SEQUENCE ? 'holds another record' : `is damaged (${reason})`;
       throw new WalError('CORRUPTED', `${path}: slot ${bad} should hold record ${s + got} but ${what}`, { path, offset: slotOffset(f, bad), reason });
     }
     s += n;
