@@ -29,5 +29,5 @@ export type { WalRecord } from './logs/segmented/scan.js';
 export { KeyRing } from './logs/segmented/encryption.js';
 export type { KeyEntry } from './logs/segmented/encryption.js';
 export { RingLog } from './logs/ring/ring-log.js';
-export type { RingLogOptions, RingOpenReport, RingRecord, FailureEvidence, FailureClass } from './logs/ring/ring-log.js';
-export { FAILURE_CLASSES } from './logs/ring/ring-file.js';
+export type { RingLogOptions, RingOpenReport, RingRecord, FailureEvidence, FailureClass } from './logs/ring/types.js';
+export { FAILURE_CLASSES } from './logs/ring/types.js';

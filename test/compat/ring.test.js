@@ -27,7 +27,7 @@ for (const place of PLACES) {
   test(`v1 ring (${place}): opens clean and replays the live window 3..6 with its failure evidence exact`, () => {
     const { fs, file } = placeVector(V1, place);
     const log = RingLog.open(file(RING_FILE), { fs });
-    assert.equal(log.openReport, { created: false, clean: true, discarded: [], tookOlderRun: false, junkSlots: 0 });
+    assert.equal(log.openReport, { created: false, clean: true, discarded: [], tookOlderRun: false, junkSlots: 0, replacedEmptyFile: false });
     assert.equal([log.capacity, log.slotSize, log.firstSequence, log.nextSequence, log.length, log.durableSequence], [4, 64, 3, 7, 4, 6]);
     assert.equal(shown(log.replayRecords()), LIVE);
     assert.equal(log.replayAll().map(dec), ['r3', 'r4', 'r5', 'r6']);
@@ -58,7 +58,7 @@ for (const place of PLACES) {
   test(`v1 ring (${place}): without its state record (as after a crash) the slots alone give the same window`, () => {
     const { fs, file } = placeVector(V1, place, (_, b) => loseState(b));
     const log = RingLog.open(file(RING_FILE), { fs });
-    assert.equal(log.openReport, { created: false, clean: false, discarded: [], tookOlderRun: false, junkSlots: 0 });
+    assert.equal(log.openReport, { created: false, clean: false, discarded: [], tookOlderRun: false, junkSlots: 0, replacedEmptyFile: false });
     assert.equal(shown(log.replayRecords()), LIVE);
     assert.is(log.nextSequence, 7);
     log.close();

@@ -27,6 +27,13 @@ export const LOGS = [
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
   },
+  {
+    name: 'RingLog',
+    open: (fs, path) => RingLog.open(path, { capacity: 64, slotSize: 128, fs }),
+    append: (log) => log.append(new Uint8Array([1, 2, 3])),
+    sync: (log) => log.sync(),
+    syncAsync: (log) => log.syncAsync(),
+  },
 ];
 
 const FS_METHODS = ['open', 'stat', 'rename', 'remove', 'list', 'mkdir', 'syncDir', 'lock'];

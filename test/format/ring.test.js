@@ -123,35 +123,40 @@ test('FORMAT.md §R6 worked example: 7 lost, 8 kept: window is 5..6, 3 and 8 dis
 
 // ---- header surgery
 
-test('HeaderCrcDamageIsCorrupted', () => {
+// One mapping for every log (host/codec/file-header.ts): a damaged file
+// header is BAD_HEADER, never CORRUPTED (headers are written once, before
+// the file gets its name, so no crash can tear one); a future format
+// version is UNSUPPORTED_VERSION; HEADER_MISMATCH is only a geometry other
+// than the one requested.
+test('HeaderCrcDamageIsBadHeader', () => {
   const { fs, bytes } = ring();
   bytes[20] ^= 1;
   fs.writeFile(PATH, bytes);
-  const e = openError(fs, 'CORRUPTED', 'header-crc');
+  const e = openError(fs, 'BAD_HEADER', 'header-crc');
   assert.is(e.offset, 0);
 });
 
-test('WrongMagicIsHeaderMismatch', () => {
+test('WrongMagicIsBadHeader', () => {
   const { fs, bytes } = ring();
   bytes[0] = 0x58;
   fs.writeFile(PATH, bytes);
-  openError(fs, 'HEADER_MISMATCH', 'bad-magic');
+  openError(fs, 'BAD_HEADER', 'bad-magic');
 });
 
-test('FutureFormatVersionIsHeaderMismatch', () => {
+test('FutureFormatVersionIsUnsupportedVersion', () => {
   const { fs, bytes } = ring();
   bytes[4] = 2;
   putU32(bytes, 60, crc(bytes.subarray(0, 60)));
-  const e = (fs.writeFile(PATH, bytes), openError(fs, 'HEADER_MISMATCH', 'unsupported-version'));
+  const e = (fs.writeFile(PATH, bytes), openError(fs, 'UNSUPPORTED_VERSION', 'unsupported-version'));
   assert.match(e.message, /version 2/);
 });
 
-test('ImpossibleGeometryWithValidCrcIsCorrupted', () => {
+test('ImpossibleGeometryWithValidCrcIsBadHeader', () => {
   const { fs, bytes } = ring();
   bytes.fill(0, 16, 24); // capacity 0
   putU32(bytes, 60, crc(bytes.subarray(0, 60)));
   fs.writeFile(PATH, bytes);
-  openError(fs, 'CORRUPTED');
+  openError(fs, 'BAD_HEADER');
 });
 
 test('TruncatedRingFileIsCorrupted', () => {

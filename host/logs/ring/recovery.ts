@@ -31,9 +31,8 @@
  * recombine with a torn write of the record that later reuses its sequence.
  */
 import { WalError } from '../../errors.js';
-import type { FileHandle } from '../../fs/types.js';
-import { type Run, type RingRecord, readRecords, scanRuns, slotOffset, slotReason } from './slots.js';
-import type { RingCore, RingHeader, RingState } from './ring-file.js';
+import { type Run, type RingRecord, readRecords, scanRuns, seqIndex, slotOffset, slotReason } from './slots.js';
+import type { RingFile, RingState } from './ring-file.js';
 
 export interface Recovery {
   /** Oldest live sequence and next sequence to assign (window = [first, next)). */
@@ -53,9 +52,9 @@ export interface Recovery {
 
 const end = (r: Run): number => r.seq + r.len;
 
-export function recover(rc: RingCore, h: FileHandle, path: string, g: RingHeader, state: RingState | undefined): Recovery {
-  const { runs, junkRanges, junk } = scanRuns(rc, h, path, g);
-  if (state?.clean) return checkClean(rc, h, path, g, state, runs, junkRanges, junk);
+export function recover(f: RingFile, state: RingState | undefined): Recovery {
+  const { runs, junkRanges, junk } = scanRuns(f);
+  if (state?.clean) return checkClean(f, state, runs, junkRanges, junk);
   let window: Run | undefined;
   let tookOlderRun = false;
   const holding = (s: number): Run | undefined => runs.find((r) => r.seq <= s && s < end(r));
@@ -77,7 +76,7 @@ export function recover(rc: RingCore, h: FileHandle, path: string, g: RingHeader
   const others = runs.filter((r) => r !== window).sort((a, b) => a.seq - b.seq);
   const discarded: RingRecord[] = [];
   for (const r of others) {
-    readRecords(rc, h, path, g, r.seq, r.len, true, (rec) => { discarded.push(rec); });
+    readRecords(f, r.seq, r.len, true, (rec) => { discarded.push(rec); });
   }
   // Junk is zeroed too: it may hold fragments of a set-aside record whose
   // sequence will be reused, and a torn write of the new record over such
@@ -87,10 +86,11 @@ export function recover(rc: RingCore, h: FileHandle, path: string, g: RingHeader
 }
 
 /** A cleanly closed ring must hold exactly the window its state record names. */
-function checkClean(rc: RingCore, h: FileHandle, path: string, g: RingHeader, state: RingState, runs: Run[], junkRanges: Array<[number, number]>, junk: number): Recovery {
-  const { core, r } = rc;
-  if (state.next - state.first > g.capacity) {
-    throw new WalError('CORRUPTED', `${path}: the state record names ${state.next - state.first} records, more than the ${g.capacity} slots`, { path, offset: rc.k.RING_STATE_OFFSET });
+function checkClean(f: RingFile, state: RingState, runs: Run[], junkRanges: Array<[number, number]>, junk: number): Recovery {
+  const { core, path } = f;
+  const r = core.x;
+  if (state.next - state.first > f.capacity) {
+    throw new WalError('CORRUPTED', `${path}: the state record names ${state.next - state.first} records, more than the ${f.capacity} slots`, { path, offset: f.core.c.RING_STATE_OFFSET });
   }
   const sorted = [...runs].sort((a, b) => a.seq - b.seq);
   let cursor = state.first;
@@ -99,21 +99,21 @@ function checkClean(rc: RingCore, h: FileHandle, path: string, g: RingHeader, st
   }
   if (cursor < state.next) {
     // Record `cursor` is missing: say what its slot holds instead.
-    const index = (cursor - 1) % g.capacity;
-    core.ensure(g.slotSize);
-    try { h.read(core.u8.subarray(core.staging, core.staging + g.slotSize), slotOffset(rc, g, index)); } catch { /* reported below */ }
-    const st = r.ringCheckSlot(core.staging, g.slotSize, index, g.capacity, g.salt);
-    const reason = st === core.c.OK ? 'sequence-order' : slotReason(rc, st);
-    const what = st === core.c.OK ? 'holds another record' : st === rc.k.RING_EMPTY ? 'is empty' : `is damaged (${reason})`;
+    const index = seqIndex(f, cursor);
+    core.ensure(f.slotSize);
+    try { f.h.read(core.u8.subarray(core.staging, core.staging + f.slotSize), slotOffset(f, index)); } catch { /* reported below */ }
+    const st = r.ringCheckSlot(core.staging, f.slotSize, index, f.capacity, f.salt);
+    const reason = st === core.c.OK ? 'sequence-order' : slotReason(f, st);
+    const what = st === core.c.OK ? 'holds another record' : st === f.core.c.RING_EMPTY ? 'is empty' : `is damaged (${reason})`;
     throw new WalError('CORRUPTED', `${path}: the ring was closed cleanly with records ${state.first}..${state.next - 1}, but slot ${index} (record ${cursor}) ${what}`,
-      { path, offset: slotOffset(rc, g, index), reason });
+      { path, offset: slotOffset(f, index), reason });
   }
   for (const run of sorted) {
     if (run.seq < state.first || end(run) > state.next) {
       const seq = run.seq < state.first ? run.seq : Math.max(run.seq, state.next);
-      const index = (seq - 1) % g.capacity;
+      const index = seqIndex(f, seq);
       throw new WalError('CORRUPTED', `${path}: the ring was closed cleanly with records ${state.first}..${state.next - 1}, but slot ${index} holds record ${seq}`,
-        { path, offset: slotOffset(rc, g, index), reason: 'sequence-order' });
+        { path, offset: slotOffset(f, index), reason: 'sequence-order' });
     }
   }
   // Junk outside the window (damage in unused slots since the close) holds no record; it is zeroed.

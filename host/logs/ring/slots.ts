@@ -7,20 +7,13 @@
  * (the payloads of one chunk are views of one ArrayBuffer holding just them).
  */
 import { WalError, ioError, type FrameFailure } from '../../errors.js';
-import type { FileHandle } from '../../fs/types.js';
-import { FAILURE_CLASSES, type FailureEvidence, type RingCore, type RingHeader } from './ring-file.js';
+import type { RingFile } from './ring-file.js';
+import { FAILURE_CLASSES, type FailureEvidence, type RingRecord } from './types.js';
+
+export type { RingRecord } from './types.js';
 
 /** Bytes read per chunk. */
 const CHUNK_BYTES = 4 << 20;
-
-/** One record of the ring. Arrays are copies the caller owns. */
-export interface RingRecord {
-  /** Its sequence number: 1 for the first record ever appended, then +1 per append. */
-  sequence: number;
-  payload: Uint8Array;
-  /** Failure evidence when it was appended with appendWithFailure(), else undefined. */
-  evidence: FailureEvidence | undefined;
-}
 
 /** A maximal run of valid slots holding consecutive sequences. */
 export interface Run {
@@ -34,21 +27,37 @@ export interface Run {
   mark: number;
 }
 
-export function slotOffset(rc: RingCore, g: RingHeader, index: number): number {
-  return rc.k.RING_DATA_OFFSET + index * g.slotSize;
+/**
+ * Slot arithmetic (docs/FORMAT.md §R1) is the core's: ringSlotIndex and
+ * ringSlotOffset. The host calls them wherever it is not a per-append hot
+ * path (RingLog.append keeps one `(seq - 1) % capacity`, with a comment
+ * and a test that checks the host and the core agree).
+ */
+export function seqIndex(f: RingFile, seq: number): number {
+  return f.core.x.ringSlotIndex(seq % 2 ** 32, Math.floor(seq / 2 ** 32), f.capacity);
+}
+
+/** File offset of the slot holding sequence `seq` (the core's ringSlotOffset). */
+export function seqOffset(f: RingFile, seq: number): number {
+  return f.core.x.ringSlotOffset(seq % 2 ** 32, Math.floor(seq / 2 ** 32), f.capacity, f.slotSize);
+}
+
+/** File offset of slot `index`: the offset of the sequence index + 1, which lives there. */
+export function slotOffset(f: RingFile, index: number): number {
+  return seqOffset(f, index + 1);
 }
 
 /** Slots per chunk for this geometry (at least one). */
-export function chunkSlots(rc: RingCore, g: RingHeader): number {
-  return Math.max(1, Math.min(rc.core.c.DESC_CAPACITY, Math.floor(CHUNK_BYTES / g.slotSize)));
+export function chunkSlots(f: RingFile): number {
+  return Math.max(1, Math.min(f.core.c.DESC_CAPACITY, Math.floor(CHUNK_BYTES / f.slotSize)));
 }
 
-function readInto(rc: RingCore, h: FileHandle, path: string, offset: number, bytes: number): void {
-  const core = rc.core;
+function readInto(f: RingFile, offset: number, bytes: number): void {
+  const { core, path } = f;
   core.ensure(bytes);
   let got: number;
   try {
-    got = h.read(core.u8.subarray(core.staging, core.staging + bytes), offset);
+    got = f.h.read(core.u8.subarray(core.staging, core.staging + bytes), offset);
   } catch (e) {
     throw ioError('read', path, e);
   }
@@ -56,9 +65,9 @@ function readInto(rc: RingCore, h: FileHandle, path: string, offset: number, byt
 }
 
 /** Name a slot status for an error: a core failure reason, 'bad-magic' for an empty slot, 'sequence-order' for a misplaced record. */
-export function slotReason(rc: RingCore, status: number): FrameFailure {
-  if (status === rc.k.RING_EMPTY) return 'bad-magic';
-  return rc.core.failure(status);
+export function slotReason(f: RingFile, status: number): FrameFailure {
+  if (status === f.core.c.RING_EMPTY) return 'bad-magic';
+  return f.core.failure(status);
 }
 
 /**
@@ -67,34 +76,35 @@ export function slotReason(rc: RingCore, status: number): FrameFailure {
  * (content walcore never writes) is CORRUPTED at once. Also returns the
  * ranges of junk slots (torn, foreign or damaged) and counts empty ones.
  */
-export function scanRuns(rc: RingCore, h: FileHandle, path: string, g: RingHeader): { runs: Run[]; junkRanges: Array<[number, number]>; empty: number; junk: number } {
-  const { core, r, k } = rc;
+export function scanRuns(f: RingFile): { runs: Run[]; junkRanges: Array<[number, number]>; empty: number; junk: number } {
+  const { core, path } = f;
+  const r = core.x;
   const c = core.c;
   const runs: Run[] = [];
   const junkRanges: Array<[number, number]> = [];
   let empty = 0;
   let junk = 0;
-  const per = Math.max(1, Math.floor(CHUNK_BYTES / g.slotSize));
-  for (let base = 0; base < g.capacity; base += per) {
-    const n = Math.min(per, g.capacity - base);
-    readInto(rc, h, path, slotOffset(rc, g, base), n * g.slotSize);
+  const per = Math.max(1, Math.floor(CHUNK_BYTES / f.slotSize));
+  for (let base = 0; base < f.capacity; base += per) {
+    const n = Math.min(per, f.capacity - base);
+    readInto(f, slotOffset(f, base), n * f.slotSize);
     let done = 0;
     while (done < n) {
-      const st = r.ringScanRuns(core.staging + done * g.slotSize, n - done, g.slotSize, base + done, g.capacity, g.salt);
+      const st = r.ringScanRuns(core.staging + done * f.slotSize, n - done, f.slotSize, base + done, f.capacity, f.salt);
       const count = core.out('ringCount');
       const dv = core.dv;
       for (let i = 0; i < count; i++) {
         const d = core.desc + i * c.DESC_SIZE;
         const index = dv.getUint32(d + c.D_OFFSET, true);
         const len = dv.getUint32(d + c.D_LEN, true);
-        if (dv.getUint32(d + c.D_TYPE, true) === k.RING_RUN_JUNK) {
+        if (dv.getUint32(d + c.D_TYPE, true) === c.RING_RUN_JUNK) {
           const last = junkRanges[junkRanges.length - 1];
           if (last !== undefined && last[0] + last[1] === index) last[1] += len;
           else junkRanges.push([index, len]);
           continue;
         }
         const hi = dv.getUint32(d + c.D_SEQ_HI, true);
-        if (hi >= 0x200000) throw new WalError('SEQUENCE_OUT_OF_RANGE', `${path}: slot ${index} holds a sequence above 2^53-1`, { path, offset: slotOffset(rc, g, index) });
+        if (hi >= 0x200000) throw new WalError('SEQUENCE_OUT_OF_RANGE', `${path}: slot ${index} holds a sequence above 2^53-1`, { path, offset: slotOffset(f, index) });
         const seq = hi * 2 ** 32 + dv.getUint32(d + c.D_SEQ_LO, true);
         const mark = dv.getFloat64(d + c.D_MARK, true);
         const prev = runs[runs.length - 1];
@@ -111,14 +121,14 @@ export function scanRuns(rc: RingCore, h: FileHandle, path: string, g: RingHeade
       if (st === c.OK || st === c.MORE) { done += end; continue; }
       const index = base + done + end;
       const reason = core.failure(st);
-      throw new WalError('CORRUPTED', `${path}: slot ${index} is intact but holds content walcore never writes (${reason})`, { path, offset: slotOffset(rc, g, index), reason });
+      throw new WalError('CORRUPTED', `${path}: slot ${index} is intact but holds content walcore never writes (${reason})`, { path, offset: slotOffset(f, index), reason });
     }
   }
   // Join the run that ends at the last slot with the one that starts at slot 0.
   if (runs.length >= 2) {
     const head = runs[0]!;
     const tail = runs[runs.length - 1]!;
-    if (head.index === 0 && tail.index + tail.len === g.capacity && tail.seq + tail.len === head.seq) {
+    if (head.index === 0 && tail.index + tail.len === f.capacity && tail.seq + tail.len === head.seq) {
       tail.len += head.len;
       tail.mark = Math.max(tail.mark, head.mark);
       runs.shift();
@@ -133,20 +143,21 @@ export function scanRuns(rc: RingCore, h: FileHandle, path: string, g: RingHeade
  * decoding evidence. A slot that does not hold its record is CORRUPTED.
  * Returns early (false) when `each` returns false.
  */
-export function readRecords(rc: RingCore, h: FileHandle, path: string, g: RingHeader, seq: number, count: number,
+export function readRecords(f: RingFile, seq: number, count: number,
   evidence: boolean, each: (rec: RingRecord) => boolean | void): boolean {
-  const { core, r, k } = rc;
+  const { core, path } = f;
+  const r = core.x;
   const c = core.c;
-  const per = chunkSlots(rc, g);
+  const per = chunkSlots(f);
   let s = seq;
   const end = seq + count;
   while (s < end) {
-    const index = (s - 1) % g.capacity;
-    const n = Math.min(per, end - s, g.capacity - index);
-    const slotBytes = n * g.slotSize;
+    const index = seqIndex(f, s);
+    const n = Math.min(per, end - s, f.capacity - index);
+    const slotBytes = n * f.slotSize;
     core.ensure(2 * slotBytes); // slots, then their payloads gathered after them
-    readInto(rc, h, path, slotOffset(rc, g, index), slotBytes);
-    const st = r.ringScanRecords(core.staging, n, g.slotSize, index, g.capacity, g.salt, s % 2 ** 32, Math.floor(s / 2 ** 32));
+    readInto(f, slotOffset(f, index), slotBytes);
+    const st = r.ringScanRecords(core.staging, n, f.slotSize, index, f.capacity, f.salt, s % 2 ** 32, Math.floor(s / 2 ** 32));
     const got = core.out('ringCount');
     // One copy out of core memory per chunk: payloads share its ArrayBuffer.
     const total = r.ringGather(core.staging, got, core.staging + slotBytes);
@@ -162,16 +173,16 @@ export function readRecords(rc: RingCore, h: FileHandle, path: string, g: RingHe
         const cls = type & 0xff;
         if (cls !== 0) {
           const dlen = (type >>> 8) & 0xff;
-          ev = { failureClass: FAILURE_CLASSES[cls - 1]!, code: dv.getInt32(d + k.D_CODE, true), digest: dlen > 0 ? block.slice(at + len, at + len + dlen) : undefined };
+          ev = { failureClass: FAILURE_CLASSES[cls - 1]!, code: dv.getInt32(d + c.D_CODE, true), digest: dlen > 0 ? block.slice(at + len, at + len + dlen) : undefined };
         }
       }
       if (each({ sequence: s + i, payload: block.subarray(at, at + len), evidence: ev }) === false) return false;
     }
     if (st !== c.OK) {
       const bad = index + core.out('ringEnd');
-      const reason = slotReason(rc, st);
-      const what = st === k.RING_EMPTY ? 'is empty' : st === k.ERR_SEQUENCE ? 'holds another record' : `is damaged (${reason})`;
-      throw new WalError('CORRUPTED', `${path}: slot ${bad} should hold record ${s + got} but ${what}`, { path, offset: slotOffset(rc, g, bad), reason });
+      const reason = slotReason(f, st);
+      const what = st === c.RING_EMPTY ? 'is empty' : st === c.ERR_SEQUENCE ? 'holds another record' : `is damaged (${reason})`;
+      throw new WalError('CORRUPTED', `${path}: slot ${bad} should hold record ${s + got} but ${what}`, { path, offset: slotOffset(f, bad), reason });
     }
     s += n;
   }
@@ -186,25 +197,46 @@ export function readRecords(rc: RingCore, h: FileHandle, path: string, g: RingHe
  * sectors (old fragments, zeros of a torn erasure, parts of a torn new
  * record) can form a valid old record again.
  */
-export function unmarkSlots(rc: RingCore, h: FileHandle, g: RingHeader, ranges: Array<[number, number]>): void {
+export function unmarkSlots(f: RingFile, ranges: Array<[number, number]>): void {
   const zero = new Uint8Array(1);
   for (const [index, count] of ranges) {
-    for (let i = 0; i < count; i++) h.write(zero, slotOffset(rc, g, (index + i) % g.capacity) + rc.k.S_MAGIC);
+    for (let i = 0; i < count; i++) f.h.write(zero, slotOffset(f, (index + i) % f.capacity) + f.core.c.S_MAGIC);
   }
 }
 
 /** Write zeros over slot ranges [index, index + count) (a range may wrap past the last slot). */
-export function zeroSlots(rc: RingCore, h: FileHandle, g: RingHeader, ranges: Array<[number, number]>): void {
+export function zeroSlots(f: RingFile, ranges: Array<[number, number]>): void {
   if (ranges.length === 0) return;
-  const zeros = new Uint8Array(Math.min(1 << 20, g.capacity * g.slotSize));
+  const zeros = new Uint8Array(Math.min(1 << 20, f.capacity * f.slotSize));
   const put = (index: number, count: number): void => {
-    const start = slotOffset(rc, g, index);
-    const stop = start + count * g.slotSize;
-    for (let pos = start; pos < stop; pos += zeros.length) h.write(zeros.subarray(0, Math.min(zeros.length, stop - pos)), pos);
+    const start = slotOffset(f, index);
+    const stop = start + count * f.slotSize;
+    for (let pos = start; pos < stop; pos += zeros.length) f.h.write(zeros.subarray(0, Math.min(zeros.length, stop - pos)), pos);
   };
   for (const [index, count] of ranges) {
-    const first = Math.min(count, g.capacity - index);
+    const first = Math.min(count, f.capacity - index);
     put(index, first);
     if (count > first) put(0, count - first);
+  }
+}
+
+/**
+ * Write the slots of records [seq, seq + count) back with the bytes they
+ * hold now (as reads see them), so the next fsync really writes them. After
+ * a failed fsync, Linux has marked their pages clean without writing them:
+ * reads still show the records, but no later fsync would make them durable
+ * unless they are dirtied again (docs/ring-log.md "A failed fsync").
+ */
+export function rewriteSlots(f: RingFile, seq: number, count: number): void {
+  const { core } = f;
+  const per = chunkSlots(f);
+  const end = seq + count;
+  for (let s = seq; s < end;) {
+    const index = seqIndex(f, s);
+    const n = Math.min(per, end - s, f.capacity - index);
+    const offset = slotOffset(f, index);
+    readInto(f, offset, n * f.slotSize);
+    f.h.write(core.u8.subarray(core.staging, core.staging + n * f.slotSize), offset);
+    s += n;
   }
 }
