@@ -16,23 +16,8 @@ import type { FileHandle } from '../../fs/types.js';
 import {type SegmentHeader, segConsts } from './segment-file.js';
 import { type SequenceMode, TWO_32, fromHalves, hi32, lo32 } from '../../core/u64.js';
 
-/**
- * One record as replay returns it. The payload belongs to the caller: it is
- * a view into a private copy of its stretch of the segment (up to
- * COPY_SPAN bytes shared with its neighbours, which are never written
- * again), so keeping one payload can keep that copy alive; payload.slice()
- * detaches it. One copy per stretch instead of one per record makes replay
- * several times faster in V8, where small typed arrays are costly.
- */
-export interface WalRecord {
-  lsn: number;
-  recordType: number;
-  /** number, or bigint when the WAL was opened with { ids: 'bigint' }. */
-  tenantId: number | bigint;
-  vshardId: number;
-  databaseId: number | bigint;
-  payload: Uint8Array;
-}
+export type { SegmentedRecord, WalRecord } from './types.js';
+import type { SegmentedRecord as WalRecord } from './types.js';
 
 /** Bytes of neighbouring plain payloads that share one private copy. */
 export const COPY_SPAN = 256 << 10;
