@@ -26,7 +26,7 @@ import { type RecoveredTail, recoverTail } from '../../codec/frame-file.js';
 import { quietly } from '../../lifecycle/lifecycle.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
 import { SegmentScan, type ScanContext } from './scan.js';
-import {type SegmentHeader, parseSegmentName, readSegmentHeader, removeSegmentTemps, segConsts, segmentHeaderBytes, segmentName, writeSegmentFile,  } from './segment-file.js';
+import {type SegmentHeader, parseSegmentName, readSegmentHeader, removeSegmentTemps, segConsts, segmentHeaderBytes, segmentHeaderFor, segmentName, writeSegmentFile,  } from './segment-file.js';
 
 /** What the WAL keeps about each segment. */
 export interface SegmentMeta {
@@ -112,7 +112,7 @@ export function createFirstSegment(core: Core, fs: FileSystem, dir: string, ring
   const k = segConsts(core);
   const name = segmentName(1);
   const enc = ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE;
-  writeSegmentFile(fs, dir, name, segmentHeaderBytes(core, { firstLsn: 1, enc, keyId: ring?.currentKeyId ?? 0 }));
+  writeSegmentFile(fs, dir, name, segmentHeaderBytes(core, segmentHeaderFor(1, enc, ring)));
   try { fs.syncDir(dir); } catch (e) { throw ioError('fsync directory', dir, e); }
   return { name, firstLsn: 1 };
 }

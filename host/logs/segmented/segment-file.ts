@@ -9,6 +9,7 @@ import { join } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
 import type { Core, CoreConstants } from '../../core/core.js';
 import { WalError } from '../../errors.js';
+import { type KeyRing, keyCheckOf } from './encryption.js';
 import { headerError, loadFileHeader } from '../../codec/file-header.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
 import { SAFE_HI_LIMIT, TWO_32, hi32, lo32 } from '../../core/u64.js';
@@ -53,6 +54,14 @@ export interface SegmentHeader {
   enc: number;
   /** Key id of an encrypted segment's records (0 when plain). */
   keyId: number;
+  /** The key check value of an encrypted segment's key ([lo, hi]); undefined when the header has none (all zeros). */
+  keyCheck?: [number, number] | undefined;
+}
+
+/** The header fields of a new segment for `ring` (null: plain), its key check value included. */
+export function segmentHeaderFor(firstLsn: number, enc: number, ring: KeyRing | null): Omit<SegmentHeader, 'salt'> {
+  if (ring === null) return { firstLsn, enc, keyId: 0 };
+  return { firstLsn, enc, keyId: ring.currentKeyId, keyCheck: keyCheckOf(ring, ring.currentKeyId) };
 }
 
 /** The 64 header bytes of a new segment (a copy the caller owns). */
@@ -61,6 +70,7 @@ export function segmentHeaderBytes(core: Core, h: Omit<SegmentHeader, 'salt'>, s
   core.ensure(c.FILE_HEADER_SIZE);
   const st = core.x.encodeSegmentHeader(core.staging, salt, lo32(h.firstLsn), hi32(h.firstLsn), h.enc, h.keyId);
   if (st < 0) throw new RangeError('segment header: bad encryption or key id');
+  if (h.keyCheck !== undefined) core.x.setSegmentKeyCheck(core.staging, h.keyCheck[0], h.keyCheck[1]);
   return core.u8.slice(core.staging, core.staging + c.FILE_HEADER_SIZE);
 }
 
@@ -82,7 +92,10 @@ export function readSegmentHeader(core: Core, h: FileHandle, path: string, nameL
   if (hi >= SAFE_HI_LIMIT || firstLsn !== nameLsn) {
     throw new WalError('BAD_HEADER', `${path}: the segment header says first LSN ${(BigInt(hi) << 32n) | BigInt(lo)}, the name says ${nameLsn}`, { path, offset: 0 });
   }
-  return { salt: core.out('segSalt'), firstLsn, enc: core.out('segEnc'), keyId: core.out('segKeyId') };
+  const check0 = core.out('segCheckLo');
+  const check1 = core.out('segCheckHi');
+  const keyCheck: [number, number] | undefined = check0 === 0 && check1 === 0 ? undefined : [check0, check1];
+  return { salt: core.out('segSalt'), firstLsn, enc: core.out('segEnc'), keyId: core.out('segKeyId'), keyCheck };
 }
 
 /**

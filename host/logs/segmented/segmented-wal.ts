@@ -22,9 +22,10 @@ import { FrameFile } from '../../codec/frame-file.js';
 import { Lifecycle, type LogState, openLocked } from '../../lifecycle/lifecycle.js';
 import { disposeSymbol } from '../../lifecycle/options.js';
 import { safeArg } from '../../core/u64.js';
-import { type SegConsts, segConsts, segmentHeaderBytes, segmentName, writeSegmentFile } from './segment-file.js';
+import { type SegConsts, segConsts, segmentHeaderBytes, segmentHeaderFor, segmentName, writeSegmentFile } from './segment-file.js';
 import { type SegmentMeta, type Recovered, createFirstSegment, listSegments, recover } from './recovery.js';
-import { type ReplayHost, collect, replayBatches } from './replay.js';
+import { type ReplayHost, type ReplaySnapshot, type SegmentedReplayOptions, collect, replayBatches, replayOptions } from './replay.js';
+import { checkSegmentKey } from './scan.js';
 import {
   type CheckedOptions, type SegmentInfo, type SegmentedAppendRecord, type SegmentedOpenReport, type SegmentedRecord,
   type SegmentedReplayPage, type SegmentedTruncateResult, type SegmentedWalOptions, checkOpenOptions,
@@ -48,6 +49,7 @@ export class SegmentedWal implements ReplayHost {
   readonly #target: number;
   readonly #bufferSize: number;
   readonly #ids: SequenceMode;
+  readonly #allowPlaintext: boolean;
   readonly #readCores: Core[] = [];
   /** Checked fields of the record append() is encoding (reused: append allocates nothing). */
   readonly #fields: Fields = new Float64Array(FIELDS);
@@ -72,6 +74,7 @@ export class SegmentedWal implements ReplayHost {
     this.#target = o.segmentTargetSize;
     this.#bufferSize = o.bufferSize;
     this.#ids = o.u64;
+    this.#allowPlaintext = o.allowPlaintext;
     this.#segs = r.segments;
     const active = r.segments[r.segments.length - 1]!;
     this.#file = new FrameFile(core, r.handle, active.path, active.header.salt, r.tail.end, r.tail.fileSize, this.#life);
@@ -104,6 +107,7 @@ export class SegmentedWal implements ReplayHost {
       let wal: SegmentedWal | undefined;
       acquired.add(r.handle, (h) => (wal === undefined ? h.close() : wal.#file.close()));
       wal = new SegmentedWal(fs, core, lock, o, r, created);
+      if (ring) wal.checkActiveKey(ring);
       const change = ring !== undefined && !wal.compatible(ring);
       // One fsync covers recovery's cut and the open's marker: an open leaves nothing unsynced.
       wal.#file.settle(r.tail.endsWithFrame && !change, 0);
@@ -183,6 +187,11 @@ export class SegmentedWal implements ReplayHost {
       off += this.encode(off, this.#nextLsn + i, parsed, i * FIELDS, records[i]!.payload);
     }
     return this.commit(total, records.length);
+  }
+
+  /** A ring whose key for the active segment's key id is not the key it was written with: DECRYPT_FAILED (defect 8.12). */
+  private checkActiveKey(ring: KeyRing): void {
+    checkSegmentKey(this.active.path, this.active.header, { ring, allowPlaintext: true });
   }
 
   private checkRing(): void {
@@ -279,7 +288,7 @@ export class SegmentedWal implements ReplayHost {
    */
   private createActive(firstLsn: number, ring: KeyRing | null, replace: boolean): void {
     const k = this.#k;
-    const header = { salt: randomU32(), firstLsn, enc: ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE, keyId: ring?.currentKeyId ?? 0 };
+    const header = { salt: randomU32(), ...segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE, ring) };
     const name = segmentName(firstLsn);
     const path = `${this.#dir}/${name}`;
     const bytes = segmentHeaderBytes(this.#core, header, header.salt);
@@ -304,6 +313,7 @@ export class SegmentedWal implements ReplayHost {
   setEncryptionRing(ring: KeyRing | null): void {
     this.live();
     if (ring !== null && !(ring instanceof KeyRing)) throw new TypeError('setEncryptionRing: ring must be a KeyRing or null');
+    if (ring !== null) this.checkActiveKey(ring);
     if (!this.compatible(ring)) {
       if (!this.activeEmpty()) {
         throw new WalError('ENCRYPTION_REFUSED', `${this.active.path}: the active segment already has records; roll() before changing the encryption`, { path: this.active.path });
@@ -358,38 +368,53 @@ export class SegmentedWal implements ReplayHost {
 
   // ---- replay (host/logs/segmented/replay.ts)
 
-  /** @internal ReplayHost: a snapshot of what replay may read; buffered records are written (not synced) first. */
-  _replaySnapshot(): { fs: FileSystem; segments: SegmentMeta[]; activeEnd: number; nextLsn: number; ring: KeyRing | null; ids: SequenceMode } {
+  /**
+   * @internal ReplayHost: a snapshot of what replay may read. Buffered
+   * records are written (not synced) first; with durableOnly nothing is
+   * written and the snapshot ends at the durable end (durableLsn).
+   */
+  _replaySnapshot(durableOnly: boolean): ReplaySnapshot {
     this.live();
-    this.writeBuffered();
-    return { fs: this.#fs, segments: this.#segs.slice(), activeEnd: this.#file.end, nextLsn: this.#nextLsn, ring: this.#ring, ids: this.#ids };
+    if (!durableOnly) this.writeBuffered();
+    return {
+      fs: this.#fs, segments: this.#segs.slice(), ring: this.#ring, ids: this.#ids, allowPlaintext: this.#allowPlaintext,
+      activeEnd: durableOnly ? this.#file.durableEnd : this.#file.end,
+      nextLsn: durableOnly ? this.#durableNext : this.#nextLsn,
+    };
   }
   /** @internal A core for one replay (each replay scans in its own core memory). */
   _takeCore(): Core { return this.#readCores.pop() ?? new Core(); }
   /** @internal */
   _returnCore(core: Core): void { if (this.#readCores.length < 2) this.#readCores.push(core); }
 
-  /** Lazily yield records with LSN >= fromLsn (default: all retained), segment by segment, in bounded memory. */
-  *records(fromLsn?: number | bigint): IterableIterator<SegmentedRecord> {
-    for (const batch of replayBatches(this, fromLsn)) yield* batch;
+  /**
+   * Lazily yield records with LSN >= fromLsn (default: all retained), segment
+   * by segment, in bounded memory. No file descriptor is held between
+   * batches, so an abandoned iterator leaks nothing.
+   */
+  *records(fromLsn?: number | bigint, options?: SegmentedReplayOptions): IterableIterator<SegmentedRecord> {
+    const durableOnly = replayOptions('records', options);
+    for (const batch of replayBatches(this, fromLsn, durableOnly)) yield* batch;
   }
 
   [Symbol.iterator](): IterableIterator<SegmentedRecord> { return this.records(); }
 
   /** Every retained record, in LSN order (an array: for large logs prefer records()). */
-  replay(): SegmentedRecord[] { return collect(this, undefined, Infinity).records; }
-
-  /** Records with LSN >= lsn. LSN_NOT_RETAINED if lsn is below the oldest retained segment. */
-  replayFrom(lsn: number | bigint): SegmentedRecord[] {
-    if (lsn === undefined) throw new TypeError('replayFrom: lsn is required');
-    return collect(this, lsn, Infinity).records;
+  replay(options?: SegmentedReplayOptions): SegmentedRecord[] {
+    return collect(this, undefined, Infinity, replayOptions('replay', options)).records;
   }
 
-  /** At most `max` records from `lsn`, and whether more follow. */
-  replayFromLimit(lsn: number | bigint, max: number): SegmentedReplayPage {
+  /** Records with LSN >= lsn. LSN_NOT_RETAINED if lsn is below the oldest retained segment. */
+  replayFrom(lsn: number | bigint, options?: SegmentedReplayOptions): SegmentedRecord[] {
+    if (lsn === undefined) throw new TypeError('replayFrom: lsn is required');
+    return collect(this, lsn, Infinity, replayOptions('replayFrom', options)).records;
+  }
+
+  /** At most `max` records from `lsn`, and whether more follow (no record past `max` is read). */
+  replayFromLimit(lsn: number | bigint, max: number, options?: SegmentedReplayOptions): SegmentedReplayPage {
     if (lsn === undefined) throw new TypeError('replayFromLimit: lsn is required');
     if (!Number.isSafeInteger(max) || max < 0) throw new RangeError('replayFromLimit: max must be a non-negative integer');
-    return collect(this, lsn, max);
+    return collect(this, lsn, max, replayOptions('replayFromLimit', options));
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { KeyRing } from './encryption.js';
 import type { FileSystem } from '../../fs/types.js';
-import { checkOptions, intOption, u64Option } from '../../lifecycle/options.js';
+import { boolOption, checkOptions, intOption, u64Option } from '../../lifecycle/options.js';
 import type { SequenceMode } from '../../core/u64.js';
 
 /**
@@ -47,6 +47,13 @@ export interface SegmentedWalOptions {
   u64?: SequenceMode;
   /** @deprecated Alias of `u64` (its old name). */
   ids?: SequenceMode;
+  /**
+   * With an encryption ring set, replay refuses plaintext segments (a
+   * downgrade: plaintext records slipped into the directory would be read as
+   * if they were authentic) unless this is true, e.g. for segments written
+   * before encryption was switched on. Default false.
+   */
+  allowPlaintext?: boolean;
 }
 
 /** One record for appendBatch(): exactly these five fields (another key is a TypeError). */
@@ -84,13 +91,14 @@ export type ReplayPage = SegmentedReplayPage;
 /** What open() found: bytes cut from a torn tail (and why), segments it created. */
 export interface SegmentedOpenReport { truncatedBytes: number; truncatedReason: string | undefined; createdSegments: number }
 
-const OPTION_KEYS = ['dir', 'segmentTargetSize', 'fs', 'bufferSize', 'encryptionRing', 'u64', 'ids'] as const;
+const OPTION_KEYS = ['dir', 'segmentTargetSize', 'fs', 'bufferSize', 'encryptionRing', 'u64', 'ids', 'allowPlaintext'] as const;
 
 export interface CheckedOptions {
   dir: string;
   segmentTargetSize: number;
   bufferSize: number;
   u64: SequenceMode;
+  allowPlaintext: boolean;
   fs: FileSystem | undefined;
   encryptionRing: KeyRing | null | undefined;
 }
@@ -106,5 +114,6 @@ export function checkOpenOptions(o: SegmentedWalOptions): CheckedOptions {
   const ring = o.encryptionRing;
   if (ring !== undefined && ring !== null && !(ring instanceof KeyRing)) throw new TypeError(`${where}: encryptionRing must be a KeyRing or null`);
   const dir = o.dir.length > 1 ? o.dir.replace(/\/+$/, '') : o.dir;
-  return { dir, segmentTargetSize, bufferSize, u64, fs: o.fs, encryptionRing: ring };
+  const allowPlaintext = boolOption(where, 'allowPlaintext', o.allowPlaintext, false);
+  return { dir, segmentTargetSize, bufferSize, u64, allowPlaintext, fs: o.fs, encryptionRing: ring };
 }
