@@ -146,7 +146,7 @@ export function* replayBatches(host: ReplayHost, fromArg: number | bigint | unde
           } catch (e) {
             // Records decrypted before the one that failed are handed out first.
             if (out.length > 0) { h.close(); yield out; out.length = 0; }
-            throw ioError('read', s.path, e);
+            throw e instanceof TypeError ? e : ioError('read', s.path, e); // TypeError: a destroyed KeyRing
           }
           if (out.length > 0) {
             h.close();

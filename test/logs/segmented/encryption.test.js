@@ -200,6 +200,28 @@ tamper('a flipped tag bit', (b, f) => { b[f.at + 32 + f.len - 1] ^= 0x01; });
 tamper('a changed tenantId in the plaintext sub-header (AAD)', (b, f) => { b[f.at + 32 + 8] ^= 0x01; });
 tamper('a changed nonce', (b, f) => { b[f.at + 32 + 32] ^= 0x80; });
 
+test('records decrypted before one that fails authentication are handed out before DECRYPT_FAILED', () => {
+  const fs = new MemoryFileSystem();
+  const wal = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
+  const oracle = new Map();
+  fill(wal, 5, oracle);
+  wal.roll(); // sealed: no trailing sync marker
+  wal.close();
+  const path = '/w/wal-00000000000000000001.seg';
+  const b = fs.readFile(path);
+  const f = frames(b)[3];
+  b[f.at + 32 + 32 + 12] ^= 0x01; // ciphertext of LSN 4, CRC fixed so only the GCM tag catches it
+  fixCrc(b, f.at);
+  fs.writeFile(path, b);
+  const again = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
+  const got = [];
+  const e = errOf(() => { for (const r of again.records()) got.push(r.lsn); });
+  assert.is(e?.code, 'DECRYPT_FAILED');
+  assert.equal(got, [1, 2, 3], 'the records before the bad one, all in the same chunk');
+  assert.equal(again.replayFromLimit(1, 3).records.map((r) => r.lsn), [1, 2, 3]);
+  again.close();
+});
+
 test('a flipped ciphertext bit without a CRC fix-up is CORRUPTED in a sealed segment', () => {
   const fs = new MemoryFileSystem();
   const wal = SegmentedWal.open({ dir: '/w', fs, segmentTargetSize: 300, encryptionRing: RING });
