@@ -13,7 +13,7 @@
 
 import {
   D_LEN, D_OFFSET, D_TYPE, DESC_CAPACITY, DESC_SIZE, ERR_ARGUMENT, ERR_BAD_FLAGS, F_CRC, F_FLAGS, F_LEN,
-  F_MAGIC, F_MARK, F_SALT, F_SEQ, F_TYPE, F_VERSION, FH_P0, FH_P1, FH_P2, FH_SALT, FILE_HEADER_SIZE,
+  F_MAGIC, F_MARK, F_SALT, F_SEQ, F_TYPE, F_VERSION, FH_CRC, FH_P0, FH_P1, FH_P2, FH_SALT, FILE_HEADER_SIZE,
   FORMAT_VERSION, FRAME_HEADER_SIZE, FRAME_MAGIC, KIND_SEGMENT, OK, TYPE_RECORD, TYPE_SYNC_MARK,
   ERR_BAD_RECORD,
 } from "./constants";
@@ -26,6 +26,13 @@ import { descPtr } from "./memory";
 /** p1: how the segment's records are stored; p2 is the key id of an encrypted segment (0 when plain). */
 export const SEG_ENC_NONE: u32 = 0;
 export const SEG_ENC_AES256GCM: u32 = 1;
+/**
+ * 8 bytes in the header's reserved area: an encrypted segment's key check
+ * value (the first 8 bytes of HMAC-SHA-256(key, "walcore key check"), never
+ * the key), so a different key under the same key id is refused. All zeros:
+ * no check value (plain segments, and segments written before it existed).
+ */
+export const SEG_KEY_CHECK: u32 = 40;
 
 // ---- FORMAT.md §S3 Record sub-header (at the start of a RECORD frame's payload)
 export const REC_HEADER_SIZE: u32 = 32;
@@ -70,6 +77,8 @@ export let segFirstHi: u32 = 0;
 export let segEnc: u32 = 0;
 export let segSalt: u32 = 0;
 export let segKeyId: u32 = 0;
+export let segCheckLo: u32 = 0;
+export let segCheckHi: u32 = 0;
 /** decodeRecords: index of the descriptor whose frame broke a rule. */
 export let outBadIndex: u32 = 0;
 
@@ -101,7 +110,16 @@ export function decodeSegmentHeader(ptr: usize, len: u32): i32 {
   segFirstLo = load<u32>(ptr + FH_P0);
   segFirstHi = load<u32>(ptr + FH_P0 + 4);
   segEnc = <u32>enc;
+  segCheckLo = load<u32>(ptr + SEG_KEY_CHECK);
+  segCheckHi = load<u32>(ptr + SEG_KEY_CHECK + 4);
   return OK;
+}
+
+/** Store an encrypted segment's key check value in the header at ptr and recompute its CRC. */
+export function setSegmentKeyCheck(ptr: usize, lo: u32, hi: u32): void {
+  store<u32>(ptr + SEG_KEY_CHECK, lo);
+  store<u32>(ptr + SEG_KEY_CHECK + 4, hi);
+  store<u32>(ptr + FH_CRC, crc32cUpdate(0, ptr, FH_CRC));
 }
 
 // @ts-ignore: decorator

@@ -24,8 +24,10 @@ export { WalFsReader } from './logs/wal-file/wal-fs-reader.js';
 export type { WalFsReaderOptions, EventCallback } from './logs/wal-file/wal-fs-reader.js';
 export type { SequenceMode } from './core/u64.js';
 export { SegmentedWal } from './logs/segmented/segmented-wal.js';
-export type { SegmentedWalOptions, AppendRecord, SegmentInfo, TruncateResult, ReplayPage, SegmentedOpenReport } from './logs/segmented/segmented-wal.js';
-export type { WalRecord } from './logs/segmented/scan.js';
+export type {
+  SegmentedWalOptions, SegmentedRecord, SegmentedAppendRecord, SegmentedTruncateResult, SegmentedReplayPage, SegmentInfo, SegmentedOpenReport,
+  WalRecord, AppendRecord, TruncateResult, ReplayPage,
+} from './logs/segmented/types.js';
 export { KeyRing } from './logs/segmented/encryption.js';
 export type { KeyEntry } from './logs/segmented/encryption.js';
 export { RingLog } from './logs/ring/ring-log.js';

@@ -33,6 +33,8 @@ export interface CoreFunctions {
   encodeSegmentHeader(ptr: number, salt: number, firstLo: number, firstHi: number, enc: number, keyId: number): number;
   /** (ptr: usize, len: u32): i32 */
   decodeSegmentHeader(ptr: number, len: number): number;
+  /** (ptr: usize, lo: u32, hi: u32): void */
+  setSegmentKeyCheck(ptr: number, lo: number, hi: number): void;
   /** (ptr: usize, bodyLen: u32, recordType: u32, tenantLo: u32, tenantHi: u32, vshard: u32, dbLo: u32, dbHi: u32, salt: u32, lsnLo: u32, lsnHi: u32, mark: f64): u32 */
   encodeRecord(ptr: number, bodyLen: number, recordType: number, tenantLo: number, tenantHi: number, vshard: number, dbLo: number, dbHi: number, salt: number, lsnLo: number, lsnHi: number, mark: number): number;
   /** (ptr: usize, sealedLen: u32, recordType: u32, tenantLo: u32, tenantHi: u32, vshard: u32, dbLo: u32, dbHi: u32, keyId: u32, n0: u32, n1: u32, n2: u32, salt: u32, lsnLo: u32, lsnHi: u32, mark: f64): u32 */
@@ -65,7 +67,7 @@ export interface CoreFunctions {
   decodeRingState(ptr: number, salt: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'encodeRecord', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {
@@ -134,6 +136,7 @@ export const CONSTANT_TYPES = {
   ERR_ARGUMENT: 'i32',
   SEG_ENC_NONE: 'u32',
   SEG_ENC_AES256GCM: 'u32',
+  SEG_KEY_CHECK: 'u32',
   REC_HEADER_SIZE: 'u32',
   R_TYPE: 'u32',
   R_VSHARD: 'u32',
@@ -221,6 +224,8 @@ export const OUTPUT_TYPES = {
   segEnc: 'u32',
   segSalt: 'u32',
   segKeyId: 'u32',
+  segCheckLo: 'u32',
+  segCheckHi: 'u32',
   outBadIndex: 'u32',
   slotSeqLo: 'u32',
   slotSeqHi: 'u32',
@@ -314,6 +319,7 @@ export class CoreConstants {
   readonly ERR_ARGUMENT: number;
   readonly SEG_ENC_NONE: number;
   readonly SEG_ENC_AES256GCM: number;
+  readonly SEG_KEY_CHECK: number;
   readonly REC_HEADER_SIZE: number;
   readonly R_TYPE: number;
   readonly R_VSHARD: number;
@@ -443,6 +449,7 @@ export class CoreConstants {
     this.ERR_ARGUMENT = read('ERR_ARGUMENT');
     this.SEG_ENC_NONE = read('SEG_ENC_NONE');
     this.SEG_ENC_AES256GCM = read('SEG_ENC_AES256GCM');
+    this.SEG_KEY_CHECK = read('SEG_KEY_CHECK');
     this.REC_HEADER_SIZE = read('REC_HEADER_SIZE');
     this.R_TYPE = read('R_TYPE');
     this.R_VSHARD = read('R_VSHARD');

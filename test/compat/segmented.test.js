@@ -34,8 +34,12 @@ const FRAMES = readVector(V1).flatMap(({ name, bytes }) => {
   return out;
 });
 
+// The golden directory mixes plain and encrypted segments (encryption was
+// switched on after segment 1): with a ring, reading its plain segments takes
+// allowPlaintext (a plaintext segment is refused as a possible downgrade).
 function open(p, options = {}) {
-  return SegmentedWal.open({ dir: p.dir, fs: p.fs, ...options });
+  const allow = options.encryptionRing ? { allowPlaintext: true } : {};
+  return SegmentedWal.open({ dir: p.dir, fs: p.fs, ...allow, ...options });
 }
 
 test('the golden directory holds the records the tests expect, one frame each', () => {
@@ -87,6 +91,17 @@ for (const place of PLACES) {
     assert.is(e?.code, 'UNKNOWN_KEY', e?.message);
     assert.is(e.path, p.file('wal-00000000000000000004.seg'));
     assert.is(e.offset, 64);
+    wal.close();
+  });
+
+  test(`v1 segments (${place}): with a ring, the plain segments are refused unless allowPlaintext`, () => {
+    const p = placeVector(V1, place);
+    const wal = open(p, { ids: 'bigint', encryptionRing: testKey(), allowPlaintext: false });
+    const e = walErrorOf(() => wal.replay());
+    assert.is(e?.code, 'DECRYPT_FAILED', e?.message);
+    assert.is(e.path, p.file('wal-00000000000000000001.seg'));
+    assert.match(e.message, /allowPlaintext/);
+    assert.equal(shown(wal.replayFromLimit(4, 2).records), ALL.slice(3, 5), 'the encrypted segment still replays');
     wal.close();
   });
 

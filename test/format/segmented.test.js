@@ -169,17 +169,35 @@ test('DeletedMiddleSegmentIsAHoleAndCorrupted', () => {
   wal.close();
 });
 
-test('DamagedSegmentHeaderIsCorruptedOnOpen', () => {
+function expectBadHeader(e, path, reason) {
+  assert.ok(e instanceof WalError, `expected a WalError, got ${e}`);
+  assert.is(e.code, 'BAD_HEADER', e.message);
+  assert.is(e.path, path);
+  assert.is(e.offset, 0);
+  if (reason !== undefined) assert.is(e.reason, reason);
+}
+
+// Issue 14.7: one header-fault mapping for every log (FORMAT.md §2): a damaged
+// segment header is BAD_HEADER, as for every walcore file (it was CORRUPTED).
+test('DamagedSegmentHeaderIsBadHeaderOnOpen', () => {
   const { fs, segs } = build();
   surgery(fs, segs[1].path, (b) => { b[20] ^= 1; });
-  expectCorrupted(errOf(() => SegmentedWal.open({ dir: '/w', fs })), segs[1].path, 0, 'header-crc');
+  expectBadHeader(errOf(() => SegmentedWal.open({ dir: '/w', fs })), segs[1].path, 'header-crc');
 });
 
-test('HeaderFirstLsnThatDisagreesWithTheNameIsCorrupted', () => {
+test('HeaderFirstLsnThatDisagreesWithTheNameIsBadHeader', () => {
   const { fs, segs } = build();
   fs.writeFile('/w/wal-00000000000000000999.seg', fs.readFile(segs[1].path));
   fs.remove(segs[1].path);
-  expectCorrupted(errOf(() => SegmentedWal.open({ dir: '/w', fs })), '/w/wal-00000000000000000999.seg', 0);
+  const e = errOf(() => SegmentedWal.open({ dir: '/w', fs }));
+  expectBadHeader(e, '/w/wal-00000000000000000999.seg');
+  assert.match(e.message, /header says first LSN \d+, the name says 999/);
+});
+
+test('AnotherKindOfWalcoreFileNamedLikeASegmentIsBadHeader', () => {
+  const { fs, segs } = build();
+  surgery(fs, segs[1].path, (b) => { b[6] = 3; }); // kind: ring (the CRC then fails first)
+  expectBadHeader(errOf(() => SegmentedWal.open({ dir: '/w', fs })), segs[1].path);
 });
 
 test('UnsupportedVersionInASegmentHeaderIsUnsupportedVersion', () => {

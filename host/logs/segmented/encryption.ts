@@ -16,6 +16,7 @@
  * prefix with probability about n^2 / 2^65 for n sources under one key.
  */
 export { sealInto, openSealed as open } from '../../platform/aes-gcm.js';
+import { keyCheckValue } from '../../platform/key-check.js';
 
 /** AES-256 key size in bytes. */
 export const KEY_SIZE = 32;
@@ -34,13 +35,33 @@ function checkEntry(where: string, e: KeyEntry): void {
   if (e.key.length !== KEY_SIZE) throw new RangeError(`${where}: key must be ${KEY_SIZE} bytes, got ${e.key.length}`);
 }
 
+/** Internal (not exported from walcore): the ring's own key buffer for an id. */
+export let keyOf: (ring: KeyRing, id: number) => Uint8Array | undefined;
+/** Internal: the key check value (FORMAT.md §S2) of the ring's key for an id (the id must be in the ring). */
+export let keyCheckOf: (ring: KeyRing, id: number) => [number, number];
+
 export class KeyRing {
   readonly #keys = new Map<number, Uint8Array>();
+  readonly #checks = new Map<number, [number, number]>();
   readonly #current: number;
+  #destroyed = false;
+
+  static {
+    keyOf = (ring, id) => ring.#live().get(id);
+    keyCheckOf = (ring, id) => {
+      let c = ring.#checks.get(id);
+      if (c === undefined) {
+        c = keyCheckValue(ring.#live().get(id)!);
+        ring.#checks.set(id, c);
+      }
+      return c;
+    };
+  }
 
   /**
    * `current` encrypts new records; `older` keys only decrypt. Key ids must
    * be distinct u32s and keys 32 bytes (TypeError/RangeError otherwise).
+   * The ring keeps its own copies; no method hands them out.
    */
   constructor(current: KeyEntry, older: readonly KeyEntry[] = []) {
     checkEntry('KeyRing: current', current);
@@ -51,6 +72,11 @@ export class KeyRing {
       this.#keys.set(e.id, e.key.slice());
     }
     this.#current = current.id;
+  }
+
+  #live(): Map<number, Uint8Array> {
+    if (this.#destroyed) throw new TypeError('KeyRing: the ring was destroyed');
+    return this.#keys;
   }
 
   /** The key id new records are encrypted with. */
@@ -67,17 +93,31 @@ export class KeyRing {
     return this.#keys.has(id);
   }
 
-  /** A new ring with `next` as the current key and every key of this one kept for decryption. */
+  /** Whether destroy() was called. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** A new ring with `next` as the current key and every key of this one kept for decryption (copied again). */
   rotate(next: KeyEntry): KeyRing {
     checkEntry('KeyRing.rotate', next);
     const older: KeyEntry[] = [];
-    for (const [id, key] of this.#keys) older.push({ id, key });
+    for (const [id, key] of this.#live()) older.push({ id, key });
     return new KeyRing(next, older);
   }
 
-  /** Internal: the key for an id (undefined when the ring does not hold it). */
-  _key(id: number): Uint8Array | undefined {
-    return this.#keys.get(id);
+  /**
+   * Overwrite the ring's copies of its keys with zeros and forget them; a
+   * WAL using the ring then fails its encrypting and decrypting calls with a
+   * TypeError. Best effort: JavaScript cannot guarantee that no other copy
+   * exists (the caller's own buffers, copies the crypto library or the
+   * garbage collector made).
+   */
+  destroy(): void {
+    for (const key of this.#keys.values()) key.fill(0);
+    this.#keys.clear();
+    this.#checks.clear();
+    this.#destroyed = true;
   }
 }
 

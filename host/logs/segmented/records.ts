@@ -5,12 +5,13 @@
  */
 import { dirname } from '../../platform/path.js';
 import type { Core } from '../../core/core.js';
-import { type KeyRing, type NonceSource, sealInto } from './encryption.js';
+import { type KeyRing, type NonceSource, keyOf, sealInto } from './encryption.js';
 import { WalError, ioError } from '../../errors.js';
 import type { FileSystem } from '../../fs/types.js';
 import { TWO_32, hi32, lo32, u32Arg, u64Arg } from '../../core/u64.js';
 import {type SegConsts, encBodyOffset } from './segment-file.js';
-import type { AppendRecord } from './types.js';
+import type { SegmentedAppendRecord as AppendRecord } from './types.js';
+import { IDS_HINT } from './scan.js';
 import type { SequenceMode } from '../../core/u64.js';
 
 /** Create `dir` if missing, fsyncing the parent of every directory created (deepest first). */
@@ -36,11 +37,15 @@ export function ensureDir(fs: FileSystem, dir: string): void {
  * A Float64Array so the hot append path allocates nothing.
  */
 export type Fields = Float64Array;
-const IDS_HINT = "{ ids: 'bigint' }";
 export const FIELDS = 6;
+const RECORD_KEYS: ReadonlySet<string> = new Set(['recordType', 'tenantId', 'vshardId', 'databaseId', 'payload']);
 
 export function checkRecord(r: AppendRecord, where: string, ids: SequenceMode, maxBody: number, out: Fields, at: number): void {
   if (r === null || typeof r !== 'object') throw new TypeError(`${where} must be an object`);
+  // Like options objects, a record rejects unknown keys: a misspelt field is never silently dropped (issue 14.8).
+  for (const key in r) {
+    if (!RECORD_KEYS.has(key)) throw new TypeError(`${where}: unknown field '${key}' (allowed: ${[...RECORD_KEYS].join(', ')})`);
+  }
   checkFields(r.recordType, r.tenantId, r.vshardId, r.databaseId, r.payload, `${where}.`, ids, maxBody, out, at);
 }
 
@@ -92,7 +97,7 @@ export function encodeRecordAt(core: Core, k: SegConsts, off: number, lsn: numbe
   const u8 = core.u8;
   const n = at + core.c.FRAME_HEADER_SIZE + k.R_NONCE;
   const body = at + encBodyOffset(core);
-  sealInto(ring._key(ring.currentKeyId)!, u8.subarray(n, n + k.REC_NONCE_SIZE), u8.subarray(at + k.REC_AAD_START, body),
+  sealInto(keyOf(ring, ring.currentKeyId)!, u8.subarray(n, n + k.REC_NONCE_SIZE), u8.subarray(at + k.REC_AAD_START, body),
     payload, u8.subarray(body, body + payload.length + k.REC_TAG_SIZE));
   x.sealRecord(at);
   return size;

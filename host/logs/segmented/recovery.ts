@@ -4,12 +4,14 @@
  *
  * 1. remove temp files a crashed segment creation left, and sync the directory;
  * 2. list the segments (fixed-width names sort by first LSN) and validate
- *    every header (a damaged header is CORRUPTED: segments are created with
- *    the temp-sync-rename recipe, so no crash can leave a torn one);
+ *    every header (a damaged header is BAD_HEADER, the shared mapping of
+ *    host/codec/file-header.ts: segments are created with the
+ *    temp-sync-rename recipe, so no crash can leave a torn one);
  * 3. scan every frame of the last (active) segment: the first invalid frame
  *    is a torn tail unless a later frame's watermark proves a completed sync
- *    covered it (FrameScanner.classify); a torn tail is cut and the cut is
- *    synced; corruption is CORRUPTED with path, offset and reason;
+ *    covered it (FrameScanner.classify); a torn tail is cut (recoverTail)
+ *    and FrameFile.settle() syncs the cut with the open's sync marker;
+ *    corruption is CORRUPTED with path, offset and reason;
  * 4. the next LSN is the active segment's last LSN + 1, or its header's first
  *    LSN when it has no records, so a rolled-but-empty segment never lets an
  *    LSN be issued twice.
@@ -20,9 +22,11 @@
 import type { Core } from '../../core/core.js';
 import type { KeyRing } from './encryption.js';
 import { ioError } from '../../errors.js';
+import { type RecoveredTail, recoverTail } from '../../codec/frame-file.js';
+import { quietly } from '../../lifecycle/lifecycle.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
 import { SegmentScan, type ScanContext } from './scan.js';
-import {type SegmentHeader, parseSegmentName, readSegmentHeader, removeSegmentTemps, segConsts, segmentHeaderBytes, segmentName, writeSegmentFile,  } from './segment-file.js';
+import {type SegmentHeader, parseSegmentName, readSegmentHeader, removeSegmentTemps, segConsts, segmentHeaderBytes, segmentHeaderFor, segmentName, writeSegmentFile,  } from './segment-file.js';
 
 /** What the WAL keeps about each segment. */
 export interface SegmentMeta {
@@ -38,16 +42,9 @@ export interface Recovered {
   segments: SegmentMeta[];
   /** Write handle of the last segment. */
   handle: FileHandle;
-  /** Offset where the next frame goes (a trailing sync marker is overwritten). */
-  end: number;
-  /** Size of the active file (end, or end + a trailing sync marker). */
-  fileSize: number;
+  /** The active segment's tail as recoverTail() left it (cut, not yet synced: FrameFile.settle() syncs). */
+  tail: RecoveredTail;
   nextLsn: number;
-  /** Whether the active segment ends with a record (so a fresh sync marker is useful). */
-  endsWithRecord: boolean;
-  /** Bytes cut from a torn tail, and why they were invalid. */
-  truncatedBytes: number;
-  truncatedReason: string | undefined;
 }
 
 /** List the segments of `dir` after removing temp files; [] when there are none. */
@@ -68,7 +65,12 @@ function sizeOf(h: FileHandle, path: string): number {
   try { return h.size(); } catch (e) { throw ioError('stat', path, e); }
 }
 
-/** Steps 2-4 above for a directory that has at least one segment. */
+/**
+ * Steps 2-4 above for a directory that has at least one segment. The active
+ * segment's torn tail is cut but not synced: the caller builds its FrameFile
+ * and settle()s it (one fsync covering the cut and the open's sync marker).
+ * On failure every handle it opened is closed.
+ */
 export function recover(core: Core, fs: FileSystem, dir: string, found: Array<{ name: string; firstLsn: number }>, ctx: ScanContext): Recovered {
   const segments: SegmentMeta[] = [];
   for (let i = 0; i < found.length - 1; i++) {
@@ -80,7 +82,7 @@ export function recover(core: Core, fs: FileSystem, dir: string, found: Array<{ 
       const header = readSegmentHeader(core, h, path, firstLsn);
       segments.push({ name, path, firstLsn, size: sizeOf(h, path), header });
     } finally {
-      h.close();
+      quietly(() => h.close());
     }
   }
   const { name, firstLsn } = found[found.length - 1]!;
@@ -96,30 +98,11 @@ export function recover(core: Core, fs: FileSystem, dir: string, found: Array<{ 
     } catch (e) {
       throw ioError('read', path, e);
     }
-    let end = size;
-    let truncatedBytes = 0;
-    let truncatedReason: string | undefined;
-    const failure = scan.scanner.failure;
-    if (failure !== undefined) {
-      const { torn } = scan.scanner.classify();
-      if (!torn) throw scan.scanner.error(false);
-      end = failure.offset;
-      truncatedBytes = size - end;
-      truncatedReason = failure.reason;
-      try { h.truncate(end); } catch (e) { throw ioError('truncate', path, e); }
-    }
-    // Everything kept is made durable now, so new frames may cite it as their watermark.
-    try { h.sync(); } catch (e) { throw ioError('fsync', path, e); }
-    const fileSize = end;
-    let endsWithRecord = scan.lastStart >= 0;
-    if (endsWithRecord && scan.lastType === core.c.TYPE_SYNC_MARK && scan.lastStart + core.c.FRAME_HEADER_SIZE === end) {
-      end = scan.lastStart;
-      endsWithRecord = false;
-    }
-    segments.push({ name, path, firstLsn, size: fileSize, header });
-    return { segments, handle: h, end, fileSize, nextLsn: scan.lastLsn + 1, endsWithRecord, truncatedBytes, truncatedReason };
+    const tail = recoverTail(core, h, path, scan.scanner, size, 'truncate-partial');
+    segments.push({ name, path, firstLsn, size: tail.fileSize, header });
+    return { segments, handle: h, tail, nextLsn: scan.lastLsn + 1 };
   } catch (e) {
-    try { h.close(); } catch { /* reporting the first error */ }
+    quietly(() => h.close());
     throw e;
   }
 }
@@ -129,7 +112,7 @@ export function createFirstSegment(core: Core, fs: FileSystem, dir: string, ring
   const k = segConsts(core);
   const name = segmentName(1);
   const enc = ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE;
-  writeSegmentFile(fs, dir, name, segmentHeaderBytes(core, { firstLsn: 1, enc, keyId: ring?.currentKeyId ?? 0 }));
+  writeSegmentFile(fs, dir, name, segmentHeaderBytes(core, segmentHeaderFor(1, enc, ring)));
   try { fs.syncDir(dir); } catch (e) { throw ioError('fsync directory', dir, e); }
   return { name, firstLsn: 1 };
 }

@@ -14,12 +14,28 @@ import type { FileHandle, FileSystem } from '../../fs/types.js';
 import { safeArg } from '../../core/u64.js';
 import { readSegmentHeader } from './segment-file.js';
 import type { SegmentMeta } from './recovery.js';
-import { SegmentScan, type WalRecord } from './scan.js';
+import { SegmentScan, checkSegmentKey } from './scan.js';
 import type { SequenceMode } from '../../core/u64.js';
+import type { SegmentedRecord } from './types.js';
+import { quietly } from '../../lifecycle/lifecycle.js';
+import { boolOption, checkOptions } from '../../lifecycle/options.js';
+
+/** A snapshot of what one replay may read. */
+export interface ReplaySnapshot {
+  fs: FileSystem;
+  segments: SegmentMeta[];
+  /** Bytes of the active segment replay reads (its written end, or its durable end for durableOnly). */
+  activeEnd: number;
+  /** The LSN after the last one replay hands out. */
+  nextLsn: number;
+  ring: KeyRing | null;
+  ids: SequenceMode;
+  allowPlaintext: boolean;
+}
 
 /** What replay needs from the WAL (implemented by SegmentedWal). */
 export interface ReplayHost {
-  _replaySnapshot(): { fs: FileSystem; segments: SegmentMeta[]; activeEnd: number; nextLsn: number; ring: KeyRing | null; ids: SequenceMode };
+  _replaySnapshot(durableOnly: boolean): ReplaySnapshot;
   _takeCore(): Core;
   _returnCore(core: Core): void;
 }
@@ -37,47 +53,107 @@ function segmentFor(segs: readonly SegmentMeta[], lsn: number): number {
 }
 
 /**
- * Batches of records with LSN >= from (undefined: from the oldest retained).
- * A batch array is reused: consume it before taking the next. Throws
- * LSN_NOT_RETAINED when LSNs in [from, oldest retained) were deleted.
+ * A read-only handle on a segment that opens the file only while replay
+ * reads it: replay releases it before every yield, so an iterator that is
+ * abandoned (never finished, never returned) holds no file descriptor
+ * (defect 8.11). A segment deleted between two batches is LSN_NOT_RETAINED.
  */
-export function* replayBatches(host: ReplayHost, fromArg: number | bigint | undefined): Generator<WalRecord[], void, void> {
+class SegmentReader implements FileHandle {
+  #h: FileHandle | undefined;
+  constructor(private readonly fs: FileSystem, readonly path: string) {}
+  private handle(): FileHandle {
+    if (this.#h !== undefined) return this.#h;
+    try {
+      this.#h = this.fs.open(this.path);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') {
+        throw new WalError('LSN_NOT_RETAINED', `${this.path} was deleted while replay was reading the log`, { path: this.path, cause: e });
+      }
+      throw ioError('open', this.path, e);
+    }
+    return this.#h;
+  }
+  read(buf: Uint8Array, position: number): number { return this.handle().read(buf, position); }
+  size(): number { return this.handle().size(); }
+  write(): void { throw new Error('SegmentReader is read-only'); }
+  truncate(): void { throw new Error('SegmentReader is read-only'); }
+  sync(): void { throw new Error('SegmentReader is read-only'); }
+  /** Close the descriptor if open (reading again reopens it). */
+  close(): void {
+    const h = this.#h;
+    this.#h = undefined;
+    if (h !== undefined) quietly(() => h.close());
+  }
+}
+
+/** Where a replay started (after clamping) and the snapshot's next LSN. */
+export interface ReplayEnd { from: number; nextLsn: number }
+
+/** Options of the replay calls. */
+export interface SegmentedReplayOptions {
+  /**
+   * Stop at durableLsn: hand out only records a completed sync made durable
+   * (default false: also records appended and written or buffered but not
+   * yet synced, which a crash may still take away).
+   */
+  durableOnly?: boolean;
+}
+
+export function replayOptions(where: string, o: SegmentedReplayOptions | undefined): boolean {
+  if (o === undefined) return false;
+  checkOptions(where, o, ['durableOnly']);
+  return boolOption(where, 'durableOnly', o.durableOnly, false);
+}
+
+/**
+ * Batches of records with LSN >= from (undefined: from the oldest retained),
+ * at most `limit` records in all: no record beyond it is decoded. A batch
+ * array is reused: consume it before taking the next. Throws
+ * LSN_NOT_RETAINED when LSNs in [from, oldest retained) were deleted.
+ * Returns where it started and the snapshot's next LSN (for hasMore). No file descriptor is held
+ * while a batch is out.
+ */
+export function* replayBatches(host: ReplayHost, fromArg: number | bigint | undefined, durableOnly = false, limit = Infinity): Generator<SegmentedRecord[], ReplayEnd, void> {
   const from0 = fromArg === undefined ? undefined : safeArg(fromArg, 'replayFrom: lsn');
-  const snap = host._replaySnapshot();
+  const snap = host._replaySnapshot(durableOnly);
   const segs = snap.segments;
   const floor = segs[0]!.firstLsn;
   const from = from0 === undefined ? floor : Math.max(from0, 1);
   if (from < floor) {
     throw new WalError('LSN_NOT_RETAINED', `replay from LSN ${from} asked for LSNs below ${floor}, the oldest retained (truncateBefore deleted them)`, { path: segs[0]!.path });
   }
-  if (from >= snap.nextLsn) return;
+  const end: ReplayEnd = { from, nextLsn: snap.nextLsn };
+  if (from >= snap.nextLsn || limit === 0) return end;
   const core = host._takeCore();
   const ctx = { ring: snap.ring, ids: snap.ids };
-  const out: WalRecord[] = [];
+  const out: SegmentedRecord[] = [];
+  let left = limit;
   try {
-    for (let i = segmentFor(segs, from); i < segs.length; i++) {
+    for (let i = segmentFor(segs, from); i < segs.length && left > 0; i++) {
       const s = segs[i]!;
       const last = i === segs.length - 1;
-      let h: FileHandle;
-      try {
-        h = snap.fs.open(s.path);
-      } catch (e) {
-        if ((e as { code?: string }).code === 'ENOENT') {
-          throw new WalError('LSN_NOT_RETAINED', `${s.path} was deleted while replay was reading the log`, { path: s.path, cause: e });
-        }
-        throw ioError('open', s.path, e);
-      }
+      const h = new SegmentReader(snap.fs, s.path);
       try {
         const header = readSegmentHeader(core, h, s.path, s.firstLsn);
+        checkSegmentKey(s.path, header, snap);
         let size: number;
         try { size = last ? snap.activeEnd : h.size(); } catch (e) { throw ioError('stat', s.path, e); }
         const scan = new SegmentScan(core, h, s.path, header, size, ctx);
         for (;;) {
           let more: boolean;
-          try { more = scan.next(from, out); } catch (e) { throw ioError('read', s.path, e); }
+          try {
+            more = scan.next(from, out, left);
+          } catch (e) {
+            // Records decrypted before the one that failed are handed out first.
+            if (out.length > 0) { h.close(); yield out; out.length = 0; }
+            throw e instanceof TypeError ? e : ioError('read', s.path, e); // TypeError: a destroyed KeyRing
+          }
           if (out.length > 0) {
+            h.close();
+            left -= out.length;
             yield out;
             out.length = 0;
+            if (left === 0) return end;
           }
           if (!more) break;
         }
@@ -87,22 +163,26 @@ export function* replayBatches(host: ReplayHost, fromArg: number | bigint | unde
           throw new WalError('CORRUPTED', `${s.path}: the segment's records end at LSN ${scan.lastLsn} but the log continues at ${expected} (records are missing)`, { path: s.path, offset: scan.end });
         }
       } finally {
-        try { h.close(); } catch { /* read-only */ }
+        h.close();
       }
     }
   } finally {
     host._returnCore(core);
   }
+  return end;
 }
 
-/** Up to `max` records from `from` into an array, and whether more follow. */
-export function collect(host: ReplayHost, from: number | bigint | undefined, max: number): { records: WalRecord[]; hasMore: boolean } {
-  const records: WalRecord[] = [];
-  for (const batch of replayBatches(host, from)) {
-    for (const r of batch) {
-      if (records.length === max) return { records, hasMore: true };
-      records.push(r);
+/** Up to `max` records from `from` into an array, and whether more follow (known from LSNs: nothing past `max` is read). */
+export function collect(host: ReplayHost, from: number | bigint | undefined, max: number, durableOnly: boolean): { records: SegmentedRecord[]; hasMore: boolean } {
+  const records: SegmentedRecord[] = [];
+  const it = replayBatches(host, from, durableOnly, max);
+  for (;;) {
+    const r = it.next();
+    if (r.done) {
+      if (records.length < max) return { records, hasMore: false };
+      const after = records.length === 0 ? r.value.from : records[records.length - 1]!.lsn + 1;
+      return { records, hasMore: after < r.value.nextLsn };
     }
+    for (const rec of r.value) records.push(rec);
   }
-  return { records, hasMore: false };
 }

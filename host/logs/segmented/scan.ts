@@ -9,30 +9,15 @@
  * not grow with the log.
  */
 import type { Core } from '../../core/core.js';
-import { open as openSealed, type KeyRing } from './encryption.js';
+import { open as openSealed, type KeyRing, keyCheckOf, keyOf } from './encryption.js';
 import { WalError } from '../../errors.js';
 import { FrameScanner, SCAN_CHUNK } from '../../codec/frame-scanner.js';
 import type { FileHandle } from '../../fs/types.js';
 import {type SegmentHeader, segConsts } from './segment-file.js';
 import { type SequenceMode, TWO_32, fromHalves, hi32, lo32 } from '../../core/u64.js';
 
-/**
- * One record as replay returns it. The payload belongs to the caller: it is
- * a view into a private copy of its stretch of the segment (up to
- * COPY_SPAN bytes shared with its neighbours, which are never written
- * again), so keeping one payload can keep that copy alive; payload.slice()
- * detaches it. One copy per stretch instead of one per record makes replay
- * several times faster in V8, where small typed arrays are costly.
- */
-export interface WalRecord {
-  lsn: number;
-  recordType: number;
-  /** number, or bigint when the WAL was opened with { ids: 'bigint' }. */
-  tenantId: number | bigint;
-  vshardId: number;
-  databaseId: number | bigint;
-  payload: Uint8Array;
-}
+export type { SegmentedRecord, WalRecord } from './types.js';
+import type { SegmentedRecord as WalRecord } from './types.js';
 
 /** Bytes of neighbouring plain payloads that share one private copy. */
 export const COPY_SPAN = 256 << 10;
@@ -42,7 +27,8 @@ export interface ScanContext {
   ids: SequenceMode;
 }
 
-const IDS_HINT = "{ ids: 'bigint' }";
+/** The option that lifts the 2^53 limit, under its name and its deprecated alias. */
+export const IDS_HINT = "{ u64: 'bigint' } (formerly { ids: 'bigint' })";
 const u64 = (lo: number, hi: number, mode: SequenceMode, path: string): number | bigint => fromHalves(lo, hi, mode, path, IDS_HINT);
 
 export class SegmentScan {
@@ -76,11 +62,12 @@ export class SegmentScan {
 
   /**
    * Scan the next batch of frames. Records with LSN >= `from` are appended to
-   * `out` when it is given. Returns false once the segment is finished (at
+   * `out` when it is given, until `out` holds `room` records: skipped records
+   * (below `from` or past `room`) are validated but never decoded. Returns false once the segment is finished (at
    * its end, or at an invalid frame: see scanner.failure). Throws UNKNOWN_KEY
    * or DECRYPT_FAILED for an encrypted record that cannot be opened.
    */
-  next(from: number, out: WalRecord[] | null): boolean {
+  next(from: number, out: WalRecord[] | null, room = Infinity): boolean {
     const core = this.core;
     const c = core.c;
     const k = segConsts(core);
@@ -111,7 +98,7 @@ export class SegmentScan {
         if (flags === k.RDF_CONTROL) continue;
         const lsn = dv.getUint32(d + c.D_SEQ_HI, true) * TWO_32 + dv.getUint32(d + c.D_SEQ_LO, true);
         this.lastLsn = lsn;
-        if (out === null || lsn < from) continue;
+        if (out === null || lsn < from || out.length >= room) continue;
         const body = base + dv.getUint32(r + k.RD_BODY, true);
         const bodyLen = dv.getUint32(r + k.RD_BODY_LEN, true);
         let payload: Uint8Array;
@@ -148,7 +135,7 @@ export class SegmentScan {
     const k = segConsts(core);
     const dv = core.dv;
     const keyId = dv.getUint32(r + k.RD_KEY_ID, true);
-    const key = this.ctx.ring?._key(keyId);
+    const key = this.ctx.ring === null ? undefined : keyOf(this.ctx.ring, keyId);
     if (key === undefined) {
       throw new WalError('UNKNOWN_KEY', `${this.path}: record at offset ${offset} is encrypted with key id ${keyId}, which the encryption ring does not hold`, { path: this.path, offset });
     }
@@ -161,3 +148,25 @@ export class SegmentScan {
     return plain;
   }
 }
+
+/**
+ * Checks of a segment header against the ring before any record is read:
+ * a plaintext segment while a ring is set is refused unless allowPlaintext
+ * (a downgrade: whoever can write the directory could slip in plaintext
+ * records); an encrypted segment whose header carries a key check value
+ * (FORMAT.md §S2) must match the ring's key of that id, else DECRYPT_FAILED.
+ */
+export function checkSegmentKey(path: string, header: SegmentHeader, ctx: { ring: KeyRing | null; allowPlaintext: boolean }): void {
+  const ring = ctx.ring;
+  if (ring === null) return;
+  if (header.enc === 0) {
+    if (ctx.allowPlaintext) return;
+    throw new WalError('DECRYPT_FAILED', `${path}: a plaintext segment while an encryption ring is set (refused: it could be a downgrade); open with { allowPlaintext: true } to read plaintext segments written before encryption was switched on`, { path, offset: 0 });
+  }
+  if (!ring.has(header.keyId) || !header.keyCheck) return;
+  if (!sameCheck(keyCheckOf(ring, header.keyId), header.keyCheck)) {
+    throw new WalError('DECRYPT_FAILED', `${path}: key id ${header.keyId} of the encryption ring is not the key this segment was written with (its key check value differs)`, { path, offset: 0 });
+  }
+}
+
+const sameCheck = (a: readonly [number, number], b: readonly [number, number]): boolean => a[0] === b[0] && a[1] === b[1];

@@ -8,10 +8,11 @@ import { publishFile, removeTempFiles } from '../../lifecycle/atomic-file.js';
 import { join } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
 import type { Core, CoreConstants } from '../../core/core.js';
-import { type FrameFailure, WalError } from '../../errors.js';
-import { loadFileHeader } from '../../codec/file-header.js';
+import { WalError } from '../../errors.js';
+import { type KeyRing, keyCheckOf } from './encryption.js';
+import { headerError, loadFileHeader } from '../../codec/file-header.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
-import { TWO_32, hi32, lo32 } from '../../core/u64.js';
+import { SAFE_HI_LIMIT, TWO_32, hi32, lo32 } from '../../core/u64.js';
 
 /** Segment names: `wal-` + the first LSN as 20 decimal digits (fits every u64) + `.seg`; they sort by LSN. */
 const NAME = /^wal-(\d{20})\.seg$/;
@@ -53,6 +54,14 @@ export interface SegmentHeader {
   enc: number;
   /** Key id of an encrypted segment's records (0 when plain). */
   keyId: number;
+  /** The key check value of an encrypted segment's key ([lo, hi]); undefined when the header has none (all zeros). */
+  keyCheck?: [number, number] | undefined;
+}
+
+/** The header fields of a new segment for `ring` (null: plain), its key check value included. */
+export function segmentHeaderFor(firstLsn: number, enc: number, ring: KeyRing | null): Omit<SegmentHeader, 'salt'> {
+  if (ring === null) return { firstLsn, enc, keyId: 0 };
+  return { firstLsn, enc, keyId: ring.currentKeyId, keyCheck: keyCheckOf(ring, ring.currentKeyId) };
 }
 
 /** The 64 header bytes of a new segment (a copy the caller owns). */
@@ -61,31 +70,32 @@ export function segmentHeaderBytes(core: Core, h: Omit<SegmentHeader, 'salt'>, s
   core.ensure(c.FILE_HEADER_SIZE);
   const st = core.x.encodeSegmentHeader(core.staging, salt, lo32(h.firstLsn), hi32(h.firstLsn), h.enc, h.keyId);
   if (st < 0) throw new RangeError('segment header: bad encryption or key id');
+  if (h.keyCheck !== undefined) core.x.setSegmentKeyCheck(core.staging, h.keyCheck[0], h.keyCheck[1]);
   return core.u8.slice(core.staging, core.staging + c.FILE_HEADER_SIZE);
 }
 
 /**
- * Read and validate a segment's header. A damaged header of a file named
- * like a segment is CORRUPTED (offset 0, with the reason); a header whose
- * first LSN differs from the name's is CORRUPTED too.
+ * Read and validate a segment's header, with the one header-fault mapping
+ * every log shares (host/codec/file-header.ts): UNSUPPORTED_VERSION for a
+ * future format version, BAD_HEADER for every other fault (a damaged CRC, an
+ * unknown encryption, another kind...). A header whose first LSN differs
+ * from the name's is BAD_HEADER too (no frame reason applies): segment headers
+ * are written whole before the file gets its name, so no crash causes either.
  */
 export function readSegmentHeader(core: Core, h: FileHandle, path: string, nameLsn: number): SegmentHeader {
-  const c = core.c;
-  const st = core.x.decodeSegmentHeader(core.staging, loadFileHeader(core, h, path));
-  if (st !== c.OK) {
-    const reason: FrameFailure = core.failure(st);
-    if (reason === 'unsupported-version') {
-      throw new WalError('UNSUPPORTED_VERSION', `${path}: segment written by an unsupported walcore format version`, { path, offset: 0, reason });
-    }
-    throw new WalError('CORRUPTED', `${path}: segment header is invalid (${reason})`, { path, offset: 0, reason });
-  }
+  const got = loadFileHeader(core, h, path);
+  const st = core.x.decodeSegmentHeader(core.staging, got);
+  if (st !== core.c.OK) throw headerError(core, st, path, 'segment', got);
   const lo = core.out('segFirstLo');
   const hi = core.out('segFirstHi');
   const firstLsn = hi * TWO_32 + lo;
-  if (hi >= 0x200000 || firstLsn !== nameLsn) {
-    throw new WalError('CORRUPTED', `${path}: header says first LSN ${(BigInt(hi) << 32n) | BigInt(lo)}, the name says ${nameLsn}`, { path, offset: 0 });
+  if (hi >= SAFE_HI_LIMIT || firstLsn !== nameLsn) {
+    throw new WalError('BAD_HEADER', `${path}: the segment header says first LSN ${(BigInt(hi) << 32n) | BigInt(lo)}, the name says ${nameLsn}`, { path, offset: 0 });
   }
-  return { salt: core.out('segSalt'), firstLsn, enc: core.out('segEnc'), keyId: core.out('segKeyId') };
+  const check0 = core.out('segCheckLo');
+  const check1 = core.out('segCheckHi');
+  const keyCheck: [number, number] | undefined = check0 === 0 && check1 === 0 ? undefined : [check0, check1];
+  return { salt: core.out('segSalt'), firstLsn, enc: core.out('segEnc'), keyId: core.out('segKeyId'), keyCheck };
 }
 
 /**

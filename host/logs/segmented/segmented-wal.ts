@@ -15,27 +15,28 @@
 import { randomU32 } from '../../platform/random.js';
 import { Core } from '../../core/core.js';
 import { KeyRing, NonceSource } from './encryption.js';
-import { WalError } from '../../errors.js';
+import { WalError, ioError } from '../../errors.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
 import { defaultFileSystem } from '../../fs/default.js';
-import { GroupCommit } from '../../lifecycle/group-commit.js';
+import { FrameFile } from '../../codec/frame-file.js';
+import { Lifecycle, type LogState, openLocked } from '../../lifecycle/lifecycle.js';
 import { disposeSymbol } from '../../lifecycle/options.js';
 import { safeArg } from '../../core/u64.js';
-import {type SegConsts, segConsts, segmentHeaderBytes, segmentName, writeSegmentFile } from './segment-file.js';
-import { type SegmentMeta, createFirstSegment, listSegments, recover } from './recovery.js';
-import { type ReplayHost, collect, replayBatches } from './replay.js';
-import type { WalRecord } from './scan.js';
-import { ActiveSegment } from './active-segment.js';
+import { type SegConsts, segConsts, segmentHeaderBytes, segmentHeaderFor, segmentName, writeSegmentFile } from './segment-file.js';
+import { type SegmentMeta, type Recovered, createFirstSegment, listSegments, recover } from './recovery.js';
+import { type ReplayHost, type ReplaySnapshot, type SegmentedReplayOptions, collect, replayBatches, replayOptions } from './replay.js';
+import { checkSegmentKey } from './scan.js';
 import {
-  type AppendRecord, type ReplayPage, type SegmentInfo, type SegmentedOpenReport, type SegmentedWalOptions,
-  type TruncateResult, checkOpenOptions,
+  type CheckedOptions, type SegmentInfo, type SegmentedAppendRecord, type SegmentedOpenReport, type SegmentedRecord,
+  type SegmentedReplayPage, type SegmentedTruncateResult, type SegmentedWalOptions, checkOpenOptions,
 } from './types.js';
 import { FIELDS, type Fields, checkFields, checkRecord, encodeRecordAt, ensureDir, frameSize } from './records.js';
 import type { SequenceMode } from '../../core/u64.js';
 
-export type { AppendRecord, ReplayPage, SegmentInfo, SegmentedOpenReport, SegmentedWalOptions, TruncateResult };
-
-type State = 'open' | 'closed' | 'poisoned';
+export type {
+  AppendRecord, ReplayPage, SegmentInfo, SegmentedAppendRecord, SegmentedOpenReport, SegmentedRecord, SegmentedReplayPage,
+  SegmentedTruncateResult, SegmentedWalOptions, TruncateResult, WalRecord,
+} from './types.js';
 
 export class SegmentedWal implements ReplayHost {
   readonly openReport: SegmentedOpenReport;
@@ -44,46 +45,49 @@ export class SegmentedWal implements ReplayHost {
   readonly #core: Core;
   readonly #k: SegConsts;
   readonly #lock: FileLock;
+  readonly #life: Lifecycle;
   readonly #target: number;
   readonly #bufferSize: number;
   readonly #ids: SequenceMode;
-  readonly #group = new GroupCommit(() => this.sync());
+  readonly #allowPlaintext: boolean;
   readonly #readCores: Core[] = [];
   /** Checked fields of the record append() is encoding (reused: append allocates nothing). */
   readonly #fields: Fields = new Float64Array(FIELDS);
   #segs: SegmentMeta[];
-  /** The last segment: the only one written. */
-  #seg: ActiveSegment;
+  /** The last segment: the only one written (host/codec/frame-file.ts). */
+  #file: FrameFile;
   #ring: KeyRing | null = null;
   #nonce = new NonceSource();
-  #state: State = 'open';
-  #poison: unknown;
-  /** Bytes of framed records in core staging, to be written at #seg.end. */
+  /** Bytes of framed records in core staging, to be written at #file.end. */
   #buffered = 0;
   #nextLsn: number;
   #writtenNext: number;
   #durableNext: number;
 
-  private constructor(dir: string, fs: FileSystem, core: Core, lock: FileLock, o: SegmentedWalOptions, r: ReturnType<typeof recover>, created: number) {
-    this.#dir = dir;
+  private constructor(fs: FileSystem, core: Core, lock: FileLock, o: CheckedOptions, r: Recovered, created: number) {
+    this.#dir = o.dir;
     this.#fs = fs;
     this.#core = core;
     this.#k = segConsts(core);
     this.#lock = lock;
-    this.#target = o.segmentTargetSize ?? 64 << 20;
-    this.#bufferSize = o.bufferSize ?? 1 << 20;
-    this.#ids = o.ids ?? 'number';
+    this.#life = new Lifecycle('WAL', o.dir, () => this.sync());
+    this.#target = o.segmentTargetSize;
+    this.#bufferSize = o.bufferSize;
+    this.#ids = o.u64;
+    this.#allowPlaintext = o.allowPlaintext;
     this.#segs = r.segments;
-    this.#seg = new ActiveSegment(r.segments[r.segments.length - 1]!, r.handle, r.end, r.fileSize, core, (c, w, p) => this.poisoned(c, w, p));
+    const active = r.segments[r.segments.length - 1]!;
+    this.#file = new FrameFile(core, r.handle, active.path, active.header.salt, r.tail.end, r.tail.fileSize, this.#life);
     this.#nextLsn = this.#writtenNext = this.#durableNext = r.nextLsn;
-    this.openReport = { truncatedBytes: r.truncatedBytes, truncatedReason: r.truncatedReason, createdSegments: created };
+    this.openReport = { truncatedBytes: r.tail.truncatedBytes, truncatedReason: r.tail.truncatedReason, createdSegments: created };
   }
 
   /**
    * Open the WAL in `options.dir`, creating the directory and first segment
    * when missing, else recovering (see host/logs/segmented/recovery.ts). Takes the
-   * writer lock (LOCKED if another writer holds it). Throws CORRUPTED when a
-   * completed sync's data is damaged; a torn tail is cut (openReport).
+   * writer lock (LOCKED if another writer holds it; another lock failure is
+   * IO_ERROR). Throws CORRUPTED when a completed sync's data is damaged; a
+   * torn tail is cut (openReport). A failed open releases everything.
    */
   static open(options: SegmentedWalOptions): SegmentedWal;
   static open(dir: string, options?: Omit<SegmentedWalOptions, 'dir'>): SegmentedWal;
@@ -93,31 +97,27 @@ export class SegmentedWal implements ReplayHost {
     const ring = o.encryptionRing;
     const fs = o.fs ?? defaultFileSystem();
     ensureDir(fs, dir);
-    const lock = fs.lock(dir);
     const core = new Core();
-    let wal: SegmentedWal | undefined;
-    let handle: FileHandle | undefined;
-    try {
-      const ctx = { ring: ring ?? null, ids: o.ids };
+    return openLocked(fs, dir, (lock, acquired) => {
+      const ctx = { ring: ring ?? null, ids: o.u64 };
       let found = listSegments(fs, dir);
       const created = found.length === 0 ? 1 : 0;
       if (created) found = [createFirstSegment(core, fs, dir, ring ?? null)];
       const r = recover(core, fs, dir, found, ctx);
-      handle = r.handle;
-      wal = new SegmentedWal(dir, fs, core, lock, o, r, created);
-      if (ring !== undefined && !wal.compatible(ring)) {
+      let wal: SegmentedWal | undefined;
+      acquired.add(r.handle, (h) => (wal === undefined ? h.close() : wal.#file.close()));
+      wal = new SegmentedWal(fs, core, lock, o, r, created);
+      if (ring) wal.checkActiveKey(ring);
+      const change = ring !== undefined && !wal.compatible(ring);
+      // One fsync covers recovery's cut and the open's marker: an open leaves nothing unsynced.
+      wal.#file.settle(r.tail.endsWithFrame && !change, 0);
+      if (change) {
         if (wal.activeEmpty()) wal.replaceActive(ring);
         else { wal.#ring = ring; wal.rollNow(); }
-      } else if (r.endsWithRecord) {
-        wal.#seg.writeMarker(0);
       }
       wal.#ring = ring ?? null;
       return wal;
-    } catch (e) {
-      try { (wal === undefined ? handle : wal.#seg.h)?.close(); } catch { /* reporting the first error */ }
-      lock.release();
-      throw e;
-    }
+    });
   }
 
   /** The next LSN append() will assign. */
@@ -128,21 +128,16 @@ export class SegmentedWal implements ReplayHost {
   get activeSegmentFirstLsn(): number { return this.#segs[this.#segs.length - 1]!.firstLsn; }
   /** The oldest LSN still retained (replay from below it is LSN_NOT_RETAINED). */
   get firstRetainedLsn(): number { return this.#segs[0]!.firstLsn; }
+  /** The WAL directory (the one path accessor every log has). */
+  get path(): string { return this.#dir; }
+  /** The WAL directory (same as `path`). */
   get walDir(): string { return this.#dir; }
   get encryptionRing(): KeyRing | null { return this.#ring; }
-  get state(): State { return this.#state; }
-  get groupCommitStats(): { syncs: number; requests: number } { return this.#group.stats; }
+  get state(): LogState { return this.#life.state; }
+  get groupCommitStats(): { syncs: number; requests: number } { return this.#life.groupCommitStats; }
 
   private live(): void {
-    if (this.#state === 'open') return;
-    if (this.#state === 'closed') throw new WalError('CLOSED', `${this.#dir}: WAL is closed`, { path: this.#dir });
-    throw new WalError('POISONED', `${this.#dir}: WAL is poisoned by an earlier failure; reopen it`, { path: this.#dir, cause: this.#poison });
-  }
-
-  private poisoned(cause: unknown, what: string, path = this.#dir): WalError {
-    this.#state = 'poisoned';
-    this.#poison = cause;
-    return new WalError('POISONED', `${path}: ${what}; the WAL is poisoned, reopen it to recover`, { path, cause });
+    if (this.#life.state !== 'open') this.#life.live();
   }
 
   private get active(): SegmentMeta { return this.#segs[this.#segs.length - 1]!; }
@@ -177,7 +172,7 @@ export class SegmentedWal implements ReplayHost {
    * records are checked before any is appended; the batch never straddles
    * segments. If this throws, none was appended.
    */
-  appendBatch(records: readonly AppendRecord[]): number {
+  appendBatch(records: readonly SegmentedAppendRecord[]): number {
     this.live();
     if (!Array.isArray(records)) throw new TypeError('appendBatch: records must be an array');
     if (records.length === 0) throw new RangeError('appendBatch: records must not be empty');
@@ -194,6 +189,11 @@ export class SegmentedWal implements ReplayHost {
     return this.commit(total, records.length);
   }
 
+  /** A ring whose key for the active segment's key id is not the key it was written with: DECRYPT_FAILED (defect 8.12). */
+  private checkActiveKey(ring: KeyRing): void {
+    checkSegmentKey(this.active.path, this.active.header, { ring, allowPlaintext: true });
+  }
+
   private checkRing(): void {
     if (this.compatible(this.#ring)) return;
     throw new WalError('ENCRYPTION_REFUSED', `${this.active.path}: the active segment is ${this.active.header.enc ? `encrypted with key id ${this.active.header.keyId}` : 'plain'}, which the current encryption ring does not match; set a matching ring or roll()`, { path: this.active.path });
@@ -202,7 +202,7 @@ export class SegmentedWal implements ReplayHost {
   /** Roll if the active segment is full, make room in the buffer for `size` bytes and `count` nonces. */
   private prepare(size: number, count: number): void {
     if (this.#nextLsn + count > Number.MAX_SAFE_INTEGER) throw new RangeError('append: LSNs are exhausted (they are kept below 2^53)');
-    if (!this.activeEmpty() && this.#seg.end + this.#buffered >= this.#target) this.rollNow();
+    if (!this.activeEmpty() && this.#file.end + this.#buffered >= this.#target) this.rollNow();
     if (this.#buffered > 0 && this.#buffered + size > this.#bufferSize) this.writeBuffered();
     this.#core.ensure(this.#buffered + size);
     if (this.#ring !== null && !this.#nonce.has(count)) this.#nonce = new NonceSource();
@@ -210,7 +210,7 @@ export class SegmentedWal implements ReplayHost {
 
   /** Encode one record at staging offset `off`; returns its frame size. */
   private encode(off: number, lsn: number, f: Fields, i: number, payload: Uint8Array): number {
-    return encodeRecordAt(this.#core, this.#k, off, lsn, f, i, payload, this.#seg.salt, this.#seg.durableEnd, this.#ring, this.#nonce);
+    return encodeRecordAt(this.#core, this.#k, off, lsn, f, i, payload, this.#file.salt, this.#file.durableEnd, this.#ring, this.#nonce);
   }
 
   /** Account for `count` encoded records; write when the buffer is full, un-appending them if that fails. */
@@ -222,7 +222,7 @@ export class SegmentedWal implements ReplayHost {
       try {
         this.writeBuffered();
       } catch (e) {
-        if (this.#state === 'open') { this.#buffered -= size; this.#nextLsn -= count; }
+        if (this.#life.state === 'open') { this.#buffered -= size; this.#nextLsn -= count; }
         throw e;
       }
     }
@@ -233,7 +233,7 @@ export class SegmentedWal implements ReplayHost {
   private writeBuffered(): void {
     if (this.#buffered === 0) return;
     const core = this.#core;
-    this.#seg.write(core.u8.subarray(core.staging, core.staging + this.#buffered));
+    this.#file.write(core.u8.subarray(core.staging, core.staging + this.#buffered));
     this.#buffered = 0;
     this.#writtenNext = this.#nextLsn;
   }
@@ -246,15 +246,14 @@ export class SegmentedWal implements ReplayHost {
   sync(): void {
     this.live();
     this.writeBuffered();
-    if (!this.#seg.sync()) return;
+    if (!this.#file.sync()) return;
     this.#durableNext = this.#writtenNext;
-    this.#seg.writeMarker(this.#buffered);
+    this.#file.writeMarker(this.#buffered);
   }
 
   /** Group commit: resolves once every record appended before the call is durable; callers share one fsync. */
   syncAsync(): Promise<void> {
-    try { this.live(); } catch (e) { return Promise.reject(e); }
-    return this.#group.request();
+    return this.#life.syncAsync();
   }
 
   /**
@@ -271,7 +270,8 @@ export class SegmentedWal implements ReplayHost {
 
   private rollNow(): void {
     this.writeBuffered();
-    this.#seg.seal();
+    this.#file.seal();
+    this.active.size = this.#file.end;
     this.#durableNext = this.#writtenNext;
     this.createActive(this.#nextLsn, this.#ring, false);
   }
@@ -288,19 +288,19 @@ export class SegmentedWal implements ReplayHost {
    */
   private createActive(firstLsn: number, ring: KeyRing | null, replace: boolean): void {
     const k = this.#k;
-    const header = { salt: randomU32(), firstLsn, enc: ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE, keyId: ring?.currentKeyId ?? 0 };
+    const header = { salt: randomU32(), ...segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE, ring) };
     const name = segmentName(firstLsn);
     const path = `${this.#dir}/${name}`;
     const bytes = segmentHeaderBytes(this.#core, header, header.salt);
     writeSegmentFile(this.#fs, this.#dir, name, bytes);
-    try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.poisoned(e, 'directory fsync after creating a segment failed', this.#dir); }
+    try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.#life.poison(e, 'directory fsync after creating a segment failed', this.#dir); }
     let h: FileHandle;
-    try { h = this.#fs.open(path, { write: true }); } catch (e) { throw this.poisoned(e, 'opening a new segment failed', path); }
-    this.#seg.close();
+    try { h = this.#fs.open(path, { write: true }); } catch (e) { throw this.#life.poison(e, 'opening a new segment failed', path); }
+    this.#file.close();
     const meta: SegmentMeta = { name, path, firstLsn, size: bytes.length, header };
     if (replace) this.#segs[this.#segs.length - 1] = meta;
     else this.#segs.push(meta);
-    this.#seg = new ActiveSegment(meta, h, bytes.length, bytes.length, this.#core, (c, w, p) => this.poisoned(c, w, p));
+    this.#file = new FrameFile(this.#core, h, path, header.salt, bytes.length, bytes.length, this.#life);
     this.#nonce = new NonceSource();
   }
 
@@ -313,6 +313,7 @@ export class SegmentedWal implements ReplayHost {
   setEncryptionRing(ring: KeyRing | null): void {
     this.live();
     if (ring !== null && !(ring instanceof KeyRing)) throw new TypeError('setEncryptionRing: ring must be a KeyRing or null');
+    if (ring !== null) this.checkActiveKey(ring);
     if (!this.compatible(ring)) {
       if (!this.activeEmpty()) {
         throw new WalError('ENCRYPTION_REFUSED', `${this.active.path}: the active segment already has records; roll() before changing the encryption`, { path: this.active.path });
@@ -329,17 +330,17 @@ export class SegmentedWal implements ReplayHost {
    * next, so a crash leaves a suffix of the log, never a hole. The active
    * segment is never deleted.
    */
-  truncateBefore(checkpointLsn: number | bigint): TruncateResult {
+  truncateBefore(checkpointLsn: number | bigint): SegmentedTruncateResult {
     this.live();
     const cp = safeArg(checkpointLsn, 'truncateBefore: checkpointLsn');
-    const result: TruncateResult = { segmentsDeleted: 0, bytesReclaimed: 0 };
+    const result: SegmentedTruncateResult = { segmentsDeleted: 0, bytesReclaimed: 0 };
     while (this.#segs.length > 1 && this.#segs[1]!.firstLsn <= cp) {
       const s = this.#segs[0]!;
       try { this.#fs.remove(s.path); } catch (e) {
         throw new WalError('IO_ERROR', `${s.path}: removing the segment failed after ${result.segmentsDeleted} were deleted`, { path: s.path, cause: e });
       }
       this.#segs.shift();
-      try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.poisoned(e, 'directory fsync after deleting a segment failed'); }
+      try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.#life.poison(e, 'directory fsync after deleting a segment failed'); }
       result.segmentsDeleted++;
       result.bytesReclaimed += s.size;
     }
@@ -354,7 +355,7 @@ export class SegmentedWal implements ReplayHost {
       path: s.path,
       firstLsn: s.firstLsn,
       lastLsn: (i < n - 1 ? this.#segs[i + 1]!.firstLsn : this.#nextLsn) - 1,
-      sizeBytes: i < n - 1 ? s.size : this.#seg.end + this.#seg.tail,
+      sizeBytes: i < n - 1 ? s.size : this.#file.size,
       sealed: i < n - 1,
       encrypted: s.header.enc !== this.#k.SEG_ENC_NONE,
     }));
@@ -367,54 +368,68 @@ export class SegmentedWal implements ReplayHost {
 
   // ---- replay (host/logs/segmented/replay.ts)
 
-  /** @internal ReplayHost: a snapshot of what replay may read; buffered records are written (not synced) first. */
-  _replaySnapshot(): { fs: FileSystem; segments: SegmentMeta[]; activeEnd: number; nextLsn: number; ring: KeyRing | null; ids: SequenceMode } {
+  /**
+   * @internal ReplayHost: a snapshot of what replay may read. Buffered
+   * records are written (not synced) first; with durableOnly nothing is
+   * written and the snapshot ends at the durable end (durableLsn).
+   */
+  _replaySnapshot(durableOnly: boolean): ReplaySnapshot {
     this.live();
-    this.writeBuffered();
-    return { fs: this.#fs, segments: this.#segs.slice(), activeEnd: this.#seg.end, nextLsn: this.#nextLsn, ring: this.#ring, ids: this.#ids };
+    if (!durableOnly) this.writeBuffered();
+    return {
+      fs: this.#fs, segments: this.#segs.slice(), ring: this.#ring, ids: this.#ids, allowPlaintext: this.#allowPlaintext,
+      activeEnd: durableOnly ? this.#file.durableEnd : this.#file.end,
+      nextLsn: durableOnly ? this.#durableNext : this.#nextLsn,
+    };
   }
   /** @internal A core for one replay (each replay scans in its own core memory). */
   _takeCore(): Core { return this.#readCores.pop() ?? new Core(); }
   /** @internal */
   _returnCore(core: Core): void { if (this.#readCores.length < 2) this.#readCores.push(core); }
 
-  /** Lazily yield records with LSN >= fromLsn (default: all retained), segment by segment, in bounded memory. */
-  *records(fromLsn?: number | bigint): IterableIterator<WalRecord> {
-    for (const batch of replayBatches(this, fromLsn)) yield* batch;
+  /**
+   * Lazily yield records with LSN >= fromLsn (default: all retained), segment
+   * by segment, in bounded memory. No file descriptor is held between
+   * batches, so an abandoned iterator leaks nothing.
+   */
+  *records(fromLsn?: number | bigint, options?: SegmentedReplayOptions): IterableIterator<SegmentedRecord> {
+    const durableOnly = replayOptions('records', options);
+    for (const batch of replayBatches(this, fromLsn, durableOnly)) yield* batch;
   }
 
-  [Symbol.iterator](): IterableIterator<WalRecord> { return this.records(); }
+  [Symbol.iterator](): IterableIterator<SegmentedRecord> { return this.records(); }
 
   /** Every retained record, in LSN order (an array: for large logs prefer records()). */
-  replay(): WalRecord[] { return collect(this, undefined, Infinity).records; }
+  replay(options?: SegmentedReplayOptions): SegmentedRecord[] {
+    return collect(this, undefined, Infinity, replayOptions('replay', options)).records;
+  }
 
   /** Records with LSN >= lsn. LSN_NOT_RETAINED if lsn is below the oldest retained segment. */
-  replayFrom(lsn: number | bigint): WalRecord[] {
+  replayFrom(lsn: number | bigint, options?: SegmentedReplayOptions): SegmentedRecord[] {
     if (lsn === undefined) throw new TypeError('replayFrom: lsn is required');
-    return collect(this, lsn, Infinity).records;
+    return collect(this, lsn, Infinity, replayOptions('replayFrom', options)).records;
   }
 
-  /** At most `max` records from `lsn`, and whether more follow. */
-  replayFromLimit(lsn: number | bigint, max: number): ReplayPage {
+  /** At most `max` records from `lsn`, and whether more follow (no record past `max` is read). */
+  replayFromLimit(lsn: number | bigint, max: number, options?: SegmentedReplayOptions): SegmentedReplayPage {
     if (lsn === undefined) throw new TypeError('replayFromLimit: lsn is required');
     if (!Number.isSafeInteger(max) || max < 0) throw new RangeError('replayFromLimit: max must be a non-negative integer');
-    return collect(this, lsn, max);
+    return collect(this, lsn, max, replayOptions('replayFromLimit', options));
   }
 
-  /** Sync, make the sync marker durable, release the files and the lock. Idempotent; on a poisoned WAL only releases. */
+  /**
+   * Sync, make the sync marker durable, release the files and the lock.
+   * Idempotent; pending syncAsync() calls settle first; on a poisoned WAL it
+   * only releases.
+   */
   close(): void {
-    if (this.#state === 'closed') return;
-    if (this.#state === 'open') this.#group.flushPending();
-    try {
-      if (this.#state === 'open') {
-        this.sync();
-        this.#seg.syncMarker();
-      }
-    } finally {
-      this.#state = 'closed';
-      this.#seg.close();
+    this.#life.close(() => {
+      this.sync();
+      this.#file.finish();
+    }, () => {
+      this.#file.close();
       this.#lock.release();
-    }
+    });
   }
 
   [disposeSymbol](): void { this.close(); }

@@ -4,9 +4,28 @@
  */
 import { KeyRing } from './encryption.js';
 import type { FileSystem } from '../../fs/types.js';
-import { checkOptions } from '../../lifecycle/options.js';
-import type { WalRecord } from './scan.js';
+import { boolOption, checkOptions, intOption, u64Option } from '../../lifecycle/options.js';
 import type { SequenceMode } from '../../core/u64.js';
+
+/**
+ * One record as replay returns it. The payload belongs to the caller: it is
+ * a view into a private copy of its stretch of the segment (up to
+ * COPY_SPAN bytes shared with its neighbours, which are never written
+ * again), so keeping one payload can keep that copy alive; payload.slice()
+ * detaches it. One copy per stretch instead of one per record makes replay
+ * several times faster in V8, where small typed arrays are costly.
+ */
+export interface SegmentedRecord {
+  lsn: number;
+  recordType: number;
+  /** number, or bigint when the WAL was opened with { u64: 'bigint' }. */
+  tenantId: number | bigint;
+  vshardId: number;
+  databaseId: number | bigint;
+  payload: Uint8Array;
+}
+/** @deprecated Use SegmentedRecord. */
+export type WalRecord = SegmentedRecord;
 
 export interface SegmentedWalOptions {
   /** The WAL directory; created (with its first segment) when missing. */
@@ -25,11 +44,20 @@ export interface SegmentedWalOptions {
    */
   encryptionRing?: KeyRing | null;
   /** tenantId/databaseId as 'number' (default, up to 2^53-1) or 'bigint' (full u64). */
+  u64?: SequenceMode;
+  /** @deprecated Alias of `u64` (its old name). */
   ids?: SequenceMode;
+  /**
+   * With an encryption ring set, replay refuses plaintext segments (a
+   * downgrade: plaintext records slipped into the directory would be read as
+   * if they were authentic) unless this is true, e.g. for segments written
+   * before encryption was switched on. Default false.
+   */
+  allowPlaintext?: boolean;
 }
 
-/** One record for appendBatch(). */
-export interface AppendRecord {
+/** One record for appendBatch(): exactly these five fields (another key is a TypeError). */
+export interface SegmentedAppendRecord {
   recordType: number | bigint;
   tenantId: number | bigint;
   vshardId: number | bigint;
@@ -50,25 +78,42 @@ export interface SegmentInfo {
   encrypted: boolean;
 }
 
-export interface TruncateResult { segmentsDeleted: number; bytesReclaimed: number }
-export interface ReplayPage { records: WalRecord[]; hasMore: boolean }
+/** @deprecated Use SegmentedAppendRecord. */
+export type AppendRecord = SegmentedAppendRecord;
+
+export interface SegmentedTruncateResult { segmentsDeleted: number; bytesReclaimed: number }
+/** @deprecated Use SegmentedTruncateResult. */
+export type TruncateResult = SegmentedTruncateResult;
+export interface SegmentedReplayPage { records: SegmentedRecord[]; hasMore: boolean }
+/** @deprecated Use SegmentedReplayPage. */
+export type ReplayPage = SegmentedReplayPage;
 
 /** What open() found: bytes cut from a torn tail (and why), segments it created. */
 export interface SegmentedOpenReport { truncatedBytes: number; truncatedReason: string | undefined; createdSegments: number }
 
-const OPTION_KEYS = ['dir', 'segmentTargetSize', 'fs', 'bufferSize', 'encryptionRing', 'ids'] as const;
+const OPTION_KEYS = ['dir', 'segmentTargetSize', 'fs', 'bufferSize', 'encryptionRing', 'u64', 'ids', 'allowPlaintext'] as const;
+
+export interface CheckedOptions {
+  dir: string;
+  segmentTargetSize: number;
+  bufferSize: number;
+  u64: SequenceMode;
+  allowPlaintext: boolean;
+  fs: FileSystem | undefined;
+  encryptionRing: KeyRing | null | undefined;
+}
 
 /** Validate open()'s options (TypeError/RangeError); returns them with defaults applied. */
-export function checkOpenOptions(o: SegmentedWalOptions): Required<Omit<SegmentedWalOptions, 'fs' | 'encryptionRing'>> & SegmentedWalOptions {
-  checkOptions('SegmentedWal.open', o, OPTION_KEYS);
-  if (typeof o.dir !== 'string' || o.dir.length === 0) throw new TypeError('SegmentedWal.open: dir must be a non-empty string');
-  const segmentTargetSize = o.segmentTargetSize ?? 64 << 20;
-  if (!Number.isSafeInteger(segmentTargetSize) || segmentTargetSize < 1) throw new RangeError('SegmentedWal.open: segmentTargetSize must be a positive integer');
-  const bufferSize = o.bufferSize ?? 1 << 20;
-  if (!Number.isSafeInteger(bufferSize) || bufferSize < 0 || bufferSize > 1 << 30) throw new RangeError('SegmentedWal.open: bufferSize must be an integer in [0, 2^30]');
-  if (o.ids !== undefined && o.ids !== 'number' && o.ids !== 'bigint') throw new RangeError("SegmentedWal.open: ids must be 'number' or 'bigint'");
+export function checkOpenOptions(o: SegmentedWalOptions): CheckedOptions {
+  const where = 'SegmentedWal.open';
+  checkOptions(where, o, OPTION_KEYS);
+  if (typeof o.dir !== 'string' || o.dir.length === 0) throw new TypeError(`${where}: dir must be a non-empty string`);
+  const segmentTargetSize = intOption(where, 'segmentTargetSize', o.segmentTargetSize, 64 << 20, 1, Number.MAX_SAFE_INTEGER);
+  const bufferSize = intOption(where, 'bufferSize', o.bufferSize, 1 << 20, 0, 1 << 30);
+  const u64 = u64Option(where, o, { name: 'ids', value: o.ids });
   const ring = o.encryptionRing;
-  if (ring !== undefined && ring !== null && !(ring instanceof KeyRing)) throw new TypeError('SegmentedWal.open: encryptionRing must be a KeyRing or null');
+  if (ring !== undefined && ring !== null && !(ring instanceof KeyRing)) throw new TypeError(`${where}: encryptionRing must be a KeyRing or null`);
   const dir = o.dir.length > 1 ? o.dir.replace(/\/+$/, '') : o.dir;
-  return { ...o, dir, segmentTargetSize, bufferSize, ids: o.ids ?? 'number' };
+  const allowPlaintext = boolOption(where, 'allowPlaintext', o.allowPlaintext, false);
+  return { dir, segmentTargetSize, bufferSize, u64, allowPlaintext, fs: o.fs, encryptionRing: ring };
 }

@@ -132,17 +132,47 @@ test('opening without the ring: recovery works, appends to the encrypted segment
   wal.close();
 });
 
+// Defect 8.12: the segment header's key check value (FORMAT.md §S2) makes a
+// wrong key under the same id fail at open (it used to be accepted, and the
+// active segment then mixed two keys); a sealed segment fails at replay,
+// before any record is decrypted, at offset 0 (the header).
 test('a wrong key (same id, other bytes) is DECRYPT_FAILED with path and offset', () => {
   const fs = new MemoryFileSystem();
   const wal = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
   fill(wal, 3, new Map());
+  wal.roll();
+  fill(wal, 2, new Map());
   wal.close();
-  const wrong = SegmentedWal.open({ dir: '/w', fs, encryptionRing: new KeyRing({ id: 7, key: key(1) }) });
+  const wrongRing = new KeyRing({ id: 7, key: key(1) });
+  const e0 = errOf(() => SegmentedWal.open({ dir: '/w', fs, encryptionRing: wrongRing }));
+  assert.ok(e0 instanceof WalError && e0.code === 'DECRYPT_FAILED', `open: got ${e0?.code}`);
+  assert.ok(e0.path.endsWith('wal-00000000000000000004.seg'));
+  assert.match(e0.message, /key id 7/);
+  // The failed open released the lock: a right open works.
+  const ok = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
+  assert.is(ok.replay().length, 5);
+  ok.close();
+  // A sealed segment: the active one is rewritten under another key id first.
+  const other = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING.rotate({ id: 9, key: key(9) }) });
+  other.close();
+  const wrong = SegmentedWal.open({ dir: '/w', fs, encryptionRing: new KeyRing({ id: 9, key: key(9) }, [{ id: 7, key: key(1) }]) });
   const e = errOf(() => wrong.replay());
   assert.ok(e instanceof WalError && e.code === 'DECRYPT_FAILED', `got ${e?.code}`);
-  assert.is(e.offset, 64);
+  assert.is(e.offset, 0);
   assert.ok(e.path.endsWith('wal-00000000000000000001.seg'));
   wrong.close();
+});
+
+test('setEncryptionRing with another key under the active segment\'s key id is DECRYPT_FAILED and changes nothing', () => {
+  const fs = new MemoryFileSystem();
+  const wal = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
+  fill(wal, 3, new Map());
+  const e = errOf(() => wal.setEncryptionRing(new KeyRing({ id: 7, key: key(1) })));
+  assert.ok(e instanceof WalError && e.code === 'DECRYPT_FAILED', `got ${e?.code}`);
+  assert.is(wal.encryptionRing, RING);
+  fill(wal, 1, new Map());
+  assert.is(wal.replay().length, 4);
+  wal.close();
 });
 
 function tamper(name, mutate) {
@@ -169,6 +199,28 @@ tamper('a flipped ciphertext bit', (b, f) => { b[f.at + 32 + 44 + 3] ^= 0x10; })
 tamper('a flipped tag bit', (b, f) => { b[f.at + 32 + f.len - 1] ^= 0x01; });
 tamper('a changed tenantId in the plaintext sub-header (AAD)', (b, f) => { b[f.at + 32 + 8] ^= 0x01; });
 tamper('a changed nonce', (b, f) => { b[f.at + 32 + 32] ^= 0x80; });
+
+test('records decrypted before one that fails authentication are handed out before DECRYPT_FAILED', () => {
+  const fs = new MemoryFileSystem();
+  const wal = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
+  const oracle = new Map();
+  fill(wal, 5, oracle);
+  wal.roll(); // sealed: no trailing sync marker
+  wal.close();
+  const path = '/w/wal-00000000000000000001.seg';
+  const b = fs.readFile(path);
+  const f = frames(b)[3];
+  b[f.at + 32 + 32 + 12] ^= 0x01; // ciphertext of LSN 4, CRC fixed so only the GCM tag catches it
+  fixCrc(b, f.at);
+  fs.writeFile(path, b);
+  const again = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
+  const got = [];
+  const e = errOf(() => { for (const r of again.records()) got.push(r.lsn); });
+  assert.is(e?.code, 'DECRYPT_FAILED');
+  assert.equal(got, [1, 2, 3], 'the records before the bad one, all in the same chunk');
+  assert.equal(again.replayFromLimit(1, 3).records.map((r) => r.lsn), [1, 2, 3]);
+  again.close();
+});
 
 test('a flipped ciphertext bit without a CRC fix-up is CORRUPTED in a sealed segment', () => {
   const fs = new MemoryFileSystem();
@@ -299,7 +351,7 @@ test('power cut before every call while encryption is switched on, rotated and a
     cuts++;
     mem.crash({ seed: seed + k, mode, dirMode: k % 2 ? 'random' : 'drop' });
     const ctx = `seed ${seed}, cut before call ${k} (${cut.at}), ${mode}`;
-    const wal = SegmentedWal.open({ dir: '/w', fs: mem, encryptionRing: ring2 });
+    const wal = SegmentedWal.open({ dir: '/w', fs: mem, encryptionRing: ring2, allowPlaintext: true }); // segment 1 is plain
     const recs = wal.replay();
     const [, last] = checkReplay(recs, st.oracle, ctx);
     if (st.acked > 0) assert.ok(recs.length > 0 && recs[0].lsn === 1 && last >= st.acked, `${ctx}: acknowledged ${st.acked}, replay ends at ${last}`);
