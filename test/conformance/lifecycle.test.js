@@ -22,7 +22,7 @@ export const LOGS = [
   },
   {
     name: 'SegmentedWal',
-    open: (fs, path) => SegmentedWal.open(path, { fs }),
+    open: (fs, path) => SegmentedWal.open({ dir: path, fs }),
     append: (log, i) => log.append(1, 2, 3, 4, bytes(`r${i}`)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),

@@ -19,7 +19,8 @@
 // chunk re-read and a 4 MiB CRC per header (256 KiB of them: > 90 s).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Core, MemoryFileSystem, WalError, WalFsReader, WalFsWriter } from 'walcore';
+import { MemoryFileSystem, WalError, WalFsReader, WalFsWriter } from 'walcore';
+import { Core } from 'walcore/internals';
 import { dec, enc, rng, seedFor } from '../support/helpers.js';
 
 const HDR = 32;

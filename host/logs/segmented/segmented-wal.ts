@@ -15,7 +15,7 @@
 import { randomU32 } from '../../platform/random.js';
 import { Core } from '../../core/core.js';
 import { KeyRing, NonceSource } from './encryption.js';
-import { WalError, ioError } from '../../errors.js';
+import { WalError } from '../../errors.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
 import { defaultFileSystem } from '../../fs/default.js';
 import { FrameFile } from '../../codec/frame-file.js';

@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as nodefs from 'node:fs';
-import { Core, MemoryFileSystem, RingLog, WalError } from 'walcore';
+import { MemoryFileSystem, RingLog, WalError } from 'walcore';
+import { Core } from 'walcore/internals';
 import { enc, dec, tempDir } from '../../support/helpers.js';
 
 function memfs() {

@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as nodefs from 'node:fs';
-import { Core, KeyRing, MemoryFileSystem, SegmentedWal, WalError } from 'walcore';
+import { KeyRing, MemoryFileSystem, SegmentedWal, WalError } from 'walcore';
+import { Core } from 'walcore/internals';
 import { tempDir } from '../../support/helpers.js';
 
 const errOf = (fn) => { try { fn(); } catch (e) { return e; } return undefined; };
