@@ -255,4 +255,15 @@ test('KeyRing hands out no key buffer; destroy() zeroises its copies and later u
   wal.close();
 });
 
+test('issue 14.4: a wrong option type is TypeError, an out-of-range value RangeError', () => {
+  const fs = new MemoryFileSystem();
+  for (const [opts, cls] of [
+    [{ segmentTargetSize: 'big' }, TypeError], [{ segmentTargetSize: 0 }, RangeError], [{ segmentTargetSize: 1.5 }, RangeError],
+    [{ bufferSize: 'big' }, TypeError], [{ bufferSize: -1 }, RangeError], [{ u64: 7 }, TypeError],
+  ]) {
+    const e = errOf(() => SegmentedWal.open({ dir: '/w', fs, ...opts }));
+    assert.instance(e, cls, JSON.stringify(opts));
+  }
+});
+
 test.run();
