@@ -7,7 +7,7 @@ const wal = WalFsWriter.open('/app.wal', { fs });
 wal.append({ sequence: 1, payload: new Uint8Array([1]) });
 wal.flush(); // acknowledged: must survive
 wal.append({ sequence: 2, payload: new Uint8Array([2]) });
-await wal.flushAsync(); // group commit: also acknowledged
+await wal.syncAsync(); // group commit: also acknowledged
 wal.append({ sequence: 3, payload: new Uint8Array([3]) }); // never flushed: may vanish
 
 const report = fs.crash({ seed: 42, mode: 'drop' });

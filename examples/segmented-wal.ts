@@ -11,9 +11,9 @@ const dir = join(mkdtempSync(join(process.env.WALCORE_EXAMPLE_DIR ?? os.tmpdir()
 const text = (s: string) => new TextEncoder().encode(s);
 
 // Tiny segments so this short example rolls a few times (use MiBs in production).
-// ids: 'bigint' gives tenantId/databaseId their full u64 range (the default,
+// u64: 'bigint' gives tenantId/databaseId their full u64 range (the default,
 // 'number', takes and returns plain numbers up to 2^53-1).
-const wal = SegmentedWal.open({ dir, segmentTargetSize: 512, ids: 'bigint' });
+const wal = SegmentedWal.open({ dir, segmentTargetSize: 512, u64: 'bigint' });
 for (let i = 1; i <= 20; i++) {
   // recordType (u32), tenantId (u64), vshardId (u32), databaseId (u64), payload
   wal.append(1, 42, i % 4, 0, text(`put key-${i}`));
@@ -50,7 +50,9 @@ await wal.syncAsync(); // group commit
 wal.close();
 
 // Reopen with the rotated ring (it still holds key 1) and stream everything lazily.
-const again = SegmentedWal.open({ dir, encryptionRing: rotated, ids: 'bigint' });
+// The oldest segments were written before encryption was switched on: with a ring
+// set, plaintext segments are refused (a downgrade) unless allowPlaintext says so.
+const again = SegmentedWal.open({ dir, encryptionRing: rotated, u64: 'bigint', allowPlaintext: true });
 for (const r of again.records()) {
   if (r.recordType === 2) console.log('LSN', r.lsn, 'database', r.databaseId, new TextDecoder().decode(r.payload));
 }

@@ -21,7 +21,7 @@ export const ERROR_CODES = [
   // RingLog
   'ZERO_CAPACITY', // a ring needs at least one slot
   'CAPACITY_OVERFLOW', // more than 2^32-1 slots, or a file larger than the platform can hold
-  'HEADER_MISMATCH', // an existing ring's magic, version or geometry differs from what was asked
+  'HEADER_MISMATCH', // an existing ring's geometry (capacity, slot size) differs from what was asked
   // SegmentedWal
   'LSN_NOT_RETAINED', // replay asked for LSNs below the oldest retained segment
   'DECRYPT_FAILED', // a record failed authentication (wrong key or tampered ciphertext)
