@@ -87,11 +87,3 @@ export function fromHalves(lo: number, hi: number, mode: SequenceMode, path?: st
   }
   return hi * TWO_32 + lo;
 }
-
-/** A stored value that must be a safe number (LSNs, ring sequences), else SEQUENCE_OUT_OF_RANGE. */
-export function safeFromHalves(lo: number, hi: number, what: string, path: string): number {
-  if (hi >= SAFE_HI_LIMIT) {
-    throw new WalError('SEQUENCE_OUT_OF_RANGE', `${path}: ${what} ${(BigInt(hi) << 32n) | BigInt(lo)} exceeds Number.MAX_SAFE_INTEGER`, { path });
-  }
-  return hi * TWO_32 + lo;
-}

@@ -21,12 +21,6 @@ export function tempPathFor(path: string): string {
   return `${path}${TEMP_MARK}${randomHex(2)}`;
 }
 
-/** Whether `name` is a temp file of the recipe (for `target` when given: `<target>.tmp-<hex>`). */
-export function isTempName(name: string, target?: string): boolean {
-  if (!TEMP_RE.test(name)) return false;
-  return target === undefined || name.slice(0, name.lastIndexOf(TEMP_MARK)) === target;
-}
-
 /**
  * Steps 1-3 of the recipe: `fill` writes the content into a fresh temp file
  * (its handle is positioned nowhere; write at explicit offsets), which is

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryFileSystem, SegmentedWal, WalError } from 'walcore';
 import { rng, seedFor } from '../support/helpers.js';
-import { CrashPointFs } from '../support/fixtures/segmented-crash-fs.js';
+import { CrashPointFs } from '../support/crash-point-fs.js';
 import { appendOne, checkReplay, fieldsFor, payloadFor } from '../support/fixtures/segmented-util.js';
 
 const MODES = ['random', 'drop', 'tear', 'keep'];

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KeyRing, MemoryFileSystem, SegmentedWal, WalError, crc32c } from 'walcore';
 import { enc, hex, rng, seedFor } from '../../support/helpers.js';
-import { CrashPointFs } from '../../support/fixtures/segmented-crash-fs.js';
+import { CrashPointFs } from '../../support/crash-point-fs.js';
 import { appendOne, checkReplay, equalBytes, fieldsFor, payloadFor } from '../../support/fixtures/segmented-util.js';
 
 const key = (b) => new Uint8Array(32).fill(b);
