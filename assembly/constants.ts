@@ -58,6 +58,8 @@ export const TYPE_RAFT_HARD_STATE: u32 = 0x91; // a = term, b = vote, c = commit
 export const TYPE_RAFT_SNAPSHOT: u32 = 0x92; // a = index, b = term: the log was compacted to this snapshot
 export const TYPE_RAFT_FOOTER: u32 = 0x93; // index footer of a sealed segment: op records
 export const TYPE_RAFT_LOCATOR: u32 = 0x94; // last frame of a sealed segment: a = footer offset, b = op count
+/** Frame flag of WalLog entry/control frames: more frames of the same write follow (a write is all or nothing on recovery). */
+export const RAFT_FLAG_MORE: u32 = 1;
 
 // ---- Scanner flags
 /** Write one 32-byte descriptor per valid frame into the descriptor region. */

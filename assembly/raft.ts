@@ -5,7 +5,7 @@
 // is refused with ERR_BAD_RECORD); the host keeps them as JS numbers.
 
 import {
-  ERR_ARGUMENT, ERR_BAD_RECORD, F_LEN, F_SEQ, F_TYPE, FRAME_HEADER_SIZE, OK,
+  ERR_ARGUMENT, ERR_BAD_RECORD, F_FLAGS, F_LEN, RAFT_FLAG_MORE, F_SEQ, F_TYPE, FRAME_HEADER_SIZE, OK,
   TYPE_RAFT_ENTRY, TYPE_RAFT_HARD_STATE, TYPE_RAFT_LOCATOR, TYPE_RAFT_SNAPSHOT, TYPE_RAFT_TRUNCATE,
 } from "./constants";
 import { encodeFrame } from "./frame";
@@ -53,28 +53,30 @@ export let raftFlags: u32 = 0;
 /** Entry body: offset from the frame start, and length. */
 export let raftBody: u32 = 0;
 export let raftBodyLen: u32 = 0;
+/** The frame carries RAFT_FLAG_MORE: more frames of the same write follow it. */
+export let raftMore: u32 = 0;
 
 /**
  * Encode an entry frame at ptr; the host has copied the body to
  * ptr + 32 + 16. Returns the frame size.
  */
-export function encodeRaftEntry(ptr: usize, bodyLen: u32, salt: u32, index: f64, term: f64, etype: u32, mark: f64): u32 {
+export function encodeRaftEntry(ptr: usize, bodyLen: u32, salt: u32, index: f64, term: f64, etype: u32, more: u32, mark: f64): u32 {
   const p = ptr + FRAME_HEADER_SIZE;
   store<u64>(p + RE_TERM, <u64>term);
   store<u64>(p + RE_TYPE, <u64>(etype & 0xff)); // type byte and 7 reserved zeros
   const idx = <u64>index;
-  return encodeFrame(ptr, RAFT_ENTRY_HEADER_SIZE + bodyLen, TYPE_RAFT_ENTRY, salt, <u32>idx, <u32>(idx >> 32), mark);
+  return encodeFrame(ptr, RAFT_ENTRY_HEADER_SIZE + bodyLen, TYPE_RAFT_ENTRY | (more ? RAFT_FLAG_MORE << 8 : 0), salt, <u32>idx, <u32>(idx >> 32), mark);
 }
 
 /** Encode a control frame (type 0x90..0x94) with the 32-byte payload (a, b, c, flags). Returns the frame size. */
-export function encodeRaftControl(ptr: usize, type: u32, salt: u32, a: f64, b: f64, c: f64, flags: u32, mark: f64): u32 {
+export function encodeRaftControl(ptr: usize, type: u32, salt: u32, a: f64, b: f64, c: f64, flags: u32, more: u32, mark: f64): u32 {
   const p = ptr + FRAME_HEADER_SIZE;
   store<u64>(p + RC_A, <u64>a);
   store<u64>(p + RC_B, <u64>b);
   store<u64>(p + RC_C, <u64>c);
   store<u32>(p + RC_FLAGS, flags);
   store<u32>(p + RC_FLAGS + 4, 0);
-  return encodeFrame(ptr, RAFT_CONTROL_SIZE, type, salt, 0, 0, mark);
+  return encodeFrame(ptr, RAFT_CONTROL_SIZE, type | (more ? RAFT_FLAG_MORE << 8 : 0), salt, 0, 0, mark);
 }
 
 function safe(v: u64): bool {
@@ -94,6 +96,9 @@ export function decodeRaftFrame(ptr: usize): i32 {
   const len = load<u32>(ptr + F_LEN);
   const p = ptr + FRAME_HEADER_SIZE;
   raftType = type;
+  const fflags = <u32>load<u8>(ptr + F_FLAGS);
+  if ((fflags & ~RAFT_FLAG_MORE) != 0) return ERR_BAD_RECORD;
+  raftMore = fflags;
   if (type == TYPE_RAFT_ENTRY) {
     if (len < RAFT_ENTRY_HEADER_SIZE) return ERR_BAD_RECORD;
     const seq = load<u64>(ptr + F_SEQ);
@@ -110,6 +115,7 @@ export function decodeRaftFrame(ptr: usize): i32 {
   }
   // The footer (0x93) is read with decodeRaftOps; any other type is not a Raft frame.
   if (type != TYPE_RAFT_TRUNCATE && type != TYPE_RAFT_HARD_STATE && type != TYPE_RAFT_SNAPSHOT && type != TYPE_RAFT_LOCATOR) return ERR_ARGUMENT;
+  if (type == TYPE_RAFT_LOCATOR && fflags != 0) return ERR_BAD_RECORD;
   if (len != RAFT_CONTROL_SIZE || load<u64>(ptr + F_SEQ) != 0) return ERR_BAD_RECORD;
   const a = load<u64>(p + RC_A);
   const b = load<u64>(p + RC_B);

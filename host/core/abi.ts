@@ -63,10 +63,10 @@ export interface CoreFunctions {
   encodeRingState(ptr: number, salt: number, flags: number, firstLo: number, firstHi: number, nextLo: number, nextHi: number): number;
   /** (ptr: usize, salt: u32): i32 */
   decodeRingState(ptr: number, salt: number): number;
-  /** (ptr: usize, bodyLen: u32, salt: u32, index: f64, term: f64, etype: u32, mark: f64): u32 */
-  encodeRaftEntry(ptr: number, bodyLen: number, salt: number, index: number, term: number, etype: number, mark: number): number;
-  /** (ptr: usize, type: u32, salt: u32, a: f64, b: f64, c: f64, flags: u32, mark: f64): u32 */
-  encodeRaftControl(ptr: number, type: number, salt: number, a: number, b: number, c: number, flags: number, mark: number): number;
+  /** (ptr: usize, bodyLen: u32, salt: u32, index: f64, term: f64, etype: u32, more: u32, mark: f64): u32 */
+  encodeRaftEntry(ptr: number, bodyLen: number, salt: number, index: number, term: number, etype: number, more: number, mark: number): number;
+  /** (ptr: usize, type: u32, salt: u32, a: f64, b: f64, c: f64, flags: u32, more: u32, mark: f64): u32 */
+  encodeRaftControl(ptr: number, type: number, salt: number, a: number, b: number, c: number, flags: number, more: number, mark: number): number;
   /** (ptr: usize): i32 */
   decodeRaftFrame(ptr: number): number;
   /** (src: usize, count: u32, dst: usize): i32 */
@@ -119,6 +119,7 @@ export const CONSTANT_TYPES = {
   TYPE_RAFT_SNAPSHOT: 'u32',
   TYPE_RAFT_FOOTER: 'u32',
   TYPE_RAFT_LOCATOR: 'u32',
+  RAFT_FLAG_MORE: 'u32',
   SCAN_EMIT: 'u32',
   SCAN_SEQ_STRICT: 'u32',
   SCAN_SEQ_NEXT: 'u32',
@@ -285,6 +286,7 @@ export const OUTPUT_TYPES = {
   raftFlags: 'u32',
   raftBody: 'u32',
   raftBodyLen: 'u32',
+  raftMore: 'u32',
   raftBadOp: 'u32',
 } as const;
 export type OutputName = keyof typeof OUTPUT_TYPES;
@@ -337,6 +339,7 @@ export class CoreConstants {
   readonly TYPE_RAFT_SNAPSHOT: number;
   readonly TYPE_RAFT_FOOTER: number;
   readonly TYPE_RAFT_LOCATOR: number;
+  readonly RAFT_FLAG_MORE: number;
   readonly SCAN_EMIT: number;
   readonly SCAN_SEQ_STRICT: number;
   readonly SCAN_SEQ_NEXT: number;
@@ -496,6 +499,7 @@ export class CoreConstants {
     this.TYPE_RAFT_SNAPSHOT = read('TYPE_RAFT_SNAPSHOT');
     this.TYPE_RAFT_FOOTER = read('TYPE_RAFT_FOOTER');
     this.TYPE_RAFT_LOCATOR = read('TYPE_RAFT_LOCATOR');
+    this.RAFT_FLAG_MORE = read('RAFT_FLAG_MORE');
     this.SCAN_EMIT = read('SCAN_EMIT');
     this.SCAN_SEQ_STRICT = read('SCAN_SEQ_STRICT');
     this.SCAN_SEQ_NEXT = read('SCAN_SEQ_NEXT');

@@ -115,14 +115,20 @@ function read(core: Core, h: FileHandle, path: string, off: number, len: number,
 
 /**
  * Scan every frame of a segment from its header on, passing the ops of
- * Raft frames to `sink` (markers, footers and locators are skipped). Stops at
+ * Raft frames to `sink` (markers, footers and locators are skipped), one
+ * write at a time: the ops of a write reach the sink only once its last
+ * frame (without RAFT_FLAG_MORE) is seen, so an unfinished write is never
+ * applied (pendingStart says where it starts; open cuts it). Stops at
  * the first invalid frame: the returned scanner's `failure` says where (the
  * caller decides between torn tail and corruption). A Raft frame whose bytes
  * are intact but break §11 is a decode failure (always corruption).
  */
-export function scanSegment(core: Core, h: FileHandle, path: string, salt: number, size: number, sink: OpSink): FrameScanner {
+export function scanSegment(core: Core, h: FileHandle, path: string, salt: number, size: number, sink: OpSink): SegmentScan {
   const c = core.c;
   const scanner = new FrameScanner(core, h, path, salt, c.FILE_HEADER_SIZE, size, c.SCAN_EMIT | c.SCAN_MARK);
+  const result: SegmentScan = { scanner, pendingStart: -1 };
+  /** Ops of a write whose last frame has not been seen yet (6 numbers each). */
+  const pending: number[] = [];
   try {
     for (let n = scanner.next(); n > 0; n = scanner.next()) {
       const base = scanner.batchBase;
@@ -131,23 +137,39 @@ export function scanSegment(core: Core, h: FileHandle, path: string, salt: numbe
         const rel = core.dv.getUint32(d + c.D_OFFSET, true);
         const type = core.dv.getUint32(d + c.D_TYPE, true) & 0xff;
         const offset = scanner.batchOffset + rel;
-        if (type === c.TYPE_SYNC_MARK || type === c.TYPE_RAFT_FOOTER || type === c.TYPE_RAFT_LOCATOR) continue;
-        if (core.x.decodeRaftFrame(base + rel) !== c.OK) { scanner.fail(offset, 'decode-failure'); return scanner; }
+        if (type === c.TYPE_SYNC_MARK || type === c.TYPE_RAFT_FOOTER || type === c.TYPE_RAFT_LOCATOR) {
+          if (pending.length > 0) { scanner.fail(offset, 'decode-failure'); return result; }
+          continue;
+        }
+        if (core.x.decodeRaftFrame(base + rel) !== c.OK) { scanner.fail(offset, 'decode-failure'); return result; }
         const a = core.out('raftA');
         const b = core.out('raftB');
         const cc = core.out('raftC');
         const flags = core.out('raftFlags');
-        if (type === c.TYPE_RAFT_ENTRY) sink(c.RAFT_OP_ENTRY, flags, offset, a, b, 0);
-        else if (type === c.TYPE_RAFT_TRUNCATE) sink(c.RAFT_OP_TRUNCATE, 0, offset, a, 0, 0);
-        else if (type === c.TYPE_RAFT_HARD_STATE) sink(c.RAFT_OP_HARD_STATE, flags, offset, a, b, cc);
-        else sink(c.RAFT_OP_SNAPSHOT, 0, offset, a, b, 0);
+        let op: number;
+        if (type === c.TYPE_RAFT_ENTRY) op = c.RAFT_OP_ENTRY;
+        else if (type === c.TYPE_RAFT_TRUNCATE) op = c.RAFT_OP_TRUNCATE;
+        else if (type === c.TYPE_RAFT_HARD_STATE) op = c.RAFT_OP_HARD_STATE;
+        else op = c.RAFT_OP_SNAPSHOT;
+        if (pending.length === 0) result.pendingStart = offset;
+        pending.push(op, flags, offset, a, b, cc);
+        if (core.out('raftMore') !== 0) continue;
+        for (let k = 0; k < pending.length; k += 6) sink(pending[k]!, pending[k + 1]!, pending[k + 2]!, pending[k + 3]!, pending[k + 4]!, pending[k + 5]!);
+        pending.length = 0;
+        result.pendingStart = -1;
       }
     }
   } catch (e) {
     if (e instanceof WalError) throw e;
     throw ioError('read', path, e);
   }
-  return scanner;
+  return result;
+}
+
+/** A scanned segment: the scanner (its failure, if any) and where an unfinished write starts (-1: none). */
+export interface SegmentScan {
+  scanner: FrameScanner;
+  pendingStart: number;
 }
 
 /** The snapshot file's content: header (kind 5, p0 index, p1 term) + one data frame. Built in core staging. */

@@ -149,12 +149,21 @@ export class WalLog implements RaftLog {
         segs.push({ num: cur, path: curPath, salt: head.salt, base: head.base, baseTerm: head.baseTerm, h });
         if (!active) {
           if (readFooter(core, h, curPath, head.salt, size, sink)) { footersRead++; continue; }
-          const scan = scanSegment(core, h, curPath, head.salt, size, sink);
-          if (scan.failure !== undefined) throw scan.error(false);
+          const { scanner, pendingStart } = scanSegment(core, h, curPath, head.salt, size, sink);
+          if (scanner.failure !== undefined) throw scanner.error(false);
+          if (pendingStart >= 0) throw new WalError('CORRUPTED', `${curPath}: a sealed segment ends inside a write (offset ${pendingStart})`, { path: curPath, offset: pendingStart, reason: 'decode-failure' });
           continue;
         }
-        const scan = scanSegment(core, h, curPath, head.salt, size, sink);
-        const tail = recoverTail(core, h, curPath, scan, size, 'truncate-partial');
+        const { scanner, pendingStart } = scanSegment(core, h, curPath, head.salt, size, sink);
+        const tail = recoverTail(core, h, curPath, scanner, size, 'truncate-partial');
+        if (pendingStart >= 0) {
+          // The newest write lost its last frames: it was never synced whole, so it goes as a whole.
+          try { h.truncate(pendingStart); } catch (e) { throw ioError('truncate', curPath, e); }
+          tail.truncatedBytes = size - pendingStart;
+          tail.truncatedReason ??= 'incomplete-write';
+          tail.end = tail.fileSize = pendingStart;
+          tail.endsWithFrame = true;
+        }
         if (idx.snapIndex > snapFile.index) {
           throw new WalError('CORRUPTED', `${path}: the log was compacted to index ${idx.snapIndex} but the snapshot file covers only ${snapFile.index}`, { path });
         }
@@ -230,9 +239,10 @@ export class WalLog implements RaftLog {
     if (bytes > MAX_SEGMENT - (64 << 20)) throw new RangeError(`append: a batch of ${bytes} bytes is too large; split it`);
     this.maybeRoll(bytes, list.length - plan.start + 2);
     this.#core.ensure(bytes);
-    let buf = this.stageHardState(0);
-    if (plan.truncateFrom !== undefined) buf = this.stageControl(buf, c.TYPE_RAFT_TRUNCATE, c.RAFT_OP_TRUNCATE, plan.truncateFrom, 0, 0, 0);
-    for (let i = plan.start; i < list.length; i++) buf = this.stageEntry(buf, list[i]!);
+    // One write: [hard state] [truncate] entries; every frame but the last carries RAFT_FLAG_MORE.
+    let buf = this.stageHardState(0, true);
+    if (plan.truncateFrom !== undefined) buf = this.stageControl(buf, c.TYPE_RAFT_TRUNCATE, c.RAFT_OP_TRUNCATE, plan.truncateFrom, 0, 0, 0, true);
+    for (let i = plan.start; i < list.length; i++) buf = this.stageEntry(buf, list[i]!, i < list.length - 1);
     this.writeStaged(buf, plan.truncateFrom !== undefined);
   }
 
@@ -244,7 +254,7 @@ export class WalLog implements RaftLog {
     const c = this.#core.c;
     this.maybeRoll(128, 2);
     this.#core.ensure(128);
-    const buf = this.stageControl(this.stageHardState(0), c.TYPE_RAFT_TRUNCATE, c.RAFT_OP_TRUNCATE, f, 0, 0, 0);
+    const buf = this.stageControl(this.stageHardState(0, true), c.TYPE_RAFT_TRUNCATE, c.RAFT_OP_TRUNCATE, f, 0, 0, 0, false);
     this.writeStaged(buf, true);
   }
 
@@ -268,7 +278,7 @@ export class WalLog implements RaftLog {
     this.#life.live();
     if (this.#hsPending) {
       this.#core.ensure(64);
-      this.writeStaged(this.stageHardState(0), false);
+      this.writeStaged(this.stageHardState(0, false), false);
     }
     if (this.#file.sync()) this.#file.writeMarker(0);
   }
@@ -308,7 +318,7 @@ export class WalLog implements RaftLog {
     const c = this.#core.c;
     this.#core.ensure(64);
     try {
-      this.writeStaged(this.stageControl(0, c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, s.index, s.term, 0, 0), true);
+      this.writeStaged(this.stageControl(0, c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, s.index, s.term, 0, 0, false), true);
     } catch (e) {
       throw this.#life.poison(e, 'writing the snapshot mark failed after the snapshot file was published');
     }
@@ -332,8 +342,9 @@ export class WalLog implements RaftLog {
       const last = i === this.#segs.length - 1;
       const size = last ? this.#file.end : sizeOf(h, seg.path);
       const scanned: number[] = [];
-      const scan = scanSegment(core, h, seg.path, seg.salt, size, (op, flags, offset, a, b, c) => { scanned.push(op + flags * 256, offset, a, b, c); });
+      const { scanner: scan, pendingStart } = scanSegment(core, h, seg.path, seg.salt, size, (op, flags, offset, a, b, c) => { scanned.push(op + flags * 256, offset, a, b, c); });
       if (scan.failure !== undefined) throw scan.error(false);
+      if (pendingStart >= 0) throw new WalError('CORRUPTED', `${seg.path}: ends inside a write (offset ${pendingStart})`, { path: seg.path, offset: pendingStart, reason: 'decode-failure' });
       if (!last) {
         const footer: number[] = [];
         if (readFooter(core, h, seg.path, seg.salt, size, (op, flags, offset, a, b, c) => { footer.push(op + flags * 256, offset, a, b, c); })) {
@@ -367,29 +378,29 @@ export class WalLog implements RaftLog {
   // ---- writing
 
   /** Encode an entry frame at staging offset `buf`; records its op. Returns the new offset. */
-  private stageEntry(buf: number, e: LogEntry): number {
+  private stageEntry(buf: number, e: LogEntry, more: boolean): number {
     const core = this.#core;
     const c = core.c;
     const at = core.staging + buf;
     core.u8.set(e.payload, at + c.FRAME_HEADER_SIZE + c.RAFT_ENTRY_HEADER_SIZE);
-    const n = core.x.encodeRaftEntry(at, e.payload.length, this.#file.salt, e.index, e.term, e.type ?? 0, this.#file.durableEnd);
+    const n = core.x.encodeRaftEntry(at, e.payload.length, this.#file.salt, e.index, e.term, e.type ?? 0, more ? 1 : 0, this.#file.durableEnd);
     this.#ops.push(c.RAFT_OP_ENTRY, e.type ?? 0, this.#file.end + buf, e.index, e.term, 0);
     return buf + n;
   }
 
-  private stageControl(buf: number, type: number, op: number, a: number, b: number, cc: number, flags: number): number {
+  private stageControl(buf: number, type: number, op: number, a: number, b: number, cc: number, flags: number, more: boolean): number {
     const core = this.#core;
-    const n = core.x.encodeRaftControl(core.staging + buf, type, this.#file.salt, a, b, cc, flags, this.#file.durableEnd);
+    const n = core.x.encodeRaftControl(core.staging + buf, type, this.#file.salt, a, b, cc, flags, more ? 1 : 0, this.#file.durableEnd);
     this.#ops.push(op, flags, this.#file.end + buf, a, b, cc);
     return buf + n;
   }
 
-  /** Stage the hard state if it changed since it was last written. */
-  private stageHardState(buf: number): number {
+  /** Stage the hard state if it changed since it was last written (`more`: frames of the same write follow). */
+  private stageHardState(buf: number, more: boolean): number {
     if (!this.#hsPending) return buf;
     const c = this.#core.c;
     const hs = this.#hs;
-    return this.stageControl(buf, c.TYPE_RAFT_HARD_STATE, c.RAFT_OP_HARD_STATE, hs.term, hs.vote ?? 0, hs.commit, hs.vote === null ? 0 : c.RAFT_HS_VOTE);
+    return this.stageControl(buf, c.TYPE_RAFT_HARD_STATE, c.RAFT_OP_HARD_STATE, hs.term, hs.vote ?? 0, hs.commit, hs.vote === null ? 0 : c.RAFT_HS_VOTE, more);
   }
 
   /** Write staging [0, buf) with one pwrite, then apply the staged ops to the index. On failure nothing is applied. */
@@ -446,7 +457,7 @@ export class WalLog implements RaftLog {
     if (core.x.encodeRaftOps(core.staging + src, n, core.staging + c.FRAME_HEADER_SIZE) !== c.OK) throw new Error('walcore: bad op in the footer');
     const footerAt = file.end;
     core.x.encodeFrame(core.staging, len, c.TYPE_RAFT_FOOTER, file.salt, 0, 0, file.durableEnd);
-    core.x.encodeRaftControl(core.staging + locAt, c.TYPE_RAFT_LOCATOR, file.salt, footerAt, n, 0, 0, file.durableEnd);
+    core.x.encodeRaftControl(core.staging + locAt, c.TYPE_RAFT_LOCATOR, file.salt, footerAt, n, 0, 0, 0, file.durableEnd);
     file.write(core.u8.subarray(core.staging, core.staging + total));
     file.seal();
     const old = this.#segs[this.#segs.length - 1]!;
@@ -562,7 +573,7 @@ function createSegment(core: Core, fs: FileSystem, dir: string, num: number, bas
   core.ensure(c.FILE_HEADER_SIZE + 64);
   core.x.encodeFileHeader(core.staging, c.KIND_RAFT_SEGMENT, salt, num, base, baseTerm);
   const n = core.x.encodeRaftControl(core.staging + c.FILE_HEADER_SIZE, c.TYPE_RAFT_HARD_STATE, salt, hs.term, hs.vote ?? 0, hs.commit,
-    hs.vote === null ? 0 : c.RAFT_HS_VOTE, c.FILE_HEADER_SIZE);
+    hs.vote === null ? 0 : c.RAFT_HS_VOTE, 0, c.FILE_HEADER_SIZE);
   const bytes = core.u8.slice(core.staging, core.staging + c.FILE_HEADER_SIZE + n);
   publishFile(fs, join(dir, segmentName(num)), (h) => h.write(bytes, 0));
   return { salt, size: bytes.length };
