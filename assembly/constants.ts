@@ -55,7 +55,7 @@ export const TYPE_RAFT_SNAPSHOT_DATA: u32 = 0x11;
 /** WalLog control frames (seq 0, 32-byte payload a, b, c, flags; FORMAT.md §11). */
 export const TYPE_RAFT_TRUNCATE: u32 = 0x90; // a = from: entries >= from are removed
 export const TYPE_RAFT_HARD_STATE: u32 = 0x91; // a = term, b = vote, c = commit, flags bit 0 = has vote
-export const TYPE_RAFT_SNAPSHOT: u32 = 0x92; // a = index, b = term: the log was compacted to this snapshot
+export const TYPE_RAFT_SNAPSHOT: u32 = 0x92; // a = index, b = term, c = last index after: the log was compacted to this snapshot
 export const TYPE_RAFT_FOOTER: u32 = 0x93; // index footer of a sealed segment: op records
 export const TYPE_RAFT_LOCATOR: u32 = 0x94; // last frame of a sealed segment: a = footer offset, b = op count
 /** Frame flag of WalLog entry/control frames: more frames of the same write follow (a write is all or nothing on recovery). */

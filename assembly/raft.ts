@@ -128,7 +128,7 @@ export function decodeRaftFrame(ptr: usize): i32 {
   } else {
     if (flags != 0) return ERR_BAD_RECORD;
     if (type == TYPE_RAFT_TRUNCATE && (a == 0 || b != 0 || c != 0)) return ERR_BAD_RECORD;
-    if (type == TYPE_RAFT_SNAPSHOT && c != 0) return ERR_BAD_RECORD;
+    if (type == TYPE_RAFT_SNAPSHOT && (c < a || a == 0)) return ERR_BAD_RECORD;
     if (type == TYPE_RAFT_LOCATOR && c != 0) return ERR_BAD_RECORD;
   }
   raftA = <f64>a;

@@ -129,7 +129,7 @@ export class WalLog implements RaftLog {
       let curPath = '';
       let active = false;
       const sink: OpSink = (op, flags, offset, a, b, c) => {
-        const err = applyOp(core, idx, op, a, b, cur, offset, snapFile.index);
+        const err = applyOp(core, idx, op, a, b, c, cur, offset, snapFile.index);
         if (op === core.c.RAFT_OP_HARD_STATE) hs = { term: a, vote: flags & core.c.RAFT_HS_VOTE ? b : null, commit: c };
         if (err !== undefined) throw new WalError('CORRUPTED', `${curPath}: ${err} (frame at offset ${offset})`, { path: curPath, offset, reason: 'sequence-order' });
         if (active) ops.push(op, flags, offset, a, b, c);
@@ -167,10 +167,20 @@ export class WalLog implements RaftLog {
         if (idx.snapIndex > snapFile.index) {
           throw new WalError('CORRUPTED', `${path}: the log was compacted to index ${idx.snapIndex} but the snapshot file covers only ${snapFile.index}`, { path });
         }
+        // A crash between publishing the snapshot file and writing its mark: the
+        // file wins (the log was synced before it was published); the mark is
+        // written now, so later ops replay against the compacted log.
+        const markMissing = snapFile.index > idx.snapIndex;
         if (snapFile.index > 0) idx.compact(snapFile.index, snapFile.term);
         const life = new Lifecycle('Raft log', path, () => log.sync());
         const file = new FrameFile(core, h, curPath, head.salt, tail.end, tail.fileSize, life);
-        file.settle(tail.endsWithFrame, 0);
+        if (markMissing) {
+          core.ensure(64);
+          const n = core.x.encodeRaftControl(core.staging, core.c.TYPE_RAFT_SNAPSHOT, head.salt, snapFile.index, snapFile.term, idx.lastIndex, 0, 0, file.durableEnd);
+          ops.push(core.c.RAFT_OP_SNAPSHOT, 0, file.end, snapFile.index, snapFile.term, idx.lastIndex);
+          file.write(core.u8.subarray(core.staging, core.staging + n));
+        }
+        file.settle(tail.endsWithFrame || markMissing, 0);
         const report: WalLogOpenReport = { segments: nums.length, footersRead, truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason };
         const log: WalLog = new WalLog(path, fs, core, lock, life, file, segs, idx, ops, hs, target, cacheMax, report);
         return log;
@@ -317,8 +327,11 @@ export class WalLog implements RaftLog {
     try { this.#fs.syncDir(this.path); } catch (e) { throw this.#life.poison(e, 'directory fsync after publishing a snapshot failed'); }
     const c = this.#core.c;
     this.#core.ensure(64);
+    const idx = this.#idx;
+    // The mark records the outcome (the last index after it), so replay never needs terms below it.
+    const after = s.index <= idx.lastIndex && idx.termAt(s.index) === s.term ? idx.lastIndex : s.index;
     try {
-      this.writeStaged(this.stageControl(0, c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, s.index, s.term, 0, 0, false), true);
+      this.writeStaged(this.stageControl(0, c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, s.index, s.term, after, 0, false), true);
     } catch (e) {
       throw this.#life.poison(e, 'writing the snapshot mark failed after the snapshot file was published');
     }
@@ -423,7 +436,7 @@ export class WalLog implements RaftLog {
     for (let i = first; i < ops.count; i++) {
       const j = i * OP_F64S;
       const op = d[j]! % 256;
-      const err = applyOp(core, this.#idx, op, d[j + 2]!, d[j + 3]!, num, d[j + 1]!, this.#idx.snapIndex);
+      const err = applyOp(core, this.#idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, this.#idx.snapIndex);
       if (err !== undefined) throw this.#life.poison(new Error(err), 'internal error applying a written op');
     }
   }
@@ -534,12 +547,13 @@ export class WalLog implements RaftLog {
 }
 
 /**
- * Apply one op to the index. During open, a truncate at or below the index's
- * start is allowed when the snapshot file covers it (`covered`): the oldest
- * retained segment starts from its header's base, and what lies below the
- * snapshot is gone anyway.
+ * Apply one op to the index. The oldest retained segment is replayed from
+ * its header's base (what lay below it was deleted with older segments and
+ * is covered by the snapshot file, `covered`), so ops may reach below the
+ * index's start: a truncate there is exact (the log ends at from - 1), and
+ * a snapshot mark carries its outcome (the last index after it).
  */
-function applyOp(core: Core, idx: LogIndex, op: number, a: number, b: number, seg: number, offset: number, covered: number): string | undefined {
+function applyOp(core: Core, idx: LogIndex, op: number, a: number, b: number, cc: number, seg: number, offset: number, covered: number): string | undefined {
   const c = core.c;
   if (op === c.RAFT_OP_ENTRY) return idx.push(a, b, seg, offset);
   if (op === c.RAFT_OP_TRUNCATE) {
@@ -552,7 +566,10 @@ function applyOp(core: Core, idx: LogIndex, op: number, a: number, b: number, se
     return idx.truncate(a);
   }
   if (op === c.RAFT_OP_SNAPSHOT) {
+    // cc = the last index after the compaction: cc = a means the log was discarded.
     if (a > idx.snapIndex) idx.compact(a, b);
+    else if (cc === a) { idx.snapIndex = a; idx.snapTerm = b; idx.count = 0; } // below a replayed segment's base: exact anyway
+    if (idx.lastIndex !== cc) return `snapshot mark at ${a} says the log ends at ${cc}, the replay at ${idx.lastIndex}`;
     return undefined;
   }
   return undefined;
