@@ -25,6 +25,8 @@ export const FH_CRC: u32 = 60; // u32, CRC-32C of bytes [0, 60)
 export const KIND_WAL_FILE: u32 = 1; // WalFsWriter single-file WAL
 export const KIND_SEGMENT: u32 = 2; // SegmentedWal segment
 export const KIND_RING: u32 = 3; // RingLog ring file
+export const KIND_RAFT_SEGMENT: u32 = 4; // WalLog (Raft log) segment, FORMAT.md §11
+export const KIND_RAFT_SNAPSHOT: u32 = 5; // WalLog snapshot file, FORMAT.md §11
 
 // ---- FORMAT.md §3 Frame (32-byte header + payload)
 export const FRAME_HEADER_SIZE: u32 = 32;
@@ -46,6 +48,18 @@ export const TYPE_EVENT: u32 = 1; // WalFsWriter event
 export const TYPE_RECORD: u32 = 2; // SegmentedWal record
 export const TYPE_CONTROL_MIN: u32 = 0x80;
 export const TYPE_SYNC_MARK: u32 = 0x80; // "everything before me was durable"
+/** WalLog (FORMAT.md §11): a Raft entry (seq = its index, payload = 16-byte sub-header + body). */
+export const TYPE_RAFT_ENTRY: u32 = 0x10;
+/** WalLog snapshot file: the snapshot's data (seq = snapshot index). */
+export const TYPE_RAFT_SNAPSHOT_DATA: u32 = 0x11;
+/** WalLog control frames (seq 0, 32-byte payload a, b, c, flags; FORMAT.md §11). */
+export const TYPE_RAFT_TRUNCATE: u32 = 0x90; // a = from: entries >= from are removed
+export const TYPE_RAFT_HARD_STATE: u32 = 0x91; // a = term, b = vote, c = commit, flags bit 0 = has vote
+export const TYPE_RAFT_SNAPSHOT: u32 = 0x92; // a = index, b = term, c = last index after: the log was compacted to this snapshot
+export const TYPE_RAFT_FOOTER: u32 = 0x93; // index footer of a sealed segment: op records
+export const TYPE_RAFT_LOCATOR: u32 = 0x94; // last frame of a sealed segment: a = footer offset, b = op count
+/** Frame flag of WalLog entry/control frames: more frames of the same write follow (a write is all or nothing on recovery). */
+export const RAFT_FLAG_MORE: u32 = 1;
 
 // ---- Scanner flags
 /** Write one 32-byte descriptor per valid frame into the descriptor region. */

@@ -10,3 +10,4 @@ export { encodeBatch, encodeFrame, findWitness, outCount, outEnd, outLastStart, 
 export { decodeFileHeader, encodeFileHeader, hdrKind, hdrP0, hdrP1, hdrP2, hdrSalt, hdrVersion } from "./header";
 export * from "./segment";
 export * from "./ring";
+export * from "./raft";

@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'DECRYPT_FAILED', // a record failed authentication (wrong key or tampered ciphertext)
   'UNKNOWN_KEY', // a record names a key id the encryption ring does not hold
   'ENCRYPTION_REFUSED', // the encryption ring cannot change: the active segment already has records
+  // WalLog / RaftLog
+  'COMPACTED', // the entries asked for are at or below the snapshot index: the log no longer holds them
 ] as const;
 
 export type WalErrorCode = (typeof ERROR_CODES)[number];

@@ -33,3 +33,6 @@ export type { KeyEntry } from './logs/segmented/encryption.js';
 export { RingLog } from './logs/ring/ring-log.js';
 export type { RingLogOptions, RingOpenReport, RingRecord, FailureEvidence, FailureClass } from './logs/ring/types.js';
 export { FAILURE_CLASSES } from './logs/ring/types.js';
+export { WalLog } from './logs/raft/wal-log.js';
+export { MemoryRaftLog } from './logs/raft/memory-raft-log.js';
+export type { RaftLog, LogEntry, HardState, Snapshot, WalLogOptions, WalLogOpenReport, VerifyReport } from './logs/raft/types.js';

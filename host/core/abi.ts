@@ -65,9 +65,19 @@ export interface CoreFunctions {
   encodeRingState(ptr: number, salt: number, flags: number, firstLo: number, firstHi: number, nextLo: number, nextHi: number): number;
   /** (ptr: usize, salt: u32): i32 */
   decodeRingState(ptr: number, salt: number): number;
+  /** (ptr: usize, bodyLen: u32, salt: u32, index: f64, term: f64, etype: u32, more: u32, mark: f64): u32 */
+  encodeRaftEntry(ptr: number, bodyLen: number, salt: number, index: number, term: number, etype: number, more: number, mark: number): number;
+  /** (ptr: usize, type: u32, salt: u32, a: f64, b: f64, c: f64, flags: u32, more: u32, mark: f64): u32 */
+  encodeRaftControl(ptr: number, type: number, salt: number, a: number, b: number, c: number, flags: number, more: number, mark: number): number;
+  /** (ptr: usize): i32 */
+  decodeRaftFrame(ptr: number): number;
+  /** (src: usize, count: u32, dst: usize): i32 */
+  encodeRaftOps(src: number, count: number, dst: number): number;
+  /** (src: usize, count: u32, dst: usize): i32 */
+  decodeRaftOps(src: number, count: number, dst: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {
@@ -86,6 +96,8 @@ export const CONSTANT_TYPES = {
   KIND_WAL_FILE: 'u32',
   KIND_SEGMENT: 'u32',
   KIND_RING: 'u32',
+  KIND_RAFT_SEGMENT: 'u32',
+  KIND_RAFT_SNAPSHOT: 'u32',
   FRAME_HEADER_SIZE: 'u32',
   FRAME_MAGIC: 'u32',
   F_CRC: 'u32',
@@ -102,6 +114,14 @@ export const CONSTANT_TYPES = {
   TYPE_RECORD: 'u32',
   TYPE_CONTROL_MIN: 'u32',
   TYPE_SYNC_MARK: 'u32',
+  TYPE_RAFT_ENTRY: 'u32',
+  TYPE_RAFT_SNAPSHOT_DATA: 'u32',
+  TYPE_RAFT_TRUNCATE: 'u32',
+  TYPE_RAFT_HARD_STATE: 'u32',
+  TYPE_RAFT_SNAPSHOT: 'u32',
+  TYPE_RAFT_FOOTER: 'u32',
+  TYPE_RAFT_LOCATOR: 'u32',
+  RAFT_FLAG_MORE: 'u32',
   SCAN_EMIT: 'u32',
   SCAN_SEQ_STRICT: 'u32',
   SCAN_SEQ_NEXT: 'u32',
@@ -200,6 +220,27 @@ export const CONSTANT_TYPES = {
   RS_FIRST: 'u32',
   RS_NEXT: 'u32',
   RING_CLEAN: 'u32',
+  RAFT_ENTRY_HEADER_SIZE: 'u32',
+  RE_TERM: 'u32',
+  RE_TYPE: 'u32',
+  RAFT_CONTROL_SIZE: 'u32',
+  RC_A: 'u32',
+  RC_B: 'u32',
+  RC_C: 'u32',
+  RC_FLAGS: 'u32',
+  RAFT_HS_VOTE: 'u32',
+  RAFT_OP_SIZE: 'u32',
+  RO_OP: 'u32',
+  RO_FLAGS: 'u32',
+  RO_OFFSET: 'u32',
+  RO_A: 'u32',
+  RO_B: 'u32',
+  RO_C: 'u32',
+  RAFT_OP_ENTRY: 'u32',
+  RAFT_OP_TRUNCATE: 'u32',
+  RAFT_OP_HARD_STATE: 'u32',
+  RAFT_OP_SNAPSHOT: 'u32',
+  RAFT_OP_F64S: 'u32',
 } as const;
 export type ConstantName = keyof typeof CONSTANT_TYPES;
 
@@ -243,6 +284,15 @@ export const OUTPUT_TYPES = {
   stFirstHi: 'u32',
   stNextLo: 'u32',
   stNextHi: 'u32',
+  raftType: 'u32',
+  raftA: 'f64',
+  raftB: 'f64',
+  raftC: 'f64',
+  raftFlags: 'u32',
+  raftBody: 'u32',
+  raftBodyLen: 'u32',
+  raftMore: 'u32',
+  raftBadOp: 'u32',
 } as const;
 export type OutputName = keyof typeof OUTPUT_TYPES;
 
@@ -269,6 +319,8 @@ export class CoreConstants {
   readonly KIND_WAL_FILE: number;
   readonly KIND_SEGMENT: number;
   readonly KIND_RING: number;
+  readonly KIND_RAFT_SEGMENT: number;
+  readonly KIND_RAFT_SNAPSHOT: number;
   readonly FRAME_HEADER_SIZE: number;
   readonly FRAME_MAGIC: number;
   readonly F_CRC: number;
@@ -285,6 +337,14 @@ export class CoreConstants {
   readonly TYPE_RECORD: number;
   readonly TYPE_CONTROL_MIN: number;
   readonly TYPE_SYNC_MARK: number;
+  readonly TYPE_RAFT_ENTRY: number;
+  readonly TYPE_RAFT_SNAPSHOT_DATA: number;
+  readonly TYPE_RAFT_TRUNCATE: number;
+  readonly TYPE_RAFT_HARD_STATE: number;
+  readonly TYPE_RAFT_SNAPSHOT: number;
+  readonly TYPE_RAFT_FOOTER: number;
+  readonly TYPE_RAFT_LOCATOR: number;
+  readonly RAFT_FLAG_MORE: number;
   readonly SCAN_EMIT: number;
   readonly SCAN_SEQ_STRICT: number;
   readonly SCAN_SEQ_NEXT: number;
@@ -383,6 +443,27 @@ export class CoreConstants {
   readonly RS_FIRST: number;
   readonly RS_NEXT: number;
   readonly RING_CLEAN: number;
+  readonly RAFT_ENTRY_HEADER_SIZE: number;
+  readonly RE_TERM: number;
+  readonly RE_TYPE: number;
+  readonly RAFT_CONTROL_SIZE: number;
+  readonly RC_A: number;
+  readonly RC_B: number;
+  readonly RC_C: number;
+  readonly RC_FLAGS: number;
+  readonly RAFT_HS_VOTE: number;
+  readonly RAFT_OP_SIZE: number;
+  readonly RO_OP: number;
+  readonly RO_FLAGS: number;
+  readonly RO_OFFSET: number;
+  readonly RO_A: number;
+  readonly RO_B: number;
+  readonly RO_C: number;
+  readonly RAFT_OP_ENTRY: number;
+  readonly RAFT_OP_TRUNCATE: number;
+  readonly RAFT_OP_HARD_STATE: number;
+  readonly RAFT_OP_SNAPSHOT: number;
+  readonly RAFT_OP_F64S: number;
   constructor(read: (name: ConstantName) => number) {
     this.FORMAT_VERSION = read('FORMAT_VERSION');
     this.FILE_MAGIC = read('FILE_MAGIC');
@@ -399,6 +480,8 @@ export class CoreConstants {
     this.KIND_WAL_FILE = read('KIND_WAL_FILE');
     this.KIND_SEGMENT = read('KIND_SEGMENT');
     this.KIND_RING = read('KIND_RING');
+    this.KIND_RAFT_SEGMENT = read('KIND_RAFT_SEGMENT');
+    this.KIND_RAFT_SNAPSHOT = read('KIND_RAFT_SNAPSHOT');
     this.FRAME_HEADER_SIZE = read('FRAME_HEADER_SIZE');
     this.FRAME_MAGIC = read('FRAME_MAGIC');
     this.F_CRC = read('F_CRC');
@@ -415,6 +498,14 @@ export class CoreConstants {
     this.TYPE_RECORD = read('TYPE_RECORD');
     this.TYPE_CONTROL_MIN = read('TYPE_CONTROL_MIN');
     this.TYPE_SYNC_MARK = read('TYPE_SYNC_MARK');
+    this.TYPE_RAFT_ENTRY = read('TYPE_RAFT_ENTRY');
+    this.TYPE_RAFT_SNAPSHOT_DATA = read('TYPE_RAFT_SNAPSHOT_DATA');
+    this.TYPE_RAFT_TRUNCATE = read('TYPE_RAFT_TRUNCATE');
+    this.TYPE_RAFT_HARD_STATE = read('TYPE_RAFT_HARD_STATE');
+    this.TYPE_RAFT_SNAPSHOT = read('TYPE_RAFT_SNAPSHOT');
+    this.TYPE_RAFT_FOOTER = read('TYPE_RAFT_FOOTER');
+    this.TYPE_RAFT_LOCATOR = read('TYPE_RAFT_LOCATOR');
+    this.RAFT_FLAG_MORE = read('RAFT_FLAG_MORE');
     this.SCAN_EMIT = read('SCAN_EMIT');
     this.SCAN_SEQ_STRICT = read('SCAN_SEQ_STRICT');
     this.SCAN_SEQ_NEXT = read('SCAN_SEQ_NEXT');
@@ -513,5 +604,26 @@ export class CoreConstants {
     this.RS_FIRST = read('RS_FIRST');
     this.RS_NEXT = read('RS_NEXT');
     this.RING_CLEAN = read('RING_CLEAN');
+    this.RAFT_ENTRY_HEADER_SIZE = read('RAFT_ENTRY_HEADER_SIZE');
+    this.RE_TERM = read('RE_TERM');
+    this.RE_TYPE = read('RE_TYPE');
+    this.RAFT_CONTROL_SIZE = read('RAFT_CONTROL_SIZE');
+    this.RC_A = read('RC_A');
+    this.RC_B = read('RC_B');
+    this.RC_C = read('RC_C');
+    this.RC_FLAGS = read('RC_FLAGS');
+    this.RAFT_HS_VOTE = read('RAFT_HS_VOTE');
+    this.RAFT_OP_SIZE = read('RAFT_OP_SIZE');
+    this.RO_OP = read('RO_OP');
+    this.RO_FLAGS = read('RO_FLAGS');
+    this.RO_OFFSET = read('RO_OFFSET');
+    this.RO_A = read('RO_A');
+    this.RO_B = read('RO_B');
+    this.RO_C = read('RO_C');
+    this.RAFT_OP_ENTRY = read('RAFT_OP_ENTRY');
+    this.RAFT_OP_TRUNCATE = read('RAFT_OP_TRUNCATE');
+    this.RAFT_OP_HARD_STATE = read('RAFT_OP_HARD_STATE');
+    this.RAFT_OP_SNAPSHOT = read('RAFT_OP_SNAPSHOT');
+    this.RAFT_OP_F64S = read('RAFT_OP_F64S');
   }
 }

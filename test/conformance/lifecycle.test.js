@@ -4,7 +4,7 @@
 // joins by adding one entry to LOGS.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryFileSystem, RingLog, SegmentedWal, WalError, WalFsWriter } from 'walcore';
+import { MemoryFileSystem, RingLog, SegmentedWal, WalError, WalFsWriter, WalLog } from 'walcore';
 
 const bytes = (s) => new TextEncoder().encode(s);
 
@@ -31,6 +31,13 @@ export const LOGS = [
     name: 'RingLog',
     open: (fs, path) => RingLog.open(path, { capacity: 64, slotSize: 128, fs }),
     append: (log) => log.append(new Uint8Array([1, 2, 3])),
+    sync: (log) => log.sync(),
+    syncAsync: (log) => log.syncAsync(),
+  },
+  {
+    name: 'WalLog',
+    open: (fs, path) => WalLog.open(path, { fs }),
+    append: (log, i) => log.append([{ index: log.lastIndex() + 1, term: 1, payload: bytes(`w${i}`) }]),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
   },

@@ -1,0 +1,72 @@
+/**
+ * The in-memory index of a WalLog: per live entry its segment number, frame
+ * offset and term, in typed arrays (16 bytes per entry; payloads stay on
+ * disk), plus the snapshot point. Applying an op that breaks the log's rules
+ * returns a message (the caller reports CORRUPTED with the frame's offset).
+ */
+export class LogIndex {
+  /** The log is compacted to (snapIndex, snapTerm); entries are snapIndex+1 .. snapIndex+count. */
+  snapIndex = 0;
+  snapTerm = 0;
+  count = 0;
+  #seg = new Uint32Array(1024);
+  #off = new Uint32Array(1024);
+  #term = new Float64Array(1024);
+
+  get lastIndex(): number { return this.snapIndex + this.count; }
+  get lastTerm(): number { return this.count === 0 ? this.snapTerm : this.#term[this.count - 1]!; }
+
+  termAt(index: number): number | undefined {
+    if (index === this.snapIndex) return this.snapTerm;
+    if (index < this.snapIndex || index > this.lastIndex) return undefined;
+    return this.#term[index - this.snapIndex - 1];
+  }
+
+  /** Segment number and offset of a live entry (caller checks the range). */
+  seg(index: number): number { return this.#seg[index - this.snapIndex - 1]!; }
+  off(index: number): number { return this.#off[index - this.snapIndex - 1]!; }
+
+  /** Append entry `index`; returns an error message when it breaks a rule. */
+  push(index: number, term: number, seg: number, off: number): string | undefined {
+    if (index !== this.lastIndex + 1) return `entry ${index} does not follow the last index ${this.lastIndex}`;
+    if (term < this.lastTerm) return `entry ${index} has term ${term}, below the previous term ${this.lastTerm}`;
+    if (this.count === this.#term.length) this.grow(this.count * 2);
+    this.#seg[this.count] = seg;
+    this.#off[this.count] = off;
+    this.#term[this.count] = term;
+    this.count++;
+    return undefined;
+  }
+
+  truncate(from: number): string | undefined {
+    if (from <= this.snapIndex || from > this.lastIndex + 1) return `truncate from ${from} outside (${this.snapIndex}, ${this.lastIndex + 1}]`;
+    this.count = from - this.snapIndex - 1;
+    return undefined;
+  }
+
+  /** Compact to a snapshot at (index, term): keep the suffix after it if entry `index` has `term`, else drop every entry. */
+  compact(index: number, term: number): void {
+    if (index < this.snapIndex) return;
+    if (index <= this.lastIndex && this.termAt(index) === term) {
+      const drop = index - this.snapIndex;
+      this.#seg.copyWithin(0, drop, this.count);
+      this.#off.copyWithin(0, drop, this.count);
+      this.#term.copyWithin(0, drop, this.count);
+      this.count -= drop;
+    } else {
+      this.count = 0;
+    }
+    this.snapIndex = index;
+    this.snapTerm = term;
+    if (this.#term.length > 4096 && this.count * 4 < this.#term.length) this.grow(Math.max(1024, this.count * 2));
+  }
+
+  /** Bytes of RAM the index holds. */
+  get bytes(): number { return this.#term.length * 16; }
+
+  private grow(cap: number): void {
+    const s = new Uint32Array(cap); s.set(this.#seg.subarray(0, this.count)); this.#seg = s;
+    const o = new Uint32Array(cap); o.set(this.#off.subarray(0, this.count)); this.#off = o;
+    const t = new Float64Array(cap); t.set(this.#term.subarray(0, this.count)); this.#term = t;
+  }
+}

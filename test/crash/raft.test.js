@@ -1,0 +1,204 @@
+// WalLog crash tests on the simulator, against MemoryRaftLog as the model.
+// 1. A seeded random workload (appends, conflicting appends, truncates, hard
+//    states, snapshots, syncs; empty and tiny payloads) with power cuts: at a
+//    random mutating file-system call (CrashPointFs) or between operations,
+//    unsynced writes kept, dropped or torn. After each reopen the log must
+//    equal the model as of the last completed sync() or a later operation
+//    boundary: never half an operation, never a lost synced one.
+// 2. A power cut before every mutating call of applySnapshot (snapshot file,
+//    mark, segment sealing, deletion): the log is the state before or after.
+import process from 'node:process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryFileSystem, MemoryRaftLog, WalLog } from 'walcore';
+import { hex, rng, seedFor } from '../support/helpers.js';
+import { CrashPointFs } from '../support/crash-point-fs.js';
+
+const OPTS = { segmentTargetSize: 4096 };
+const MODES = ['random', 'drop', 'tear', 'keep'];
+
+/** A canonical description of everything a RaftLog exposes. */
+function stateOf(log) {
+  const snap = log.snapshotIndex();
+  const last = log.lastIndex();
+  const ents = last > snap ? log.entries(snap + 1, last).map((e) => `${e.index}:${e.term}:${e.type}:${hex(e.payload)}`) : [];
+  const s = log.snapshot();
+  return JSON.stringify({ snap, snapTerm: log.termAt(snap), last, lastTerm: log.lastTerm(), hs: log.hardState(), data: s ? hex(s.data) : null, ents });
+}
+
+/** A MemoryRaftLog holding `log`'s state. */
+function modelOf(log) {
+  const m = new MemoryRaftLog();
+  const s = log.snapshot();
+  if (s) m.applySnapshot(s);
+  if (log.lastIndex() > log.snapshotIndex()) m.append(log.entries(log.snapshotIndex() + 1, log.lastIndex()));
+  const hs = log.hardState();
+  if (hs.term > 0 || hs.vote !== null || hs.commit > 0) m.setHardState(hs);
+  return m;
+}
+
+function payload(r) {
+  const x = r.next();
+  if (x < 0.2) return new Uint8Array(0);
+  if (x < 0.4) return r.bytes(1);
+  if (x < 0.95) return r.bytes(r.int(2, 300));
+  return r.bytes(r.int(1000, 3000));
+}
+
+/** One random valid operation on the model; returns a function doing the same on a RaftLog, and whether it is a sync point. */
+function nextOp(r, m) {
+  const snap = m.snapshotIndex();
+  const last = m.lastIndex();
+  const x = r.next();
+  if (x < 0.45) {
+    const start = r.int(Math.max(snap + 1, last - 3), last + 1);
+    const n = r.int(0, 5);
+    let term = Math.max(m.termAt(start - 1), m.lastTerm()) + (r.next() < 0.3 ? 1 : 0);
+    if (start <= last && r.next() < 0.3) term = m.termAt(start); // partly matching
+    const ents = [];
+    for (let i = 0; i < n; i++) ents.push({ index: start + i, term, payload: payload(r), type: r.int(0, 3) });
+    return { name: `append ${start}+${n}@${term}`, run: (log) => log.append(ents) };
+  }
+  if (x < 0.53 && last > snap) {
+    const from = r.int(snap + 1, last + 1);
+    return { name: `truncate ${from}`, run: (log) => log.truncate(from) };
+  }
+  if (x < 0.63) {
+    const hs = m.hardState();
+    const term = hs.term + (r.next() < 0.3 ? 1 : 0);
+    const vote = term === hs.term && hs.vote !== null ? hs.vote : (r.next() < 0.5 ? null : r.int(0, 4));
+    const s = { term, vote, commit: r.int(0, last) };
+    return { name: `hardState ${JSON.stringify(s)}`, run: (log) => log.setHardState(s) };
+  }
+  if (x < 0.85) return { name: 'sync', sync: true, run: (log) => log.sync() };
+  if (x < 0.92) {
+    const index = snap + r.int(1, Math.max(1, last - snap + 2));
+    const term = index <= last && r.next() < 0.7 ? m.termAt(index) : m.lastTerm() + r.int(0, 1);
+    const data = r.bytes(r.int(0, 50));
+    return { name: `snapshot ${index}@${term}`, sync: true, run: (log) => log.applySnapshot({ index, term, data }) };
+  }
+  return { name: 'crash', crash: true };
+}
+
+function reopen(mem, candidates, ctx) {
+  let log;
+  try {
+    log = WalLog.open('/r', { fs: mem, ...OPTS });
+  } catch (e) {
+    assert.unreachable(`${ctx}: does not open after a crash: ${e.code} ${e.message}`);
+  }
+  const got = stateOf(log);
+  if (!candidates.includes(got)) {
+    assert.unreachable(`${ctx}: recovered state is not the last synced state or a later boundary\n got ${got.slice(0, 400)}\n synced ${candidates[0].slice(0, 400)}`);
+  }
+  return log;
+}
+
+test('random workload with power cuts matches the model as of the last sync or a later boundary', () => {
+  const seed = seedFor('raft crash workload');
+  const r = rng(seed);
+  for (let life = 0; life < 30; life++) {
+    const mem = new MemoryFileSystem();
+    let fs = new CrashPointFs(mem);
+    let log = WalLog.open('/r', { fs, ...OPTS });
+    let model = new MemoryRaftLog();
+    let candidates = [stateOf(model)];
+    for (let step = 0; step < 120; step++) {
+      const op = nextOp(r, model);
+      const ctx = `seed ${seed} life ${life} step ${step} (${op.name})`;
+      if (process.env.RAFT_TRACE && life === Number(process.env.RAFT_TRACE)) console.log(ctx, model.snapshotIndex(), model.lastIndex(), fs.ops);
+      const cutAt = r.next() < 0.05 ? fs.ops + r.int(1, 6) : Infinity;
+      if (op.crash || cutAt !== Infinity) {
+        let interrupted = false;
+        if (!op.crash) {
+          op.run(model);
+          candidates.push(stateOf(model));
+          fs.crashAt = cutAt;
+          try { op.run(log); } catch (e) { if (!fs.crashed) throw e; interrupted = true; }
+          if (!interrupted && op.sync) candidates = [stateOf(model)];
+        }
+        mem.crash({ seed: seed + step, mode: MODES[(life + step) % MODES.length] });
+        fs = new CrashPointFs(mem);
+        log = reopen(fs, candidates, `${ctx}${interrupted ? ` cut at ${fs.at ?? 'a call'}` : ''}`);
+        model = modelOf(log);
+        candidates = [stateOf(model)];
+        continue;
+      }
+      op.run(model);
+      op.run(log);
+      if (op.sync) candidates = [stateOf(model)];
+      else candidates.push(stateOf(model));
+      if (step % 10 === 0) assert.is(stateOf(log), stateOf(model), `${ctx}: live state`);
+    }
+    log.close();
+    const again = WalLog.open('/r', { fs: mem, ...OPTS });
+    assert.is(stateOf(again), stateOf(model), `seed ${seed} life ${life}: clean close and reopen`);
+    again.verify();
+    again.close();
+  }
+});
+
+/** A deterministic log of several segments, synced, on `fs`. */
+function build(fs) {
+  const log = WalLog.open('/r', { fs, ...OPTS });
+  for (let i = 1; i <= 60; i++) log.append([{ index: i, term: 1 + (i >> 4), payload: new Uint8Array(i % 5 === 0 ? 0 : 150).fill(i) }]);
+  log.setHardState({ term: 4, vote: 2, commit: 40 });
+  log.sync();
+  return log;
+}
+
+for (const [name, snap] of [['inside the log', { index: 45, term: 3 }], ['past the log', { index: 80, term: 7 }]]) {
+  test(`a power cut before every mutating call of applySnapshot (${name}) leaves the state before or after`, () => {
+    const seed = seedFor(`raft snapshot cut ${name}`);
+    const s = { ...snap, data: new Uint8Array([1, 2, 3]) };
+    // Count the calls.
+    const probe = new CrashPointFs(new MemoryFileSystem());
+    const model = modelOf(build(probe));
+    const before = stateOf(model);
+    const base = probe.ops;
+    const log0 = WalLog.open('/r', { fs: new MemoryFileSystem(), ...OPTS });
+    log0.close();
+    model.applySnapshot(s);
+    const after = stateOf(model);
+    const p2 = new CrashPointFs(new MemoryFileSystem());
+    build(p2).applySnapshot(s);
+    const calls = p2.ops - base;
+    assert.ok(calls >= 5, `${calls} mutating calls`);
+    for (let k = 1; k <= calls; k++) {
+      for (const mode of MODES) {
+        const mem = new MemoryFileSystem();
+        const fs = new CrashPointFs(mem);
+        const log = build(fs);
+        fs.crashAt = fs.ops + k;
+        try { log.applySnapshot(s); assert.unreachable('no cut'); } catch (e) { if (!fs.crashed) throw e; }
+        mem.crash({ seed: seed + k, mode });
+        const again = reopen(mem, [before, after], `seed ${seed} cut ${k}/${calls} before ${fs.at} mode ${mode}`);
+        again.verify();
+        // it keeps working
+        again.append([{ index: again.lastIndex() + 1, term: again.lastTerm(), payload: new Uint8Array([9]) }]);
+        again.sync();
+        again.close();
+      }
+    }
+  });
+}
+
+test('raft-wal #31: crash after a synced suffix truncation and re-append recovers the new suffix', () => {
+  for (const mode of MODES) {
+    const mem = new MemoryFileSystem();
+    let log = WalLog.open('/r', { fs: mem, ...OPTS });
+    for (let i = 1; i <= 40; i++) log.append([{ index: i, term: 1, payload: new Uint8Array(200).fill(i) }]);
+    log.sync();
+    log.truncate(10);
+    log.append([{ index: 10, term: 2, payload: new Uint8Array([2]) }]);
+    log.sync();
+    mem.crash({ seed: 7, mode });
+    log = WalLog.open('/r', { fs: mem, ...OPTS });
+    assert.is(log.lastIndex(), 10, mode);
+    assert.is(log.entry(10).term, 2, mode);
+    assert.is(log.entry(9).payload[0], 9, mode);
+    log.close();
+  }
+});
+
+test.run();

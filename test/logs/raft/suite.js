@@ -1,0 +1,252 @@
+// The RaftLog conformance suite: one set of cases any RaftLog must pass.
+// runRaftLogSuite(test, name, factory) registers them on a uvu suite; the
+// factory returns { log, reopen?, cleanup? } — reopen (durable logs) closes
+// the log and opens it again from storage, so persistence cases run too.
+// Users can run it over their own RaftLog (docs/wal-log.md "Conformance").
+// Cases are ours, with ideas from etcd raft's storage_test.go (term,
+// entries, compact, append) and openraft's log-storage suite (conflicting
+// appends, purge, last purged id, vote persistence).
+import * as assert from 'uvu/assert';
+
+const enc = (s) => new TextEncoder().encode(s);
+const dec = (b) => new TextDecoder().decode(b);
+/** Entries first..last of `term`, payload "<index>:<term>" (index 0 mod 7 gets an empty payload). */
+export const ents = (first, last, term, tag = '') => {
+  const out = [];
+  for (let i = first; i <= last; i++) out.push({ index: i, term, payload: i % 7 === 0 ? new Uint8Array(0) : enc(`${i}:${term}${tag}`) });
+  return out;
+};
+
+export function expectThrow(fn, kind, where) {
+  try {
+    fn();
+  } catch (e) {
+    if (typeof kind === 'string') {
+      assert.is(e?.name, 'WalError', `${where}: expected WalError ${kind}, got ${e}`);
+      assert.is(e.code, kind, `${where}: ${e.message}`);
+    } else {
+      assert.instance(e, kind, `${where}: expected ${kind.name}, got ${e}`);
+    }
+    return e;
+  }
+  assert.unreachable(`${where}: expected ${typeof kind === 'string' ? kind : kind.name}`);
+}
+
+/** Check `log` holds exactly `expected` entries (array of { index, term, payload }). */
+export function checkEntries(log, expected, where = '') {
+  const first = log.firstIndex();
+  const last = log.lastIndex();
+  assert.is(last - first + 1, expected.length, `${where}: entry count`);
+  if (expected.length === 0) return;
+  const got = log.entries(first, last);
+  got.forEach((e, i) => {
+    const x = expected[i];
+    assert.is(e.index, x.index, `${where}: index`);
+    assert.is(e.term, x.term, `${where}: term of ${x.index}`);
+    assert.is(dec(e.payload), dec(x.payload), `${where}: payload of ${x.index}`);
+    assert.is(e.type ?? 0, x.type ?? 0, `${where}: type of ${x.index}`);
+  });
+}
+
+export function runRaftLogSuite(test, name, factory) {
+  const t = (title, fn) => test(`${name}: ${title}`, () => {
+    const ctx = factory();
+    try {
+      return fn(ctx);
+    } finally {
+      try { ctx.log.close(); } catch { /* already closed */ }
+      ctx.cleanup?.();
+    }
+  });
+  /** Reopen a durable log (no-op for in-memory ones): ctx.log is replaced. */
+  const reopen = (ctx) => { if (ctx.reopen) ctx.log = ctx.reopen(ctx.log); return ctx.log; };
+
+  t('the empty log', (ctx) => {
+    for (let pass = 0; pass < 2; pass++) {
+      const log = ctx.log;
+      assert.is(log.lastIndex(), 0);
+      assert.is(log.lastTerm(), 0);
+      assert.is(log.firstIndex(), 1);
+      assert.is(log.snapshotIndex(), 0);
+      assert.is(log.termAt(0), 0);
+      assert.is(log.termAt(1), undefined);
+      assert.is(log.entry(1), undefined);
+      assert.equal(log.entries(1, 0), []);
+      assert.equal(log.hardState(), { term: 0, vote: null, commit: 0 });
+      assert.is(log.snapshot(), undefined);
+      reopen(ctx);
+    }
+  });
+
+  t('append, term and entries (etcd TestStorageTerm/Entries)', (ctx) => {
+    const log = ctx.log;
+    log.append([...ents(1, 3, 1), ...ents(4, 5, 2)]);
+    assert.is(log.lastIndex(), 5);
+    assert.is(log.lastTerm(), 2);
+    assert.is(log.termAt(3), 1);
+    assert.is(log.termAt(4), 2);
+    assert.is(log.termAt(6), undefined);
+    assert.is(dec(log.entry(2).payload), '2:1');
+    assert.is(log.entry(6), undefined);
+    assert.equal(log.entries(2, 4).map((e) => e.index), [2, 3, 4]);
+    assert.equal(log.entries(3, 2), []);
+    expectThrow(() => log.entries(4, 6), RangeError, 'to past the end');
+    expectThrow(() => log.entries(5, 3), RangeError, 'from > to + 1');
+    log.append([{ index: 6, term: 2, payload: enc('typed'), type: 7 }]);
+    assert.is(log.entry(6).type, 7);
+    log.sync();
+    reopen(ctx);
+    checkEntries(ctx.log, [...ents(1, 3, 1), ...ents(4, 5, 2), { index: 6, term: 2, payload: enc('typed'), type: 7 }], 'after reopen');
+  });
+
+  t('payloads are copied in and out', (ctx) => {
+    const log = ctx.log;
+    const p = enc('abc');
+    log.append([{ index: 1, term: 1, payload: p }]);
+    p[0] = 0x7a;
+    const e = log.entry(1);
+    assert.is(dec(e.payload), 'abc');
+    e.payload[0] = 0x7a;
+    assert.is(dec(log.entry(1).payload), 'abc');
+  });
+
+  t('append with Raft semantics: matching entries skipped, conflicting suffix truncated', (ctx) => {
+    const log = ctx.log;
+    log.append(ents(1, 5, 1));
+    log.append(ents(2, 4, 1, 'x')); // same terms: already in the log, skipped (payloads kept)
+    checkEntries(log, ents(1, 5, 1), 'matching append is a no-op');
+    log.append([...ents(3, 3, 1), ...ents(4, 4, 2)]); // conflict at 4: 4 and 5 go, new 4 comes
+    checkEntries(log, [...ents(1, 3, 1), ...ents(4, 4, 2)], 'conflict truncates the suffix');
+    log.append(ents(5, 6, 3));
+    log.append(ents(2, 2, 1)); // a stale, matching message does not truncate
+    assert.is(log.lastIndex(), 6);
+    log.sync();
+    reopen(ctx);
+    checkEntries(ctx.log, [...ents(1, 3, 1), ...ents(4, 4, 2), ...ents(5, 6, 3)], 'after reopen');
+  });
+
+  t('append refuses gaps, decreasing terms and bad shapes, and changes nothing', (ctx) => {
+    const log = ctx.log;
+    log.append(ents(1, 3, 2));
+    expectThrow(() => log.append(ents(5, 6, 2)), RangeError, 'gap');
+    expectThrow(() => log.append(ents(4, 4, 1)), RangeError, 'term below the previous entry');
+    expectThrow(() => log.append([...ents(4, 4, 3), ...ents(5, 5, 2)]), RangeError, 'decreasing within the batch');
+    expectThrow(() => log.append([...ents(4, 4, 3), ...ents(6, 6, 3)]), RangeError, 'non-consecutive batch');
+    expectThrow(() => log.append([...ents(3, 3, 3), ...ents(4, 4, 1)]), RangeError, 'conflict then decrease');
+    expectThrow(() => log.append([{ index: 0, term: 1, payload: enc('x') }]), RangeError, 'index 0');
+    expectThrow(() => log.append([{ index: 4, term: 1.5, payload: enc('x') }]), RangeError, 'fractional term');
+    expectThrow(() => log.append([{ index: 4, term: 2, payload: 'text' }]), TypeError, 'payload string');
+    expectThrow(() => log.append([{ index: '4', term: 2, payload: enc('x') }]), TypeError, 'index string');
+    expectThrow(() => log.append([{ index: 4, term: 2, payload: enc('x'), type: 256 }]), RangeError, 'type > u8');
+    expectThrow(() => log.append(null), TypeError, 'not an array');
+    expectThrow(() => log.append([{ index: 4, term: 2, payload: new Uint8Array((64 << 20) - 15) }]), RangeError, 'oversized payload');
+    checkEntries(log, ents(1, 3, 2), 'unchanged');
+    log.append([]);
+    assert.is(log.lastIndex(), 3);
+  });
+
+  t('truncate removes every entry >= from, survives reopen (raft-wal #31)', (ctx) => {
+    let log = ctx.log;
+    log.append(ents(1, 10, 1));
+    log.sync();
+    log.truncate(6);
+    assert.is(log.lastIndex(), 5);
+    assert.is(log.entry(6), undefined);
+    log.append(ents(6, 8, 2));
+    log.sync();
+    log = reopen(ctx);
+    checkEntries(log, [...ents(1, 5, 1), ...ents(6, 8, 2)], 'suffix truncation then append, reopened');
+    log.truncate(9); // lastIndex + 1: nothing to remove
+    assert.is(log.lastIndex(), 8);
+    log.truncate(1);
+    assert.is(log.lastIndex(), 0);
+    assert.is(log.lastTerm(), 0);
+    log.sync();
+    log = reopen(ctx);
+    assert.is(log.lastIndex(), 0);
+    log.append(ents(1, 2, 3));
+    expectThrow(() => log.truncate(0), RangeError, 'truncate(0)');
+    expectThrow(() => log.truncate(4), RangeError, 'beyond lastIndex + 1');
+    expectThrow(() => log.truncate('1'), TypeError, 'string');
+  });
+
+  t('hard state: set, persisted by sync, term never decreases, one vote per term', (ctx) => {
+    let log = ctx.log;
+    log.setHardState({ term: 1, vote: null, commit: 0 });
+    log.setHardState({ term: 1, vote: 3, commit: 0 });
+    log.setHardState({ term: 1, vote: 3, commit: 2 });
+    expectThrow(() => log.setHardState({ term: 1, vote: 4, commit: 2 }), RangeError, 'second vote in a term');
+    expectThrow(() => log.setHardState({ term: 0, vote: null, commit: 2 }), RangeError, 'decreasing term');
+    expectThrow(() => log.setHardState({ term: 2, vote: 'a', commit: 2 }), TypeError, 'vote string');
+    expectThrow(() => log.setHardState({ term: 2, vote: null, commit: -1 }), RangeError, 'negative commit');
+    assert.equal(log.hardState(), { term: 1, vote: 3, commit: 2 });
+    log.sync();
+    log = reopen(ctx);
+    assert.equal(log.hardState(), { term: 1, vote: 3, commit: 2 }, 'vote persisted');
+    log.setHardState({ term: 5, vote: 0, commit: 2 }); // node id 0 is a vote
+    log.append(ents(1, 1, 5));
+    log.sync();
+    log = reopen(ctx);
+    assert.equal(log.hardState(), { term: 5, vote: 0, commit: 2 });
+  });
+
+  t('applySnapshot inside the log keeps the suffix (etcd TestStorageCompact, openraft purge)', (ctx) => {
+    let log = ctx.log;
+    log.append([...ents(1, 4, 1), ...ents(5, 9, 2)]);
+    log.applySnapshot({ index: 5, term: 2, data: enc('state@5') });
+    assert.is(log.snapshotIndex(), 5);
+    assert.is(log.firstIndex(), 6);
+    assert.is(log.termAt(5), 2);
+    assert.is(log.termAt(4), undefined);
+    assert.is(log.entry(5), undefined);
+    assert.is(log.entry(6).index, 6);
+    const err = expectThrow(() => log.entries(5, 7), 'COMPACTED', 'entries over the snapshot');
+    assert.ok(err.message.length > 0);
+    expectThrow(() => log.truncate(5), RangeError, 'truncate at the snapshot');
+    expectThrow(() => log.applySnapshot({ index: 5, term: 2, data: enc('again') }), RangeError, 'same index');
+    expectThrow(() => log.applySnapshot({ index: 3, term: 1, data: enc('older') }), RangeError, 'older');
+    expectThrow(() => log.applySnapshot({ index: 7, term: 2, data: 'x' }), TypeError, 'data string');
+    log = reopen(ctx);
+    assert.is(log.snapshotIndex(), 5);
+    assert.is(log.lastIndex(), 9);
+    const s = log.snapshot();
+    assert.is(s.index, 5);
+    assert.is(s.term, 2);
+    assert.is(dec(s.data), 'state@5');
+    checkEntries(log, ents(6, 9, 2), 'suffix kept');
+    log.append(ents(1, 7, 2)); // entries at or below the snapshot are skipped; 6, 7 match
+    assert.is(log.lastIndex(), 9);
+  });
+
+  t('applySnapshot past the log or with another term discards the log', (ctx) => {
+    let log = ctx.log;
+    log.append(ents(1, 5, 1));
+    log.applySnapshot({ index: 3, term: 9, data: enc('a') }); // term differs at 3
+    assert.is(log.lastIndex(), 3);
+    assert.is(log.lastTerm(), 9);
+    assert.is(log.termAt(3), 9);
+    assert.is(log.entry(4), undefined);
+    log.append(ents(4, 5, 9));
+    log.applySnapshot({ index: 20, term: 10, data: enc('b') });
+    assert.is(log.lastIndex(), 20);
+    assert.is(log.firstIndex(), 21);
+    log.append(ents(21, 22, 10));
+    expectThrow(() => log.append(ents(24, 24, 10)), RangeError, 'gap after snapshot');
+    log.sync();
+    log = reopen(ctx);
+    assert.is(log.snapshotIndex(), 20);
+    assert.is(log.termAt(20), 10);
+    checkEntries(log, ents(21, 22, 10), 'after reopen');
+    assert.is(dec(log.snapshot().data), 'b');
+  });
+
+  t('syncAsync resolves; close is idempotent and later calls are CLOSED', async (ctx) => {
+    const log = ctx.log;
+    log.append(ents(1, 2, 1));
+    await Promise.all([log.syncAsync(), log.syncAsync()]);
+    log.close();
+    log.close();
+    expectThrow(() => log.append(ents(3, 3, 1)), 'CLOSED', 'append after close');
+    expectThrow(() => log.sync(), 'CLOSED', 'sync after close');
+  });
+}

@@ -1,0 +1,138 @@
+// WalLog: the conformance suite on the in-memory file system (reopening from
+// storage between steps) and on the runtime's real file system, then
+// WalLog-specific behaviour: segments, footers, reclaimed disk, corruption,
+// locking and options.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryFileSystem, WalLog } from 'walcore';
+import { tempDir } from '../../support/helpers.js';
+import { checkEntries, ents, expectThrow, runRaftLogSuite } from './suite.js';
+
+const memFactory = (opts = {}) => () => {
+  const fs = new MemoryFileSystem();
+  const open = () => WalLog.open('/raft', { fs, ...opts });
+  return { log: open(), reopen: (log) => { log.close(); return open(); }, fs };
+};
+runRaftLogSuite(test, 'WalLog (memory fs)', memFactory());
+runRaftLogSuite(test, 'WalLog (tiny segments)', memFactory({ segmentTargetSize: 4096 }));
+let n = 0;
+const root = tempDir('raft');
+runRaftLogSuite(test, 'WalLog (real fs)', () => {
+  const dir = `${root}/log${n++}`;
+  return { log: WalLog.open(dir), reopen: (log) => { log.close(); return WalLog.open(dir); } };
+});
+
+const big = (i, term, size) => ({ index: i, term, payload: new Uint8Array(size).fill(i & 0xff) });
+
+test('segments roll, sealed ones are opened from their footers, verify() checks every frame', () => {
+  const fs = new MemoryFileSystem();
+  let log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
+  for (let i = 1; i <= 100; i++) log.append([big(i, 1 + (i >> 5), 200)]);
+  log.truncate(90);
+  log.append([big(90, 9, 10)]);
+  log.sync();
+  assert.ok(log.segmentCount > 3, `${log.segmentCount} segments`);
+  log.close();
+  log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
+  assert.is(log.openReport.footersRead, log.segmentCount - 1);
+  assert.is(log.lastIndex(), 90);
+  assert.is(log.entry(90).term, 9);
+  assert.is(log.entry(37).payload[5], 37);
+  const v = log.verify();
+  assert.is(v.segments, log.segmentCount);
+  assert.ok(v.frames > 100);
+  log.close();
+});
+
+test('applySnapshot deletes whole segments below it; disk = live data plus at most one segment', () => {
+  const fs = new MemoryFileSystem();
+  const log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
+  for (let i = 1; i <= 200; i++) log.append([big(i, 1, 100)]);
+  log.sync();
+  const before = fs.list('/r').length;
+  log.applySnapshot({ index: 150, term: 1, data: new Uint8Array(10) });
+  const segs = fs.list('/r').filter((x) => x.endsWith('.seg'));
+  assert.ok(segs.length < before - 3, `${before} files -> ${segs.length} segments`);
+  const bytes = segs.reduce((s, name) => s + fs.readFile(`/r/${name}`).length, 0);
+  assert.ok(bytes <= 50 * 148 + 2 * 4096 + 4096, `${bytes} bytes on disk for 50 live entries`);
+  log.applySnapshot({ index: 300, term: 2, data: new Uint8Array(10) });
+  assert.is(fs.list('/r').filter((x) => x.endsWith('.seg')).length, 1, 'an emptied log keeps one segment');
+  log.close();
+  const again = WalLog.open('/r', { fs });
+  assert.is(again.lastIndex(), 300);
+  again.close();
+});
+
+test('CRC damage in synced data is CORRUPTED with file and offset; torn tail is cut', () => {
+  const fs = new MemoryFileSystem();
+  let log = WalLog.open('/r', { fs });
+  log.append(ents(1, 5, 1));
+  log.sync();
+  log.close();
+  const name = fs.list('/r').find((x) => x.endsWith('.seg'));
+  const bytes = fs.readFile(`/r/${name}`);
+  const copy = bytes.slice();
+  copy[64 + 64 + 40] ^= 1; // inside entry 1 (after the header and the hard-state frame)
+  fs.writeFile(`/r/${name}`, copy);
+  const e = expectThrow(() => WalLog.open('/r', { fs }), 'CORRUPTED', 'damaged entry');
+  assert.is(e.path, `/r/${name}`);
+  assert.is(e.offset, 128);
+  // a torn tail: bytes after the last sync that never completed
+  fs.writeFile(`/r/${name}`, bytes);
+  log = WalLog.open('/r', { fs });
+  log.append(ents(6, 8, 1)); // not synced
+  fs.crash({ seed: 1, mode: 'keep' }); // the process dies; its writes reached the file
+  const end = fs.readFile(`/r/${name}`);
+  fs.writeFile(`/r/${name}`, end.subarray(0, end.length - 10)); // entry 8 torn
+  log = WalLog.open('/r', { fs });
+  assert.is(log.lastIndex(), 5, 'a write is all or nothing: 6..8 went together');
+  assert.ok(log.openReport.truncatedBytes > 0);
+  log.close();
+});
+
+test('entry() of damaged data is CORRUPTED', () => {
+  const fs = new MemoryFileSystem();
+  const log = WalLog.open('/r', { fs, cacheEntries: 0 });
+  log.append(ents(1, 3, 1));
+  log.sync();
+  const name = fs.list('/r').find((x) => x.endsWith('.seg'));
+  const b = fs.readFile(`/r/${name}`);
+  b[b.length - 40] ^= 0xff;
+  fs.writeFile(`/r/${name}`, b);
+  expectThrow(() => log.entry(3), 'CORRUPTED', 'entry 3');
+  log.close();
+});
+
+test('a second writer is LOCKED; bad options are TypeError/RangeError', () => {
+  const fs = new MemoryFileSystem();
+  const log = WalLog.open('/r', { fs });
+  expectThrow(() => WalLog.open('/r', { fs }), 'LOCKED', 'second writer');
+  log.close();
+  expectThrow(() => WalLog.open('/r', { fs, segmentTargetSize: 'big' }), TypeError, 'type');
+  expectThrow(() => WalLog.open('/r', { fs, segmentTargetSize: 10 }), RangeError, 'range');
+  expectThrow(() => WalLog.open('/r', { fs, nope: 1 }), TypeError, 'unknown option');
+  expectThrow(() => WalLog.open('', { fs }), TypeError, 'path');
+});
+
+test('one fsync per append batch in steady state; hard state rides in the same write', () => {
+  const fs = new MemoryFileSystem();
+  const log = WalLog.open('/r', { fs });
+  log.append(ents(1, 1, 1));
+  log.sync();
+  const s0 = fs.calls.sync;
+  const w0 = fs.calls.write;
+  for (let i = 2; i <= 51; i++) {
+    log.setHardState({ term: 1, vote: 1, commit: i - 1 });
+    log.append(ents(i, i, 1));
+    log.sync();
+  }
+  assert.is(fs.calls.sync - s0, 50, 'fsyncs');
+  assert.is(fs.calls.write - w0, 100, 'one data write and one marker per batch');
+  log.close();
+  const again = WalLog.open('/r', { fs });
+  assert.equal(again.hardState(), { term: 1, vote: 1, commit: 50 });
+  checkEntries(again, ents(1, 51, 1));
+  again.close();
+});
+
+test.run();
