@@ -8,6 +8,12 @@
  * together: resolved if the sync succeeded, rejected with its error if not.
  * The log owning the GroupCommit poisons itself on a failed sync, so a later
  * request fails at once instead of pretending a retry could succeed.
+ *
+ * With `syncAsync` (an fsync off the JS thread), at most one sync is in
+ * flight at a time: requests made meanwhile queue for the next one, which
+ * starts (on a later turn) once the in-flight one has settled and covers
+ * everything appended by then. Appends keep buffering while it runs.
+ * Without it, `syncNow` runs on the JS thread (the synchronous group commit).
  */
 
 const defer: (fn: () => void) => void =
@@ -20,23 +26,58 @@ export class GroupCommit {
   #scheduled = false;
   #syncs = 0;
   #requests = 0;
+  /** Settles (never rejects) once the async sync in flight and its batch have settled. */
+  #inFlight: Promise<void> | undefined;
 
-  /** `syncNow` makes every append so far durable, or throws. */
-  constructor(private readonly syncNow: () => void) {}
+  /**
+   * `syncNow` makes every append so far durable, or throws. `syncAsync`
+   * (optional) does the same off the JS thread: it resolves once every
+   * append made before its call is durable, or rejects.
+   */
+  constructor(private readonly syncNow: () => void, private readonly syncAsync?: () => Promise<void>) {}
 
   request(): Promise<void> {
     this.#requests++;
     return new Promise<void>((resolve, reject) => {
       this.#waiters.push({ resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        defer(() => this.run());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.#scheduled || this.#inFlight !== undefined) return;
+    this.#scheduled = true;
+    defer(() => this.run());
   }
 
   private run(): void {
     this.#scheduled = false;
+    if (this.#inFlight !== undefined || this.#waiters.length === 0) return;
+    if (this.syncAsync === undefined) {
+      this.runSync();
+      return;
+    }
+    const batch = this.#waiters;
+    this.#waiters = [];
+    this.#syncs++;
+    let p: Promise<void>;
+    try {
+      p = this.syncAsync();
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    this.#inFlight = p.then(
+      () => { for (const w of batch) w.resolve(); },
+      (e: unknown) => { for (const w of batch) w.reject(e); },
+    ).then(() => {
+      // The batch's continuations (appenders queueing again) ran first; they wait for the next sync.
+      this.#inFlight = undefined;
+      if (this.#waiters.length > 0) this.schedule();
+    });
+  }
+
+  /** Sync on the JS thread for every waiting request. */
+  private runSync(): void {
     const batch = this.#waiters;
     this.#waiters = [];
     if (batch.length === 0) return;
@@ -53,12 +94,23 @@ export class GroupCommit {
   }
 
   /**
-   * Run a pending sync now, if any request waits. A log calls this first in
-   * close(), while it can still sync, so a flushAsync() made just before
-   * close() resolves (its data is durable) instead of failing with CLOSED.
+   * Run a pending sync now (synchronously, on the JS thread), if any request
+   * waits. A log calls this first in close(), while it can still sync, so a
+   * syncAsync() made just before close() resolves (its data is durable)
+   * instead of failing with CLOSED. A batch whose async sync is in flight is
+   * not touched: it settles when that sync completes (see inFlight).
    */
   flushPending(): void {
-    if (this.#waiters.length > 0) this.run();
+    this.runSync();
+  }
+
+  /**
+   * While an async sync is in flight: a promise that settles (never
+   * rejects) after it completed and its batch was settled. A log must not
+   * close the handle being synced before then.
+   */
+  get inFlight(): Promise<void> | undefined {
+    return this.#inFlight;
   }
 
   /** How many syncs ran and how many requests they served (for tuning and tests). */
