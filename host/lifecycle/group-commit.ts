@@ -26,8 +26,8 @@ export class GroupCommit {
   #scheduled = false;
   #syncs = 0;
   #requests = 0;
-  /** Settles (never rejects) once the async sync in flight and its batch have settled. */
-  #inFlight: Promise<void> | undefined;
+  /** Settles (never rejects) once the async sync in flight and its batch have settled; tells whether it failed. */
+  #inFlight: Promise<{ failed: boolean; error?: unknown }> | undefined;
 
   /**
    * `syncNow` makes every append so far durable, or throws. `syncAsync`
@@ -67,12 +67,13 @@ export class GroupCommit {
       p = Promise.reject(e);
     }
     this.#inFlight = p.then(
-      () => { for (const w of batch) w.resolve(); },
-      (e: unknown) => { for (const w of batch) w.reject(e); },
-    ).then(() => {
+      () => { for (const w of batch) w.resolve(); return { failed: false }; },
+      (error: unknown) => { for (const w of batch) w.reject(error); return { failed: true, error }; },
+    ).then((outcome) => {
       // The batch's continuations (appenders queueing again) ran first; they wait for the next sync.
       this.#inFlight = undefined;
       if (this.#waiters.length > 0) this.schedule();
+      return outcome;
     });
   }
 
@@ -90,7 +91,15 @@ export class GroupCommit {
       failed = true;
       failure = e;
     }
-    for (const w of batch) failed ? w.reject(failure) : w.resolve();
+    const inFlight = this.#inFlight;
+    if (failed || inFlight === undefined) {
+      for (const w of batch) failed ? w.reject(failure) : w.resolve();
+      return;
+    }
+    // An async fsync is in flight (close() with one running): its failure would
+    // put this sync's success in doubt too (Linux reports a writeback error to
+    // only one of concurrent fsyncs), so settle with its outcome.
+    void inFlight.then((o) => { for (const w of batch) o.failed ? w.reject(o.error) : w.resolve(); });
   }
 
   /**
@@ -98,7 +107,9 @@ export class GroupCommit {
    * waits. A log calls this first in close(), while it can still sync, so a
    * syncAsync() made just before close() resolves (its data is durable)
    * instead of failing with CLOSED. A batch whose async sync is in flight is
-   * not touched: it settles when that sync completes (see inFlight).
+   * not touched: it settles when that sync completes (see inFlight); and
+   * while one is in flight, the requests synced here settle only once it has
+   * completed, rejected with its error if it failed.
    */
   flushPending(): void {
     this.runSync();
@@ -109,7 +120,7 @@ export class GroupCommit {
    * rejects) after it completed and its batch was settled. A log must not
    * close the handle being synced before then.
    */
-  get inFlight(): Promise<void> | undefined {
+  get inFlight(): Promise<unknown> | undefined {
     return this.#inFlight;
   }
 

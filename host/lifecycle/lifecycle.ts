@@ -17,8 +17,10 @@
  *   data), runs the log's final sync, then releases everything, whatever
  *   failed; idempotent. A poisoned log only releases. close() is
  *   synchronous: with an async fsync in flight it still runs its own final
- *   sync at once, the in-flight batch settles with its own fsync's result,
- *   and the release (handle and lock) waits until that fsync has completed
+ *   sync at once, the in-flight batch settles with its own fsync's result
+ *   (requests close synced settle once it completes too, rejected POISONED
+ *   if it failed: a concurrent fsync's success proves nothing then, and the
+ *   failure rolls the file back to the durable end before it), and the release (handle and lock) waits until that fsync has completed
  *   (and a failure's rollback has run), so no descriptor is closed under a
  *   pool thread and no other writer opens the file before the rollback.
  * - openLocked(): the lock-and-open prologue: take the writer lock (a lock
