@@ -12,6 +12,14 @@
  *   (truncate + fsync, best effort) and poisons: on Linux a failed fsync
  *   drops the dirty pages' data while reads still show it, so nothing after
  *   the durable end may be adopted by a later open (fsyncgate).
+ * - syncAsync(): the same fdatasync off the JS thread (FileHandle.syncAsync,
+ *   falling back to sync()). It covers what was written before it started:
+ *   `durableEnd` becomes the `end` snapshotted then, never more. Writes go
+ *   on meanwhile (always at `end`, at or after the snapshot, so a failed
+ *   write's rollback never cuts what the sync covers). A failure rolls back
+ *   to the durable end as it was when the sync started (a sync() that ran
+ *   concurrently proves nothing: Linux reports a writeback error to only one
+ *   of concurrent fsyncs) and poisons, as sync() does.
  * - writeMarker(): an advisory sync marker after the durable data (it only
  *   witnesses; FORMAT.md §5). A marker write that fails part way may leave
  *   bytes after `end`: the tail is then "unknown" and seal()/close() cut it,
@@ -79,6 +87,8 @@ export class FrameFile {
   #tail: Tail;
   /** A marker or cut was written after the last fdatasync. */
   #tailUnsynced = false;
+  /** Counts writes, markers and cuts, so an async sync knows whether anything changed while it ran. */
+  #changes = 0;
 
   /**
    * `end` and `fileSize` as recovery left them (a trailing marker sits in
@@ -110,6 +120,7 @@ export class FrameFile {
   /** Write `bytes` at `end` (not durable). On failure: roll back and throw IO_ERROR, or poison. */
   write(bytes: Uint8Array): void {
     const at = this.end;
+    this.#changes++;
     try {
       this.h.write(bytes, at);
     } catch (e) {
@@ -136,6 +147,26 @@ export class FrameFile {
     return true;
   }
 
+  /**
+   * sync() off the JS thread (see the file comment); resolves whether it
+   * synced. The caller runs one at a time (the group commit does).
+   */
+  async syncAsync(): Promise<boolean> {
+    const h = this.h;
+    if (h.syncAsync === undefined) return this.sync();
+    if (this.durableEnd === this.end) return false;
+    const snapshot = this.end;
+    const base = this.durableEnd;
+    const changes = this.#changes;
+    await this.life.fsyncOrPoisonAsync(() => h.syncAsync!(), 'fsync failed; durability of recent writes is unknown', () => {
+      this.h.truncate(base);
+      this.h.sync();
+    }, this.path);
+    if (snapshot > this.durableEnd) this.durableEnd = snapshot;
+    if (this.#changes === changes) this.#tailUnsynced = false;
+    return true;
+  }
+
   /** After a failed fsync: cut everything not known durable and make that cut durable (best effort). */
   private rollbackToDurable(): void {
     this.h.truncate(this.durableEnd);
@@ -149,6 +180,7 @@ export class FrameFile {
     core.ensure(off + c.FRAME_HEADER_SIZE);
     const at = core.staging + off;
     core.x.encodeFrame(at, 0, c.TYPE_SYNC_MARK, this.salt, 0, 0, this.durableEnd);
+    this.#changes++;
     this.#tail = 'unknown'; // even a failed write may have left bytes after `end`
     this.#tailUnsynced = true;
     try {
@@ -163,6 +195,7 @@ export class FrameFile {
    */
   finish(): void {
     if (this.#tail === 'unknown') {
+      this.#changes++;
       try { this.h.truncate(this.end); } catch (e) { throw this.life.poison(e, 'cutting a failed sync marker on close failed', this.path); }
       this.#tail = 'none';
     }
@@ -173,6 +206,7 @@ export class FrameFile {
   /** Cut anything after `end` and fdatasync: the file becomes sealed (exactly its frames, durable). */
   seal(): void {
     if (this.#tail !== 'none') {
+      this.#changes++;
       try { this.h.truncate(this.end); } catch (e) { throw ioError('truncate', this.path, e); }
       this.#tail = 'none';
     }

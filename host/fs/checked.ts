@@ -3,7 +3,8 @@
  * try/catch of its own around each file call. Contract:
  *
  * - Every method does what the wrapped FileSystem / FileHandle method does
- *   and returns the same result.
+ *   and returns the same result. syncAsync() exists exactly when the wrapped
+ *   handle has it; its rejection is checked like sync()'s (op 'sync').
  * - A failure that is a WalError (e.g. LOCKED from lock()) or a TypeError /
  *   RangeError (misuse, e.g. unknown open flags) is rethrown unchanged.
  * - Any other failure becomes WalError('IO_ERROR') whose `path` is the file
@@ -51,7 +52,17 @@ export function checkedError(op: CheckedOp, path: string, cause: unknown, offset
 }
 
 class CheckedHandle implements CheckedFile {
-  constructor(readonly raw: FileHandle, readonly path: string) {}
+  /** Present when the raw handle has it; its failures are IO_ERROR with op 'sync'. */
+  readonly syncAsync?: () => Promise<void>;
+  constructor(readonly raw: FileHandle, readonly path: string) {
+    if (typeof raw.syncAsync === 'function') {
+      this.syncAsync = () => {
+        let p: Promise<void>;
+        try { p = raw.syncAsync!(); } catch (e) { return Promise.reject(checkedError('sync', path, e)); }
+        return p.then(undefined, (e: unknown) => { throw checkedError('sync', path, e); });
+      };
+    }
+  }
   read(buf: Uint8Array, position: number): number {
     try { return this.raw.read(buf, position); } catch (e) { throw checkedError('read', this.path, e, position); }
   }

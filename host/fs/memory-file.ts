@@ -15,6 +15,8 @@ export interface MemoryFileOwner {
   readonly failedSync: FailedSyncMode;
   _check(op: FaultOp, path: string): void;
   _closed(h: MemoryFile): void;
+  /** An async sync started (+1) or settled (-1). */
+  _asyncSync(delta: number): void;
 }
 
 /** An Error carrying an errno code, as the real file systems throw. */
@@ -100,6 +102,23 @@ export class FileNode {
     if (this.layers.length === 0) for (const op of this.pending) applyOp(this.durable, op);
     else if (this.pending.length > 0) this.layers.push({ lost: false, ops: this.pending });
     this.pending = [];
+  }
+  /**
+   * A successful async sync that covered `covered` (the pending ops when it
+   * started): the ones still at the head of `pending` become durable. Ops a
+   * sync() committed or a failed sync lost meanwhile are already gone from
+   * `pending`; ops written after the call stay pending.
+   */
+  commitCovered(covered: readonly PendingOp[]): void {
+    if (covered.length === 0) return;
+    const set = new Set(covered);
+    let k = 0;
+    while (k < this.pending.length && set.has(this.pending[k]!)) k++;
+    if (k === 0) return;
+    const rest = this.pending.slice(k);
+    this.pending = this.pending.slice(0, k);
+    this.commit();
+    this.pending = rest;
   }
   /** A failed sync in 'drop' mode: the dirty writes are marked clean without reaching the disk. */
   lose(): void {
@@ -206,6 +225,35 @@ export class MemoryFile implements FileHandle {
       throw e;
     }
     this.node.commit();
+  }
+  /**
+   * sync() completing on a later macrotask (as if in a thread pool). It covers
+   * the writes and truncates pending at the call; writes made meanwhile stay
+   * pending. Injected 'sync' faults apply when it completes (and count it
+   * then), with failedSync 'drop' marking every dirty write clean as sync()
+   * does. A crash() while it is pending treats its writes as unsynced and
+   * rejects it (EBADF: the handle died). A close() meanwhile does not stop it.
+   */
+  syncAsync(): Promise<void> {
+    if (!this.#open) {
+      try { this.live('sync'); } catch (e) { return Promise.reject(e); }
+    }
+    const covered = this.node.pending.slice();
+    this.fs._asyncSync(1);
+    return new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        this.fs._asyncSync(-1);
+        if (this.#dead) return reject(errno('EBADF', `${this.path}: handle is dead after crash (the sync was in flight)`));
+        try {
+          this.fs._check('sync', this.path);
+        } catch (e) {
+          if (this.fs.failedSync === 'drop') this.node.lose();
+          return reject(e);
+        }
+        this.node.commitCovered(covered);
+        resolve();
+      }, 0);
+    });
   }
   close(): void {
     if (!this.#open) return;

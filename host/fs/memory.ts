@@ -15,6 +15,9 @@
  *   independently applied or not), each pending truncate applied or dropped,
  *   and each directory keeps a random prefix of its journal (metadata is
  *   journaled in order). Randomness comes from a seed, so a crash replays.
+ * - FileHandle.syncAsync() completes on a later macrotask, covering the
+ *   writes pending at its call; a crash while it is pending treats them as
+ *   unsynced (and the sync rejects, its handle dead).
  * - A failed sync() behaves as on Linux (fsyncgate): the file's dirty writes
  *   are marked clean without reaching the disk. Reads still see them, no
  *   later sync makes them durable, and a crash keeps, drops or tears each.
@@ -316,6 +319,16 @@ export class MemoryFileSystem implements FileSystem {
   /** Internal: a handle closed. */
   _closed(h: MemoryFile): void {
     this.#handles.delete(h);
+  }
+  #asyncSyncs = 0;
+  /** Internal: an async sync started or settled. */
+  _asyncSync(delta: number): void {
+    this.#asyncSyncs += delta;
+  }
+
+  /** How many FileHandle.syncAsync() calls are in flight (tests crash at chosen points with it). */
+  get pendingAsyncSyncs(): number {
+    return this.#asyncSyncs;
   }
 
   /** True if the file has writes or truncates not yet synced. */

@@ -17,6 +17,10 @@ const O_DIRECTORY = fs.constants.O_DIRECTORY ?? 0;
 
 class PosixFile implements FileHandle {
   #fd: number;
+  /** syncAsync() calls whose fdatasync is still running in the thread pool. */
+  #syncing = 0;
+  /** A descriptor whose close() waits for #syncing to reach 0 (-1: none). */
+  #closeAfterSync = -1;
   constructor(readonly path: string, fd: number) {
     this.#fd = fd;
   }
@@ -46,11 +50,30 @@ class PosixFile implements FileHandle {
   sync(): void {
     fs.fdatasyncSync(this.fd);
   }
+  /** fdatasync in libuv's thread pool (node:fs callback API; Node, Deno and Bun all run it off the JS thread). */
+  syncAsync(): Promise<void> {
+    let fd: number;
+    try { fd = this.fd; } catch (e) { return Promise.reject(e); }
+    this.#syncing++;
+    return new Promise<void>((resolve, reject) => {
+      fs.fdatasync(fd, (err) => {
+        if (--this.#syncing === 0 && this.#closeAfterSync >= 0) {
+          const deferred = this.#closeAfterSync;
+          this.#closeAfterSync = -1;
+          try { fs.closeSync(deferred); } catch { /* close() already returned; nothing to report to */ }
+        }
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  }
   close(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    fs.closeSync(fd);
+    // Never close (and let the OS reuse) a descriptor a pool thread is fdatasyncing.
+    if (this.#syncing > 0) this.#closeAfterSync = fd;
+    else fs.closeSync(fd);
   }
 }
 

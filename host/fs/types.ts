@@ -3,7 +3,9 @@
  * interfaces, so the same log code runs on Node, Deno, Bun and the in-memory
  * crash simulator. All calls are synchronous: they are the real system calls
  * (pread, pwrite, fdatasync, ...) on every runtime, and a synchronous call
- * makes "what is durable when this returns" easy to state.
+ * makes "what is durable when this returns" easy to state. The one
+ * exception is the optional FileHandle.syncAsync(), the group commit's
+ * fdatasync off the JS thread.
  *
  * Failure contract shared by every method: a failure throws an Error whose
  * `code` is the platform's errno name (ENOENT, EEXIST, EIO, ENOSPC, ...).
@@ -53,7 +55,20 @@ export interface FileHandle {
    * as poisoned and never retry a failed sync as if it could succeed.
    */
   sync(): void;
-  /** Release the handle. Idempotent. Does not sync. */
+  /**
+   * Optional: sync() off the JS thread (fdatasync in the runtime's thread
+   * pool). Resolves when every write and truncate made before the call is
+   * durable; writes made after the call may or may not be covered (callers
+   * must assume not). A rejection leaves unsynced data in an unknown state,
+   * exactly like a sync() that throws: treat the file as poisoned. Calls
+   * may overlap a sync() or another syncAsync(). close() while one is
+   * pending makes the handle unusable at once but releases the descriptor
+   * only once the sync completes (its promise still settles), so the
+   * descriptor is never closed or reused under an fdatasync in flight.
+   * A FileSystem without it is synchronous only; logs then fall back to sync().
+   */
+  syncAsync?(): Promise<void>;
+  /** Release the handle. Idempotent. Does not sync (see syncAsync() for a sync in flight). */
   close(): void;
 }
 

@@ -8,6 +8,12 @@
  * together: resolved if the sync succeeded, rejected with its error if not.
  * The log owning the GroupCommit poisons itself on a failed sync, so a later
  * request fails at once instead of pretending a retry could succeed.
+ *
+ * With `syncAsync` (an fsync off the JS thread), at most one sync is in
+ * flight at a time: requests made meanwhile queue for the next one, which
+ * starts (on a later turn) once the in-flight one has settled and covers
+ * everything appended by then. Appends keep buffering while it runs.
+ * Without it, `syncNow` runs on the JS thread (the synchronous group commit).
  */
 
 const defer: (fn: () => void) => void =
@@ -20,23 +26,59 @@ export class GroupCommit {
   #scheduled = false;
   #syncs = 0;
   #requests = 0;
+  /** Settles (never rejects) once the async sync in flight and its batch have settled; tells whether it failed. */
+  #inFlight: Promise<{ failed: boolean; error?: unknown }> | undefined;
 
-  /** `syncNow` makes every append so far durable, or throws. */
-  constructor(private readonly syncNow: () => void) {}
+  /**
+   * `syncNow` makes every append so far durable, or throws. `syncAsync`
+   * (optional) does the same off the JS thread: it resolves once every
+   * append made before its call is durable, or rejects.
+   */
+  constructor(private readonly syncNow: () => void, private readonly syncAsync?: () => Promise<void>) {}
 
   request(): Promise<void> {
     this.#requests++;
     return new Promise<void>((resolve, reject) => {
       this.#waiters.push({ resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        defer(() => this.run());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.#scheduled || this.#inFlight !== undefined) return;
+    this.#scheduled = true;
+    defer(() => this.run());
   }
 
   private run(): void {
     this.#scheduled = false;
+    if (this.#inFlight !== undefined || this.#waiters.length === 0) return;
+    if (this.syncAsync === undefined) {
+      this.runSync();
+      return;
+    }
+    const batch = this.#waiters;
+    this.#waiters = [];
+    this.#syncs++;
+    let p: Promise<void>;
+    try {
+      p = this.syncAsync();
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    this.#inFlight = p.then(
+      () => { for (const w of batch) w.resolve(); return { failed: false }; },
+      (error: unknown) => { for (const w of batch) w.reject(error); return { failed: true, error }; },
+    ).then((outcome) => {
+      // The batch's continuations (appenders queueing again) ran first; they wait for the next sync.
+      this.#inFlight = undefined;
+      if (this.#waiters.length > 0) this.schedule();
+      return outcome;
+    });
+  }
+
+  /** Sync on the JS thread for every waiting request. */
+  private runSync(): void {
     const batch = this.#waiters;
     this.#waiters = [];
     if (batch.length === 0) return;
@@ -49,16 +91,37 @@ export class GroupCommit {
       failed = true;
       failure = e;
     }
-    for (const w of batch) failed ? w.reject(failure) : w.resolve();
+    const inFlight = this.#inFlight;
+    if (failed || inFlight === undefined) {
+      for (const w of batch) failed ? w.reject(failure) : w.resolve();
+      return;
+    }
+    // An async fsync is in flight (close() with one running): its failure would
+    // put this sync's success in doubt too (Linux reports a writeback error to
+    // only one of concurrent fsyncs), so settle with its outcome.
+    void inFlight.then((o) => { for (const w of batch) o.failed ? w.reject(o.error) : w.resolve(); });
   }
 
   /**
-   * Run a pending sync now, if any request waits. A log calls this first in
-   * close(), while it can still sync, so a flushAsync() made just before
-   * close() resolves (its data is durable) instead of failing with CLOSED.
+   * Run a pending sync now (synchronously, on the JS thread), if any request
+   * waits. A log calls this first in close(), while it can still sync, so a
+   * syncAsync() made just before close() resolves (its data is durable)
+   * instead of failing with CLOSED. A batch whose async sync is in flight is
+   * not touched: it settles when that sync completes (see inFlight); and
+   * while one is in flight, the requests synced here settle only once it has
+   * completed, rejected with its error if it failed.
    */
   flushPending(): void {
-    if (this.#waiters.length > 0) this.run();
+    this.runSync();
+  }
+
+  /**
+   * While an async sync is in flight: a promise that settles (never
+   * rejects) after it completed and its batch was settled. A log must not
+   * close the handle being synced before then.
+   */
+  get inFlight(): Promise<unknown> | undefined {
+    return this.#inFlight;
   }
 
   /** How many syncs ran and how many requests they served (for tuning and tests). */

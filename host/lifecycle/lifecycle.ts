@@ -9,10 +9,20 @@
  *   written since the last successful sync may be trusted. The log's
  *   rollback (e.g. truncate to the durable end, then fsync) runs first, best
  *   effort, so a reopen does not adopt bytes that never reached the disk.
- * - syncAsync(): group commit; concurrent callers share one sync.
+ * - fsyncOrPoisonAsync(): the same for an fsync off the JS thread.
+ * - syncAsync(): group commit; concurrent callers share one sync. Given a
+ *   `syncAsync` function the sync runs off the JS thread, one in flight at
+ *   a time per log (requests made meanwhile wait for the next one).
  * - close(): settles pending async syncs (they resolve: close syncs their
  *   data), runs the log's final sync, then releases everything, whatever
- *   failed; idempotent. A poisoned log only releases.
+ *   failed; idempotent. A poisoned log only releases. close() is
+ *   synchronous: with an async fsync in flight it still runs its own final
+ *   sync at once, the in-flight batch settles with its own fsync's result
+ *   (requests close synced settle once it completes too, rejected POISONED
+ *   if it failed: a concurrent fsync's success proves nothing then, and the
+ *   failure rolls the file back to the durable end before it), and the release (handle and lock) waits until that fsync has completed
+ *   (and a failure's rollback has run), so no descriptor is closed under a
+ *   pool thread and no other writer opens the file before the rollback.
  * - openLocked(): the lock-and-open prologue: take the writer lock (a lock
  *   error that is not a WalError becomes IO_ERROR), run the open, and on any
  *   failure release everything it acquired, lock included.
@@ -31,10 +41,11 @@ export class Lifecycle {
 
   /**
    * `noun` names the log in messages ('writer', 'WAL', 'ring'); `path` is
-   * its file or directory; `syncNow` makes everything appended durable.
+   * its file or directory; `syncNow` makes everything appended durable;
+   * `syncAsync` (optional) does it off the JS thread for the group commit.
    */
-  constructor(readonly noun: string, readonly path: string, syncNow: () => void) {
-    this.#group = new GroupCommit(syncNow);
+  constructor(readonly noun: string, readonly path: string, syncNow: () => void, syncAsync?: () => Promise<void>) {
+    this.#group = new GroupCommit(syncNow, syncAsync);
   }
 
   get state(): LogState {
@@ -72,6 +83,21 @@ export class Lifecycle {
     }
   }
 
+  /**
+   * fsyncOrPoison() for an fsync off the JS thread: await `sync`; if it
+   * rejects, run `rollback` (best effort) and throw POISONED.
+   */
+  async fsyncOrPoisonAsync(sync: () => Promise<void>, what: string, rollback?: () => void, path = this.path): Promise<void> {
+    try {
+      await sync();
+    } catch (e) {
+      if (rollback !== undefined) {
+        try { rollback(); } catch { /* poisoned either way */ }
+      }
+      throw this.poison(e, what, path);
+    }
+  }
+
   /** Group commit: resolves once everything appended before the call is durable. */
   syncAsync(): Promise<void> {
     try {
@@ -90,7 +116,8 @@ export class Lifecycle {
   /**
    * Close: settle pending async syncs, then `finish` (the final sync; only
    * when open), then `release` (always, even when finish threw; it must not
-   * throw). Idempotent: a second close does nothing.
+   * throw). Idempotent: a second close does nothing. With an async fsync
+   * in flight, `release` runs once it has completed (see the file comment).
    */
   close(finish: () => void, release: () => void): void {
     if (this.#state === 'closed') return;
@@ -101,7 +128,9 @@ export class Lifecycle {
       }
     } finally {
       this.#state = 'closed';
-      release();
+      const inFlight = this.#group.inFlight;
+      if (inFlight === undefined) release();
+      else void inFlight.then(() => { try { release(); } catch { /* release must not throw */ } });
     }
   }
 }

@@ -107,7 +107,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
       const scanner = scanWalFile(core, h, path, salt, size, codec);
       const tail = recoverTail(core, h, path, scanner, size, repair);
       fromHalves(scanner.seqLo, scanner.seqHi, mode, path); // refuse a number-mode open of a bigint log
-      const life = new Lifecycle('writer', path, () => writer.flush());
+      const life: Lifecycle = new Lifecycle('writer', path, () => writer.flush(), () => writer.flushOffThread());
       const file = new FrameFile(core, h, path, salt, tail.end, tail.fileSize, life);
       file.settle(tail.endsWithFrame && !created, 0);
       const report: WalFsOpenReport = { truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason };
@@ -257,9 +257,32 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
   }
 
   /**
+   * The group commit's sync: write the buffer (on the JS thread), then
+   * fdatasync in the thread pool while appends keep buffering. Advances
+   * durableSequence to what that fsync covered, then writes a sync marker
+   * if nothing was written meanwhile (as flush() does).
+   */
+  private async flushOffThread(): Promise<void> {
+    this.#life.live();
+    this.writeBuffered();
+    const lo = this.#writtenLo;
+    const hi = this.#writtenHi;
+    const end = this.#file.end;
+    if (!(await this.#file.syncAsync())) return;
+    if (hi > this.#durableHi || (hi === this.#durableHi && lo > this.#durableLo)) {
+      this.#durableLo = lo;
+      this.#durableHi = hi;
+    }
+    // The marker goes after the buffered frames in staging, and only while the file still ends where the sync did.
+    if (this.#life.state === 'open' && this.#file.end === end && this.#file.durableEnd === end) this.#file.writeMarker(this.#buffered);
+  }
+
+  /**
    * Group commit: resolves once every event appended before this call is
-   * durable. Concurrent callers share one fsync. Rejects with the flush's
-   * WalError if it fails.
+   * durable. Concurrent callers share one fsync, which runs off the JS
+   * thread (FileHandle.syncAsync; one in flight at a time, appends made
+   * meanwhile join the next); durableSequence advances when it completes.
+   * Rejects with the flush's WalError if it fails (a failed fsync poisons).
    */
   syncAsync(): Promise<void> {
     return this.#life.syncAsync();
@@ -272,7 +295,9 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
 
   /**
    * Flush, make the sync marker durable, and release the file and the lock.
-   * Idempotent. A pending syncAsync() resolves. On a poisoned writer it only
+   * Idempotent. A pending syncAsync() resolves (one whose fsync is in
+   * flight settles when that completes; the file and the lock are released
+   * only then, close() having synced everything already). On a poisoned writer it only
    * releases. If the final flush fails the resources are still released and
    * the error is thrown.
    */
