@@ -17,6 +17,8 @@ export interface MemoryFileOwner {
   _closed(h: MemoryFile): void;
   /** An async sync started (+1) or settled (-1). */
   _asyncSync(delta: number): void;
+  /** Run an async sync's completion on a later macrotask (or hold it, see holdAsyncSyncs). */
+  _completeLater(complete: () => void): void;
 }
 
 /** An Error carrying an errno code, as the real file systems throw. */
@@ -241,7 +243,7 @@ export class MemoryFile implements FileHandle {
     const covered = this.node.pending.slice();
     this.fs._asyncSync(1);
     return new Promise<void>((resolve, reject) => {
-      setTimeout(() => {
+      this.fs._completeLater(() => {
         this.fs._asyncSync(-1);
         if (this.#dead) return reject(errno('EBADF', `${this.path}: handle is dead after crash (the sync was in flight)`));
         try {
@@ -252,7 +254,7 @@ export class MemoryFile implements FileHandle {
         }
         this.node.commitCovered(covered);
         resolve();
-      }, 0);
+      });
     });
   }
   close(): void {

@@ -326,6 +326,29 @@ export class MemoryFileSystem implements FileSystem {
     this.#asyncSyncs += delta;
   }
 
+  #held: Array<() => void> | undefined;
+  /** Internal: run an async sync's completion on a later macrotask, or keep it while held. */
+  _completeLater(complete: () => void): void {
+    if (this.#held !== undefined) this.#held.push(complete);
+    else setTimeout(complete, 0);
+  }
+
+  /**
+   * Keep every FileHandle.syncAsync() in flight until releaseAsyncSyncs(), so
+   * a test can act (append, close, inject a fault, crash) while one is
+   * pending, whatever order the runtime gives timers and immediates.
+   */
+  holdAsyncSyncs(): void {
+    this.#held ??= [];
+  }
+
+  /** Let held async syncs complete (each on a later macrotask, in the order they started). */
+  releaseAsyncSyncs(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const complete of held) setTimeout(complete, 0);
+  }
+
   /** How many FileHandle.syncAsync() calls are in flight (tests crash at chosen points with it). */
   get pendingAsyncSyncs(): number {
     return this.#asyncSyncs;

@@ -241,6 +241,7 @@ test('a failed async fsync rejects its whole batch POISONED, later calls are POI
     w.append({ sequence: 1, payload: enc('durable') });
     await w.syncAsync();
     fs.injectFault({ op: 'sync', code: 'EIO' });
+    fs.holdAsyncSyncs(); // the failing fsync stays in flight until every handler is attached
     const batch = [];
     for (let i = 2; i <= 4; i++) {
       w.append({ sequence: i, payload: enc(`lost${i}`) });
@@ -251,6 +252,7 @@ test('a failed async fsync rejects its whole batch POISONED, later calls are POI
     const queued = w.syncAsync();
     // Handlers go on every promise at once (Deno reports a rejection left unhandled for a turn).
     const checks = [...batch.map((p) => rejectsCode(p, 'POISONED', 'a waiter of the failed batch')), rejectsCode(queued, 'POISONED', 'a request queued behind the failed fsync')];
+    fs.releaseAsyncSyncs();
     for (const e of await Promise.all(checks)) assert.is(e.cause.code, 'EIO');
     assert.is(w.state, 'poisoned');
     await rejectsCode(w.syncAsync(), 'POISONED', 'syncAsync after');
@@ -273,6 +275,7 @@ test('close() with an async fsync in flight: no handle closed under it, every pr
   const w = WalFsWriter.open('/d/w', { fs });
   const closesAtOpen = fs.stats.closes; // open's crash-safe create closed its temp file
   w.append({ sequence: 1, payload: enc('a') });
+  mem.holdAsyncSyncs(); // keep it in flight whatever the runtime's timer order
   const inFlight = w.syncAsync();
   await untilInFlight(mem);
   w.append({ sequence: 2, payload: enc('b') });
@@ -282,6 +285,7 @@ test('close() with an async fsync in flight: no handle closed under it, every pr
   assert.is(fs.stats.closes, closesAtOpen, 'the handle was closed while its fsync was in flight');
   try { WalFsWriter.open('/d/w', { fs: mem }); assert.unreachable('reopened before the in-flight fsync completed'); } catch (e) { assert.is(e.code, 'LOCKED'); }
   await rejectsCode(w.syncAsync(), 'CLOSED', 'syncAsync after close');
+  mem.releaseAsyncSyncs();
   await inFlight;
   await queued;
   await immediate();
@@ -297,12 +301,14 @@ test('close() with an async fsync in flight that then fails: its batch and the r
   w.append({ sequence: 1, payload: enc('a') });
   await w.syncAsync();
   w.append({ sequence: 2, payload: enc('b') });
+  mem.holdAsyncSyncs(); // keep it in flight whatever the runtime's timer order
   const inFlight = w.syncAsync();
   await untilInFlight(mem);
   w.append({ sequence: 3, payload: enc('c') });
   const queued = w.syncAsync();
   w.close(); // its own sync succeeds; the in-flight one fails after it
   mem.injectFault({ op: 'sync', code: 'EIO' });
+  mem.releaseAsyncSyncs();
   await Promise.all([rejectsCode(inFlight, 'POISONED', 'the in-flight batch'), rejectsCode(queued, 'POISONED', 'a request close synced')]);
   await immediate();
   mem.crash({ mode: 'keep' });
