@@ -71,15 +71,27 @@ export class WalError extends Error {
   readonly errno: string | undefined;
 
   constructor(code: WalErrorCode, message: string, options: WalErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const cause = platformCause(options.cause);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'WalError';
     this.code = code;
     this.path = options.path;
     this.offset = options.offset;
     this.reason = options.reason;
-    const errno = (options.cause as { code?: unknown } | undefined)?.code;
+    const errno = (cause as { code?: unknown } | undefined)?.code;
     this.errno = typeof errno === 'string' ? errno : undefined;
   }
+}
+
+/**
+ * The platform error behind `cause`: a log's error built around an IO_ERROR
+ * from the checked file layer (a POISONED after a failed fsync, a rolled-back
+ * write) keeps the platform error itself as its `cause`, so `cause` and
+ * `errno` mean the same in every log whichever layer noticed the failure.
+ */
+function platformCause(cause: unknown): unknown {
+  if (cause instanceof WalError && cause.code === 'IO_ERROR' && cause.cause !== undefined) return cause.cause;
+  return cause;
 }
 
 /** Wrap a platform error from a file-system call as IO_ERROR (a WalError passes through). */

@@ -16,18 +16,15 @@
  * it differs from what the caller asked for).
  */
 import type { Core } from '../core/core.js';
-import { type FrameFailure, WalError, ioError } from '../errors.js';
+import { type FrameFailure, WalError } from '../errors.js';
 import type { FileHandle } from '../fs/types.js';
 
 /** Read up to FILE_HEADER_SIZE bytes at offset 0 into core.staging; returns how many were read. */
-export function loadFileHeader(core: Core, h: FileHandle, path: string): number {
+/** `h` is a checked handle (host/fs/checked.ts): its failures are already IO_ERROR. */
+export function loadFileHeader(core: Core, h: FileHandle, _path: string): number {
   const size = core.c.FILE_HEADER_SIZE;
   core.ensure(size);
-  try {
-    return h.read(core.u8.subarray(core.staging, core.staging + size), 0);
-  } catch (e) {
-    throw ioError('read', path, e);
-  }
+  return h.read(core.u8.subarray(core.staging, core.staging + size), 0);
 }
 
 const KIND_NAMES: Record<number, string> = { 1: 'WAL file', 2: 'segment', 3: 'ring' };

@@ -30,7 +30,7 @@
  *   or corruption), cut a torn tail, drop a trailing marker from `end`.
  */
 import type { Core } from '../core/core.js';
-import { WalError, ioError } from '../errors.js';
+import { WalError } from '../errors.js';
 import type { FileHandle } from '../fs/types.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import type { FrameScanner } from './frame-scanner.js';
@@ -59,7 +59,7 @@ export interface RecoveredTail {
  * TORN_TAIL under 'strict', else cut (not yet synced: FrameFile.settle()
  * syncs once, after writing a marker).
  */
-export function recoverTail(core: Core, h: FileHandle, path: string, scanner: FrameScanner, size: number, repair: RepairPolicy): RecoveredTail {
+export function recoverTail(core: Core, h: FileHandle, _path: string, scanner: FrameScanner, size: number, repair: RepairPolicy): RecoveredTail {
   let end = scanner.pos;
   let truncatedBytes = 0;
   let truncatedReason: string | undefined;
@@ -70,7 +70,7 @@ export function recoverTail(core: Core, h: FileHandle, path: string, scanner: Fr
     end = failure.offset;
     truncatedBytes = size - end;
     truncatedReason = failure.reason;
-    try { h.truncate(end); } catch (e) { throw ioError('truncate', path, e); }
+    h.truncate(end);
   }
   const fileSize = end;
   const HDR = core.c.FRAME_HEADER_SIZE;
@@ -113,7 +113,7 @@ export class FrameFile {
    */
   settle(endsWithFrame: boolean, stagingOff: number): void {
     if (endsWithFrame) this.writeMarker(stagingOff);
-    try { this.h.sync(); } catch (e) { throw ioError('fsync', this.path, e); }
+    this.h.sync();
     this.#tailUnsynced = false;
   }
 
@@ -207,7 +207,7 @@ export class FrameFile {
   seal(): void {
     if (this.#tail !== 'none') {
       this.#changes++;
-      try { this.h.truncate(this.end); } catch (e) { throw ioError('truncate', this.path, e); }
+      this.h.truncate(this.end);
       this.#tail = 'none';
     }
     this.life.fsyncOrPoison(() => this.h.sync(), 'fsync while sealing failed', () => this.rollbackToDurable(), this.path);

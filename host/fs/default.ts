@@ -4,6 +4,7 @@
  * registers its own. Logs ask here and never import an adapter, so a log
  * module loads in any environment.
  */
+import { type CheckedFileSystem, checkedFs } from './checked.js';
 import type { FileSystem } from './types.js';
 
 let factory: (() => FileSystem) | undefined;
@@ -21,3 +22,14 @@ export function defaultFileSystem(): FileSystem {
   if (factory === undefined) throw new TypeError('walcore: no default file system is registered here; pass { fs } explicitly');
   return (instance = factory());
 }
+
+/**
+ * The file system a log does its I/O through: `given` (or the default),
+ * wrapped by checkedFs() so every platform error becomes IO_ERROR with path,
+ * errno and operation in one place, and every handle carries its path.
+ * Wrapping a view that is already checked is a no-op.
+ */
+export function logFileSystem(given: FileSystem | undefined): CheckedFileSystem {
+  return checkedFs(given ?? defaultFileSystem());
+}
+

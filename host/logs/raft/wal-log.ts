@@ -22,7 +22,7 @@
 import { FrameFile, recoverTail } from '../../codec/frame-file.js';
 import { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
-import { defaultFileSystem } from '../../fs/default.js';
+import { logFileSystem } from '../../fs/default.js';
 import type { FileLock, FileSystem } from '../../fs/types.js';
 import { publishFile, removeTempFiles } from '../../lifecycle/atomic-file.js';
 import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
@@ -98,7 +98,7 @@ export class WalLog implements RaftLog {
     checkOptions(where, options, OPTION_KEYS);
     const target = intOption(where, 'segmentTargetSize', options.segmentTargetSize, 64 << 20, 4096, 1 << 30);
     const cacheMax = intOption(where, 'cacheEntries', options.cacheEntries, 256, 0, 1 << 20);
-    const fs = options.fs ?? defaultFileSystem();
+    const fs = logFileSystem(options.fs);
     ensureDir(fs, path);
     const core = new Core();
     return openLocked(fs, path, (lock, acquired) => {

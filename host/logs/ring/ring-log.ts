@@ -30,7 +30,7 @@
  */
 import { Core } from '../../core/core.js';
 import { WalError } from '../../errors.js';
-import { defaultFileSystem } from '../../fs/default.js';
+import { logFileSystem } from '../../fs/default.js';
 import type { FileLock } from '../../fs/types.js';
 import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
 import { checkOptions, disposeSymbol, pathArg } from '../../lifecycle/options.js';
@@ -86,7 +86,7 @@ export class RingLog {
     checkOptions(where, options, OPTION_KEYS);
     const core = new Core();
     const { want, bufferSize } = checkGeometryOptions(options, core.c, path, DEFAULT_SLOT_SIZE);
-    const fs = options.fs ?? defaultFileSystem();
+    const fs = logFileSystem(options.fs);
     return openLocked(fs, path, (lock, acquired) => {
       const { f, rec, report } = openRingFile(core, fs, path, want, acquired);
       return new RingLog(f, lock, rec, bufferSize, report);

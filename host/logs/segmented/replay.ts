@@ -66,7 +66,7 @@ class SegmentReader implements FileHandle {
     try {
       this.#h = this.fs.open(this.path);
     } catch (e) {
-      if ((e as { code?: string }).code === 'ENOENT') {
+      if ((e as { errno?: string }).errno === 'ENOENT' || (e as { code?: string }).code === 'ENOENT') {
         throw new WalError('LSN_NOT_RETAINED', `${this.path} was deleted while replay was reading the log`, { path: this.path, cause: e });
       }
       throw ioError('open', this.path, e);

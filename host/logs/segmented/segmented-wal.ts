@@ -17,7 +17,7 @@ import { Core } from '../../core/core.js';
 import { KeyRing, NonceSource } from './encryption.js';
 import { WalError } from '../../errors.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
-import { defaultFileSystem } from '../../fs/default.js';
+import { logFileSystem } from '../../fs/default.js';
 import { FrameFile } from '../../codec/frame-file.js';
 import { Lifecycle, type LogState, openLocked } from '../../lifecycle/lifecycle.js';
 import { disposeSymbol } from '../../lifecycle/options.js';
@@ -95,7 +95,7 @@ export class SegmentedWal implements ReplayHost {
     const o = checkOpenOptions(typeof a === 'string' ? { ...b, dir: a } : a);
     const { dir } = o;
     const ring = o.encryptionRing;
-    const fs = o.fs ?? defaultFileSystem();
+    const fs = logFileSystem(o.fs);
     ensureDir(fs, dir);
     const core = new Core();
     return openLocked(fs, dir, (lock, acquired) => {

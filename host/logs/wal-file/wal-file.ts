@@ -4,7 +4,6 @@
  * opens and validates such a file; the writer and reader add policy.
  */
 import type { Core } from '../../core/core.js';
-import { ioError } from '../../errors.js';
 import { directoryError, readFileHeader } from '../../codec/file-header.js';
 import { FrameScanner } from '../../codec/frame-scanner.js';
 import type { FileHandle, FileSystem, OpenFlags } from '../../fs/types.js';
@@ -14,10 +13,8 @@ const WHAT = 'WAL file';
 
 /** Open `path` for a WAL, refusing a directory the same way for writer and reader (BAD_HEADER). */
 export function openWalHandle(fs: FileSystem, path: string, flags: OpenFlags): FileHandle {
-  let isDir: boolean | undefined;
-  try { isDir = fs.stat(path)?.isDirectory; } catch (e) { throw ioError('stat', path, e); }
-  if (isDir) throw directoryError(path, WHAT);
-  try { return fs.open(path, flags); } catch (e) { throw ioError('open', path, e); }
+  if (fs.stat(path)?.isDirectory) throw directoryError(path, WHAT);
+  return fs.open(path, flags);
 }
 
 /** Read and check the file header; returns the file's salt. */
@@ -40,24 +37,20 @@ export function walScanFlags(core: Core, emit: boolean): number {
 export function scanWalFile<T>(core: Core, h: FileHandle, path: string, salt: number, size: number, codec?: Codec<T>): FrameScanner {
   const c = core.c;
   const scanner = new FrameScanner(core, h, path, salt, c.FILE_HEADER_SIZE, size, walScanFlags(core, codec !== undefined));
-  try {
-    for (let n = scanner.next(); n > 0; n = scanner.next()) {
-      if (codec === undefined) continue;
-      for (let i = 0; i < n; i++) {
-        const d = core.desc + i * c.DESC_SIZE;
-        if ((core.dv.getUint32(d + c.D_TYPE, true) & 0xff) !== c.TYPE_EVENT) continue;
-        const rel = core.dv.getUint32(d + c.D_OFFSET, true);
-        const start = scanner.batchBase + rel + c.FRAME_HEADER_SIZE;
-        try {
-          codec.decode(core.u8.slice(start, start + core.dv.getUint32(d + c.D_LEN, true)));
-        } catch {
-          scanner.fail(scanner.batchOffset + rel, 'decode-failure');
-          return scanner;
-        }
+  for (let n = scanner.next(); n > 0; n = scanner.next()) {
+    if (codec === undefined) continue;
+    for (let i = 0; i < n; i++) {
+      const d = core.desc + i * c.DESC_SIZE;
+      if ((core.dv.getUint32(d + c.D_TYPE, true) & 0xff) !== c.TYPE_EVENT) continue;
+      const rel = core.dv.getUint32(d + c.D_OFFSET, true);
+      const start = scanner.batchBase + rel + c.FRAME_HEADER_SIZE;
+      try {
+        codec.decode(core.u8.slice(start, start + core.dv.getUint32(d + c.D_LEN, true)));
+      } catch {
+        scanner.fail(scanner.batchOffset + rel, 'decode-failure');
+        return scanner;
       }
     }
-  } catch (e) {
-    throw ioError('read', path, e);
   }
   return scanner;
 }

@@ -19,11 +19,10 @@
  * only during the callback).
  */
 import { Core } from '../../core/core.js';
-import { ioError } from '../../errors.js';
 import { FrameScanner } from '../../codec/frame-scanner.js';
 import { slicePerPayload } from '../../codec/payload-copy.js';
 import type { FileHandle } from '../../fs/types.js';
-import { defaultFileSystem } from '../../fs/default.js';
+import { logFileSystem } from '../../fs/default.js';
 import { boolOption, checkOptions, disposeSymbol, pathArg, u64Option } from '../../lifecycle/options.js';
 import { type SequenceMode, TWO_32, fromHalves } from '../../core/u64.js';
 import { openWalHandle, readWalHeader, walScanFlags } from './wal-file.js';
@@ -69,7 +68,7 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
     const mode = u64Option(where, options, { name: 'sequences', value: options.sequences });
     boolOption(where, 'copy', options.copy, true);
     boolOption(where, 'strict', options.strict, false);
-    const fs = options.fs ?? defaultFileSystem();
+    const fs = logFileSystem(options.fs);
     return new WalFsReader<T, number | bigint>(path, openWalHandle(fs, path, {}), options, mode);
   }
 
@@ -98,9 +97,7 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
   private scanner(): FrameScanner {
     if (this.#closed) throw new TypeError('WalFsReader: closed');
     const c = this.#core.c;
-    let size: number;
-    try { size = this.#h.size(); } catch (e) { throw ioError('stat', this.path, e); }
-    return new FrameScanner(this.#core, this.#h, this.path, this.#salt, c.FILE_HEADER_SIZE, size, walScanFlags(this.#core, true));
+    return new FrameScanner(this.#core, this.#h, this.path, this.#salt, c.FILE_HEADER_SIZE, this.#h.size(), walScanFlags(this.#core, true));
   }
 
   /**
@@ -126,7 +123,7 @@ export class WalFsReader<T = Uint8Array, S extends number | bigint = number> {
     const numbers = this.#mode === 'number';
     for (;;) {
       let n: number;
-      try { n = scanner.next(); } catch (e) { throw ioError('read', this.path, e); }
+      n = scanner.next();
       if (n === 0) break;
       const u32 = core.u32;
       const d0 = core.desc >>> 2;

@@ -19,9 +19,8 @@
 import { FrameFile, recoverTail } from '../../codec/frame-file.js';
 import { Core } from '../../core/core.js';
 import { type SequenceMode, TWO_32, fromHalves, u64Halves } from '../../core/u64.js';
-import { ioError } from '../../errors.js';
-import { defaultFileSystem } from '../../fs/default.js';
-import type { FileHandle, FileLock } from '../../fs/types.js';
+import { logFileSystem } from '../../fs/default.js';
+import type { FileLock } from '../../fs/types.js';
 import { removeTempFilesOf, writeFileAtomically } from '../../lifecycle/atomic-file.js';
 import { Lifecycle, type LogState, openLocked } from '../../lifecycle/lifecycle.js';
 import { checkOptions, disposeSymbol, enumOption, intOption, pathArg, u64Option } from '../../lifecycle/options.js';
@@ -84,26 +83,22 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
     const bufferSize = intOption(where, 'bufferSize', options.bufferSize, 1 << 20, 0, 1 << 30);
     const codec = options.codec;
     if (codec !== undefined && (codec === null || typeof codec.encode !== 'function' || typeof codec.decode !== 'function')) throw new TypeError(`${where}: codec needs encode() and decode()`);
-    const fs = options.fs ?? defaultFileSystem();
+    const fs = logFileSystem(options.fs);
     const core = new Core();
     return openLocked(fs, path, (lock, acquired) => {
       let created = false;
-      try {
-        removeTempFilesOf(fs, path);
-        const st = fs.stat(path);
-        if (st === undefined || (st.size === 0 && !st.isDirectory)) {
-          // A missing file, or an empty one (what a crash before the first fsync of
-          // a non-atomic create could leave; ours never does): create it crash-safely.
-          core.x.encodeFileHeader(core.staging, core.c.KIND_WAL_FILE, randomU32(), 0, 0, 0);
-          writeFileAtomically(fs, path, core.u8.slice(core.staging, core.staging + core.c.FILE_HEADER_SIZE));
-          created = true;
-        }
-      } catch (e) {
-        throw ioError('open', path, e);
+      removeTempFilesOf(fs, path);
+      const st = fs.stat(path);
+      if (st === undefined || (st.size === 0 && !st.isDirectory)) {
+        // A missing file, or an empty one (what a crash before the first fsync of
+        // a non-atomic create could leave; ours never does): create it crash-safely.
+        core.x.encodeFileHeader(core.staging, core.c.KIND_WAL_FILE, randomU32(), 0, 0, 0);
+        writeFileAtomically(fs, path, core.u8.slice(core.staging, core.staging + core.c.FILE_HEADER_SIZE));
+        created = true;
       }
       const h = acquired.add(openWalHandle(fs, path, { write: true }), (x) => x.close());
       const salt = readWalHeader(core, h, path);
-      const size = sizeOf(h, path);
+      const size = h.size();
       const scanner = scanWalFile(core, h, path, salt, size, codec);
       const tail = recoverTail(core, h, path, scanner, size, repair);
       fromHalves(scanner.seqLo, scanner.seqHi, mode, path); // refuse a number-mode open of a bigint log
@@ -315,8 +310,3 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
     this.close();
   }
 }
-
-function sizeOf(h: FileHandle, path: string): number {
-  try { return h.size(); } catch (e) { throw ioError('stat', path, e); }
-}
-
