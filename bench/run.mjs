@@ -8,7 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { runtimeCommand, selectFiles } from '../scripts/runtimes.mjs';
 
-const { runtimes, files } = selectFiles(process.argv.slice(2), 'bench', '.bench.js', readdirSync);
+// bench/peers/ (npm run bench:peers, with its own node_modules) is not part of this run.
+const readdir = (dir, opts) => readdirSync(dir, opts).filter((e) => !(dir.replace(/\/+$/, '') === 'bench' && e.name === 'peers'));
+const { runtimes, files } = selectFiles(process.argv.slice(2), 'bench', '.bench.js', readdir);
 mkdirSync('bench/results', { recursive: true });
 const out = 'bench/results/latest.jsonl';
 rmSync(out, { force: true });
