@@ -80,11 +80,11 @@ export const raftKind: LogKind = {
       return { outcome: 'clean', backups: [] };
     }
     const segs = r.segments;
-    const at = segs.findIndex((s) => s.path === p.file);
+    const at = segs.findIndex((s) => s.path === p.path);
     const seg = segs[at];
     const frameLevel = seg !== undefined && p.offset >= 64;
     if (!frameLevel) {
-      ctx.say(`${p.file}: ${p.message}. repair cuts frames only; damaged headers, a missing segment or a damaged snapshot file are never rewritten: restore from a backup or replica`);
+      ctx.say(`${p.message}. repair cuts frames only; damaged headers, a missing segment or a damaged snapshot file are never rewritten: restore from a backup or replica`);
       return { outcome: 'refused', backups: [] };
     }
     const later = listRaftFiles(ctx.fs, dir).nums.filter((n) => n > seg.num);
