@@ -265,6 +265,8 @@ test('a log being written by another process: verify and dump work, repair is LO
     await new Promise((resolve) => { if (child.exitCode !== null || child.signalCode !== null) resolve(); else child.on('close', resolve); });
   }
   // The writer is dead: its lock is stale, so repair takes it over and leaves a clean log.
+  // (Deno may reap the killed child a moment after 'close'; until then its pid still looks alive.)
+  for (const t0 = Date.now(); fs.existsSync(`/proc/${child.pid}`) && Date.now() - t0 < 10000;) await new Promise((res) => setTimeout(res, 50));
   const r = walcore('repair', p);
   assert.is(r.code, 0, r.out + r.err);
   assert.is(walcore('verify', p).code, 0);
