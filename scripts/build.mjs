@@ -3,7 +3,7 @@
 // into dist.new/ and swapped in with two renames, so a test running
 // meanwhile never sees a half-built dist/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
@@ -29,6 +29,21 @@ try {
     legalComments: 'none',
     logLevel: 'warning',
   });
+  // The walcore CLI (host/cli/main.ts): its own bundle, the core embedded, runnable by node, deno and bun.
+  await build({
+    entryPoints: { cli: 'host/cli/main.ts' },
+    outdir: out,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    external: ['node:*'],
+    loader: { '.wasm': 'binary' },
+    banner: { js: '#!/usr/bin/env node' },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  chmodSync(`${out}/cli.js`, 0o755);
   run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', `${out}/types`]);
   const old = `dist.old-${process.pid}`;
   if (existsSync('dist')) renameSync('dist', old);

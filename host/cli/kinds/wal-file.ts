@@ -1,0 +1,100 @@
+/** The single-file WAL (WalFsWriter / WalFsReader): header kind 1. */
+import { WalFsWriter } from '../../logs/wal-file/wal-fs-writer.js';
+import { inspectWalFile, walFileFrames, type WalFileInspection } from '../../logs/wal-file/inspect.js';
+import type { LogKind, Problem, Report } from '../kind.js';
+import { backupRange, bytes, cutFile, u64 } from '../util.js';
+
+function scan(ctx: Parameters<LogKind['inspect']>[0], path: string): { r: WalFileInspection; report: Report } {
+  const c = ctx.core.c;
+  let started = false;
+  const r = inspectWalFile(ctx.core, ctx.fs, path, (done, total) => {
+    if (!started) { ctx.progress.start(total); started = true; }
+    ctx.progress.set(done);
+  });
+  ctx.progress.end();
+  const problems: Problem[] = [];
+  if (r.failure) {
+    const f = r.failure;
+    problems.push({
+      file: path, offset: f.offset, reason: f.reason, torn: f.torn,
+      message: f.torn
+        ? `torn tail at offset ${f.offset} (${f.reason}): ${r.size - f.offset} bytes after the last completed sync; an open (or repair) cuts them`
+        : `corruption at offset ${f.offset} (${f.reason}) inside data a completed sync had made durable${f.witness >= 0 ? ` (a later frame cites offset ${f.witness} as durable)` : ''}`,
+    });
+  }
+  const first = r.firstSequence ? u64(r.firstSequence.lo, r.firstSequence.hi) : null;
+  const last = r.lastSequence ? u64(r.lastSequence.lo, r.lastSequence.hi) : null;
+  const health = problems.length === 0 ? 'ok' : problems[0]!.torn ? 'torn tail (repairable)' : 'CORRUPTED';
+  const json = {
+    kind: 'wal-file', path, formatVersion: r.version, salt: r.salt, sizeBytes: r.size, headerBytes: c.FILE_HEADER_SIZE,
+    records: r.events, frames: r.frames, firstSequence: first, lastSequence: last, validEnd: r.validEnd,
+    lastSyncMarker: r.syncMarker >= 0 ? r.syncMarker : null, lastWatermark: r.lastMark, encryption: 'none', health,
+  };
+  const fields: Report['fields'] = [
+    ['kind', 'wal-file (single-file WAL: WalFsWriter / WalFsReader)'],
+    ['format version', r.version],
+    ['salt', `0x${r.salt.toString(16).padStart(8, '0')}`],
+    ['size', bytes(r.size)],
+    ['records', r.events],
+    ['sequences', r.events > 0 ? `${first} .. ${last}` : '(none)'],
+    ['valid end', r.validEnd],
+    ['last sync marker', r.syncMarker >= 0 ? `offset ${r.syncMarker}` : 'none (ends with an event: not closed cleanly, or being written)'],
+    ['durable watermark', r.lastMark],
+    ['encryption', 'none'],
+    ['health', health],
+  ];
+  return { r, report: { kind: 'wal-file', path, fields, json, problems, notes: [], bytes: r.size } };
+}
+
+export const walFileKind: LogKind = {
+  name: 'wal-file',
+  description: 'single-file WAL (WalFsWriter / WalFsReader), file header kind 1',
+  detect: (p) => !p.isDirectory && p.header?.ok === true && p.header.kind === 1,
+  inspect: (ctx, path) => scan(ctx, path).report,
+  verify: (ctx, path) => scan(ctx, path).report,
+  dump(ctx, path, opts, emit) {
+    const c = ctx.core.c;
+    let n = 0;
+    for (const f of walFileFrames(ctx.core, ctx.fs, path)) {
+      if (n >= opts.limit) return;
+      const marker = f.type === c.TYPE_SYNC_MARK;
+      const seq = u64(f.seqLo, f.seqHi);
+      if (!marker && (typeof seq === 'number' ? seq : Number(seq)) < opts.from) continue;
+      if (marker && opts.from > 0 && n === 0) continue;
+      n++;
+      const fields = marker ? { mark: f.mark } : { sequence: seq, mark: f.mark };
+      if (!emit({ offset: f.offset, type: marker ? 'sync-marker' : 'event', fields, payloadLength: f.length, payload: marker ? undefined : f.payload })) return;
+    }
+  },
+  repair(ctx, path, opts, lockedFs) {
+    const { r } = scan(ctx, path);
+    const f = r.failure;
+    if (f === undefined) {
+      ctx.say(`${path}: no damage found; nothing to repair`);
+      return { outcome: 'clean', backups: [] };
+    }
+    const lost = r.size - f.offset;
+    const kept = r.lastSequence ? `events ${u64(r.firstSequence!.lo, r.firstSequence!.hi)} .. ${u64(r.lastSequence.lo, r.lastSequence.hi)} stay` : 'no event stays';
+    if (!f.torn) {
+      const what = `corruption at offset ${f.offset} (${f.reason}) in data a completed sync had made durable`;
+      if (!opts.force) {
+        ctx.say(`${path}: ${what}. Refusing to cut durable data without --force.`);
+        ctx.say(`With --force, repair would cut bytes ${f.offset} .. ${r.size} (${lost} bytes): every event stored after offset ${f.offset} is lost; ${kept}.`);
+        return { outcome: 'refused', backups: [] };
+      }
+      ctx.say(`${path}: ${what}. --force: cutting bytes ${f.offset} .. ${r.size} (${lost} bytes); every event stored after offset ${f.offset} is lost; ${kept}.`);
+    } else {
+      ctx.say(`${path}: torn tail at offset ${f.offset} (${f.reason}): ${lost} bytes written after the last completed sync.`);
+    }
+    const backup = `${path}${opts.backupSuffix}`;
+    backupRange(ctx.fs, path, f.offset, r.size, backup);
+    ctx.say(`backup of the ${lost} bytes cut: ${backup}`);
+    if (!f.torn) cutFile(ctx.fs, path, f.offset);
+    // The documented recovery is the writer's own open (FORMAT.md §5): it cuts a torn tail, writes a sync marker, fsyncs.
+    const w = WalFsWriter.open(path, { fs: lockedFs });
+    const rep = w.openReport;
+    w.close();
+    ctx.say(`recovered: cut ${f.torn ? rep.truncatedBytes : lost} bytes at offset ${f.offset}; ${kept}; the file now ends with a sync marker`);
+    return { outcome: 'repaired', backups: [backup] };
+  },
+};

@@ -1,0 +1,97 @@
+/**
+ * Helpers shared by the CLI's kinds: u64 halves as JSON-safe values, byte
+ * counts, backups of bytes that repair cuts, moving files aside, and the
+ * file system that lets a log's own open run under a lock the CLI holds.
+ */
+import { WalError, ioError } from '../errors.js';
+import type { FileHandle, FileLock, FileSystem } from '../fs/types.js';
+import { dirname } from '../platform/path.js';
+
+/** A u64 from halves: a number when exact, else a decimal string. */
+export function u64(lo: number, hi: number): number | string {
+  if (hi < 0x200000) return hi * 4294967296 + lo;
+  return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]} (${n} bytes)`;
+}
+
+/**
+ * Copy bytes [from, to) of `src` to a new file `dest` and make it durable
+ * (file and directory fsynced) before anything is cut. Refuses to overwrite.
+ */
+export function backupRange(fs: FileSystem, src: string, from: number, to: number, dest: string): void {
+  let inH: FileHandle | undefined;
+  let outH: FileHandle | undefined;
+  try {
+    inH = fs.open(src);
+    outH = fs.open(dest, { write: true, create: true, exclusive: true });
+    const buf = new Uint8Array(Math.min(Math.max(to - from, 1), 4 << 20));
+    for (let pos = from; pos < to;) {
+      const got = inH.read(buf.subarray(0, Math.min(buf.length, to - pos)), pos);
+      if (got === 0) break;
+      outH.write(buf.subarray(0, got), pos - from);
+      pos += got;
+    }
+    outH.sync();
+    fs.syncDir(dirname(dest));
+  } catch (e) {
+    throw ioError('back up', dest, e);
+  } finally {
+    try { inH?.close(); } catch { /* read-only */ }
+    try { outH?.close(); } catch { /* synced above, or already failing */ }
+  }
+}
+
+/** Cut `path` at `offset` and make the cut durable. */
+export function cutFile(fs: FileSystem, path: string, offset: number): void {
+  let h: FileHandle | undefined;
+  try {
+    h = fs.open(path, { write: true });
+    h.truncate(offset);
+    h.sync();
+  } catch (e) {
+    throw ioError('truncate', path, e);
+  } finally {
+    try { h?.close(); } catch { /* synced above */ }
+  }
+}
+
+/** Rename `path` to `path + suffix` (a name no log reads) and sync the directory. */
+export function moveAside(fs: FileSystem, path: string, suffix: string): string {
+  const to = path + suffix;
+  try {
+    if (fs.stat(to) !== undefined) throw new WalError('IO_ERROR', `${to} already exists`, { path: to });
+    fs.rename(path, to);
+    fs.syncDir(dirname(path));
+  } catch (e) {
+    if (e instanceof WalError) throw e;
+    throw ioError('rename', path, e);
+  }
+  return to;
+}
+
+/**
+ * `fs` with lock() answering from a lock already held: repair takes the
+ * writer lock itself (so nothing can start writing between its check and
+ * its cut), then runs the log's own open, whose lock() must not fail on it.
+ */
+export function heldLockFs(fs: FileSystem, held: FileLock): FileSystem {
+  return {
+    name: fs.name,
+    open: (p, f) => fs.open(p, f),
+    stat: (p) => fs.stat(p),
+    rename: (a, b) => fs.rename(a, b),
+    remove: (p) => fs.remove(p),
+    list: (d) => fs.list(d),
+    mkdir: (p) => fs.mkdir(p),
+    syncDir: (p) => fs.syncDir(p),
+    lock: () => ({ path: held.path, release() { /* the CLI releases the real lock */ } }),
+  };
+}
