@@ -79,9 +79,8 @@ test('model-based: random batches, syncs, compactions and power cuts', () => {
       assert.ok(at >= 0, `seed ${seed} round ${round}: reopened state is not one of batches ${acked}..${states.length - 1}: ${got.slice(0, 300)}`);
       states = states.slice(0, at + 1);
       revision = at;
-      acked = Math.max(acked, 0);
-      // Opening leaves nothing unsynced: what it showed is now the floor... unless the open itself crashed.
-      if (!fs.crashed) acked = at;
+      // Opening leaves nothing unsynced: what it showed is now the floor.
+      acked = at;
       try {
         for (let op = 0; op < 25 && !fs.crashed; op++) {
           const x = r.next();
@@ -107,12 +106,17 @@ test('model-based: random batches, syncs, compactions and power cuts', () => {
         if (!fs.crashed) throw e;
       }
     }
-    if (fs.crashed || r.next() < 0.5) {
+    if (!fs.crashed && store !== undefined && store.state !== 'closed' && r.next() < 0.5) {
+      try {
+        store.close();
+        acked = revision;
+      } catch (e) {
+        if (!fs.crashed) throw e;
+      }
+    }
+    if (fs.crashed || store === undefined || store.state !== 'closed' || r.next() < 0.3) {
       crashes++;
       mem.crash({ seed: seed + round, mode: MODES[round % MODES.length] });
-    } else if (store !== undefined && store.state !== 'closed') {
-      store.close();
-      acked = revision;
     }
     // A store left open by a crash is dead with its handles; its lock was released by crash().
   }
