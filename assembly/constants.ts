@@ -27,6 +27,7 @@ export const KIND_SEGMENT: u32 = 2; // SegmentedWal segment
 export const KIND_RING: u32 = 3; // RingLog ring file
 export const KIND_RAFT_SEGMENT: u32 = 4; // WalLog (Raft log) segment, FORMAT.md §11
 export const KIND_RAFT_SNAPSHOT: u32 = 5; // WalLog snapshot file, FORMAT.md §11
+export const KIND_KV_SNAPSHOT: u32 = 6; // AppendLogSnapshot key-value snapshot log, FORMAT.md §12
 
 // ---- FORMAT.md §3 Frame (32-byte header + payload)
 export const FRAME_HEADER_SIZE: u32 = 32;
@@ -58,6 +59,10 @@ export const TYPE_RAFT_HARD_STATE: u32 = 0x91; // a = term, b = vote, c = commit
 export const TYPE_RAFT_SNAPSHOT: u32 = 0x92; // a = index, b = term, c = last index after: the log was compacted to this snapshot
 export const TYPE_RAFT_FOOTER: u32 = 0x93; // index footer of a sealed segment: op records
 export const TYPE_RAFT_LOCATOR: u32 = 0x94; // last frame of a sealed segment: a = footer offset, b = op count
+/** AppendLogSnapshot (FORMAT.md §12): one batch of puts/deletes and the resume cursor (seq = frame number in the file). */
+export const TYPE_KV_BATCH: u32 = 0x12;
+/** Frame flag of a KV batch frame: more frames of the same batch follow (a batch is all or nothing on recovery). */
+export const KV_FLAG_MORE: u32 = 1;
 /** Frame flag of WalLog entry/control frames: more frames of the same write follow (a write is all or nothing on recovery). */
 export const RAFT_FLAG_MORE: u32 = 1;
 

@@ -11,3 +11,4 @@ export { decodeFileHeader, encodeFileHeader, hdrKind, hdrP0, hdrP1, hdrP2, hdrSa
 export * from "./segment";
 export * from "./ring";
 export * from "./raft";
+export * from "./kv";

@@ -29,6 +29,8 @@ export const ERROR_CODES = [
   'ENCRYPTION_REFUSED', // the encryption ring cannot change: the active segment already has records
   // WalLog / RaftLog
   'COMPACTED', // the entries asked for are at or below the snapshot index: the log no longer holds them
+  // AppendLogSnapshot
+  'BAD_ARTIFACT', // an artifact to import failed verification (manifest, listing, size, SHA-256, content, cursor)
 ] as const;
 
 export type WalErrorCode = (typeof ERROR_CODES)[number];

@@ -36,3 +36,8 @@ export { FAILURE_CLASSES } from './logs/ring/types.js';
 export { WalLog } from './logs/raft/wal-log.js';
 export { MemoryRaftLog } from './logs/raft/memory-raft-log.js';
 export type { RaftLog, LogEntry, HardState, Snapshot, WalLogOptions, WalLogOpenReport, VerifyReport } from './logs/raft/types.js';
+export { AppendLogSnapshot } from './logs/kv-snapshot/append-log-snapshot.js';
+export { WatchCursor } from './logs/kv-snapshot/watch-cursor.js';
+export type {
+  SnapshotStore, KvUpdate, KvEntry, KvApplyOptions, AppendLogSnapshotOptions, KvOpenReport, ExportManifest, ExportedFile, OpenedSnapshot,
+} from './logs/kv-snapshot/types.js';

@@ -75,9 +75,17 @@ export interface CoreFunctions {
   encodeRaftOps(src: number, count: number, dst: number): number;
   /** (src: usize, count: u32, dst: usize): i32 */
   decodeRaftOps(src: number, count: number, dst: number): number;
+  /** (ptr: usize, count: u32, cursorLen: u32): u32 */
+  encodeKvBatchHeader(ptr: number, count: number, cursorLen: number): number;
+  /** (ptr: usize, kind: u32, keyLen: u32, versionLen: u32, valueLen: u32): u32 */
+  encodeKvOp(ptr: number, kind: number, keyLen: number, versionLen: number, valueLen: number): number;
+  /** (ptr: usize, len: u32): i32 */
+  decodeKvBatch(ptr: number, len: number): number;
+  /** (ptr: usize, from: u32, max: u32, remaining: u32): i32 */
+  kvDescribe(ptr: number, from: number, max: number, remaining: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {
@@ -98,6 +106,7 @@ export const CONSTANT_TYPES = {
   KIND_RING: 'u32',
   KIND_RAFT_SEGMENT: 'u32',
   KIND_RAFT_SNAPSHOT: 'u32',
+  KIND_KV_SNAPSHOT: 'u32',
   FRAME_HEADER_SIZE: 'u32',
   FRAME_MAGIC: 'u32',
   F_CRC: 'u32',
@@ -121,6 +130,8 @@ export const CONSTANT_TYPES = {
   TYPE_RAFT_SNAPSHOT: 'u32',
   TYPE_RAFT_FOOTER: 'u32',
   TYPE_RAFT_LOCATOR: 'u32',
+  TYPE_KV_BATCH: 'u32',
+  KV_FLAG_MORE: 'u32',
   RAFT_FLAG_MORE: 'u32',
   SCAN_EMIT: 'u32',
   SCAN_SEQ_STRICT: 'u32',
@@ -241,6 +252,24 @@ export const CONSTANT_TYPES = {
   RAFT_OP_HARD_STATE: 'u32',
   RAFT_OP_SNAPSHOT: 'u32',
   RAFT_OP_F64S: 'u32',
+  KV_BATCH_HEADER_SIZE: 'u32',
+  KB_COUNT: 'u32',
+  KB_CURSOR_LEN: 'u32',
+  KV_OP_HEADER_SIZE: 'u32',
+  KO_KIND: 'u32',
+  KO_VERSION_LEN: 'u32',
+  KO_KEY_LEN: 'u32',
+  KO_VALUE_LEN: 'u32',
+  KV_OP_PUT: 'u32',
+  KV_OP_DELETE: 'u32',
+  KV_MAX_KEY: 'u32',
+  KV_MAX_VALUE: 'u32',
+  KV_MAX_VERSION: 'u32',
+  KV_MAX_CURSOR: 'u32',
+  KD_OFFSET: 'u32',
+  KD_KEY_LEN: 'u32',
+  KD_VALUE_LEN: 'u32',
+  KD_KIND: 'u32',
 } as const;
 export type ConstantName = keyof typeof CONSTANT_TYPES;
 
@@ -293,6 +322,10 @@ export const OUTPUT_TYPES = {
   raftBodyLen: 'u32',
   raftMore: 'u32',
   raftBadOp: 'u32',
+  kvCount: 'u32',
+  kvCursorLen: 'u32',
+  kvBadAt: 'u32',
+  kvDescribed: 'u32',
 } as const;
 export type OutputName = keyof typeof OUTPUT_TYPES;
 
@@ -321,6 +354,7 @@ export class CoreConstants {
   readonly KIND_RING: number;
   readonly KIND_RAFT_SEGMENT: number;
   readonly KIND_RAFT_SNAPSHOT: number;
+  readonly KIND_KV_SNAPSHOT: number;
   readonly FRAME_HEADER_SIZE: number;
   readonly FRAME_MAGIC: number;
   readonly F_CRC: number;
@@ -344,6 +378,8 @@ export class CoreConstants {
   readonly TYPE_RAFT_SNAPSHOT: number;
   readonly TYPE_RAFT_FOOTER: number;
   readonly TYPE_RAFT_LOCATOR: number;
+  readonly TYPE_KV_BATCH: number;
+  readonly KV_FLAG_MORE: number;
   readonly RAFT_FLAG_MORE: number;
   readonly SCAN_EMIT: number;
   readonly SCAN_SEQ_STRICT: number;
@@ -464,6 +500,24 @@ export class CoreConstants {
   readonly RAFT_OP_HARD_STATE: number;
   readonly RAFT_OP_SNAPSHOT: number;
   readonly RAFT_OP_F64S: number;
+  readonly KV_BATCH_HEADER_SIZE: number;
+  readonly KB_COUNT: number;
+  readonly KB_CURSOR_LEN: number;
+  readonly KV_OP_HEADER_SIZE: number;
+  readonly KO_KIND: number;
+  readonly KO_VERSION_LEN: number;
+  readonly KO_KEY_LEN: number;
+  readonly KO_VALUE_LEN: number;
+  readonly KV_OP_PUT: number;
+  readonly KV_OP_DELETE: number;
+  readonly KV_MAX_KEY: number;
+  readonly KV_MAX_VALUE: number;
+  readonly KV_MAX_VERSION: number;
+  readonly KV_MAX_CURSOR: number;
+  readonly KD_OFFSET: number;
+  readonly KD_KEY_LEN: number;
+  readonly KD_VALUE_LEN: number;
+  readonly KD_KIND: number;
   constructor(read: (name: ConstantName) => number) {
     this.FORMAT_VERSION = read('FORMAT_VERSION');
     this.FILE_MAGIC = read('FILE_MAGIC');
@@ -482,6 +536,7 @@ export class CoreConstants {
     this.KIND_RING = read('KIND_RING');
     this.KIND_RAFT_SEGMENT = read('KIND_RAFT_SEGMENT');
     this.KIND_RAFT_SNAPSHOT = read('KIND_RAFT_SNAPSHOT');
+    this.KIND_KV_SNAPSHOT = read('KIND_KV_SNAPSHOT');
     this.FRAME_HEADER_SIZE = read('FRAME_HEADER_SIZE');
     this.FRAME_MAGIC = read('FRAME_MAGIC');
     this.F_CRC = read('F_CRC');
@@ -505,6 +560,8 @@ export class CoreConstants {
     this.TYPE_RAFT_SNAPSHOT = read('TYPE_RAFT_SNAPSHOT');
     this.TYPE_RAFT_FOOTER = read('TYPE_RAFT_FOOTER');
     this.TYPE_RAFT_LOCATOR = read('TYPE_RAFT_LOCATOR');
+    this.TYPE_KV_BATCH = read('TYPE_KV_BATCH');
+    this.KV_FLAG_MORE = read('KV_FLAG_MORE');
     this.RAFT_FLAG_MORE = read('RAFT_FLAG_MORE');
     this.SCAN_EMIT = read('SCAN_EMIT');
     this.SCAN_SEQ_STRICT = read('SCAN_SEQ_STRICT');
@@ -625,5 +682,23 @@ export class CoreConstants {
     this.RAFT_OP_HARD_STATE = read('RAFT_OP_HARD_STATE');
     this.RAFT_OP_SNAPSHOT = read('RAFT_OP_SNAPSHOT');
     this.RAFT_OP_F64S = read('RAFT_OP_F64S');
+    this.KV_BATCH_HEADER_SIZE = read('KV_BATCH_HEADER_SIZE');
+    this.KB_COUNT = read('KB_COUNT');
+    this.KB_CURSOR_LEN = read('KB_CURSOR_LEN');
+    this.KV_OP_HEADER_SIZE = read('KV_OP_HEADER_SIZE');
+    this.KO_KIND = read('KO_KIND');
+    this.KO_VERSION_LEN = read('KO_VERSION_LEN');
+    this.KO_KEY_LEN = read('KO_KEY_LEN');
+    this.KO_VALUE_LEN = read('KO_VALUE_LEN');
+    this.KV_OP_PUT = read('KV_OP_PUT');
+    this.KV_OP_DELETE = read('KV_OP_DELETE');
+    this.KV_MAX_KEY = read('KV_MAX_KEY');
+    this.KV_MAX_VALUE = read('KV_MAX_VALUE');
+    this.KV_MAX_VERSION = read('KV_MAX_VERSION');
+    this.KV_MAX_CURSOR = read('KV_MAX_CURSOR');
+    this.KD_OFFSET = read('KD_OFFSET');
+    this.KD_KEY_LEN = read('KD_KEY_LEN');
+    this.KD_VALUE_LEN = read('KD_VALUE_LEN');
+    this.KD_KIND = read('KD_KIND');
   }
 }

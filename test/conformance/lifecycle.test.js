@@ -4,7 +4,7 @@
 // joins by adding one entry to LOGS.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryFileSystem, RingLog, SegmentedWal, WalError, WalFsWriter, WalLog } from 'walcore';
+import { AppendLogSnapshot, MemoryFileSystem, RingLog, SegmentedWal, WalError, WalFsWriter, WalLog, WatchCursor } from 'walcore';
 
 const bytes = (s) => new TextEncoder().encode(s);
 
@@ -38,6 +38,13 @@ export const LOGS = [
     name: 'WalLog',
     open: (fs, path) => WalLog.open(path, { fs }),
     append: (log, i) => log.append([{ index: log.lastIndex() + 1, term: 1, payload: bytes(`w${i}`) }]),
+    sync: (log) => log.sync(),
+    syncAsync: (log) => log.syncAsync(),
+  },
+  {
+    name: 'AppendLogSnapshot',
+    open: (fs, path) => AppendLogSnapshot.open(path, { fs }).store,
+    append: (log, i) => log.apply([{ type: 'put', key: `k${i}`, value: bytes(`v${i}`) }], WatchCursor.fromRevision(log.cursor().isNone ? 1 : Number(log.cursor().toRevision()) + 1)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
   },
