@@ -3,7 +3,8 @@
 // into dist.new/ and swapped in with two renames, so a test running
 // meanwhile never sees a half-built dist/.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
@@ -44,6 +45,33 @@ try {
     logLevel: 'warning',
   });
   chmodSync(`${out}/cli.js`, 0o755);
+  // The browser bundle: one file, no node:* import (platform 'browser' makes any
+  // such import a build error), the two node:crypto modules swapped for
+  // stand-ins that throw (host/platform/*.browser.ts: WebCrypto is async).
+  const browserSwap = {
+    name: 'walcore-browser-platform',
+    setup(b) {
+      b.onResolve({ filter: /\/platform\/(aes-gcm|key-check)\.js$/ }, (args) => ({
+        path: fileURLToPath(new URL(`../host/platform/${/aes-gcm/.test(args.path) ? 'aes-gcm' : 'key-check'}.browser.ts`, import.meta.url)),
+      }));
+    },
+  };
+  await build({
+    entryPoints: { browser: 'host/browser.ts' },
+    outdir: out,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    loader: { '.wasm': 'binary' },
+    plugins: [browserSwap],
+    sourcemap: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  if (/\bfrom\s*["']node:|import\(\s*["']node:|require\(\s*["']node:/.test(readFileSync(`${out}/browser.js`, 'utf8'))) {
+    throw new Error('dist/browser.js imports a node:* module');
+  }
   run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', `${out}/types`]);
   const old = `dist.old-${process.pid}`;
   if (existsSync('dist')) renameSync('dist', old);

@@ -3,13 +3,16 @@
 // "N passed, N failed". uvu prints Total/Passed/Skipped per file; a file that
 // exits non-zero without reporting a failure (a crash) counts as one failure.
 //
+// test/browser/*.test.js run in Node only (they drive a headless Chromium).
+//
 //   node scripts/test.mjs [--runtime node,deno,bun] [name-filter ...]
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { runtimeCommand, selectFiles } from './runtimes.mjs';
 
 const { runtimes, files } = selectFiles(process.argv.slice(2), 'test', '.test.js', readdirSync);
-const jobs = runtimes.flatMap((rt) => files.map((file) => ({ rt, file })));
+// test/browser/ drives a headless Chromium from Node: it runs once, in Node only.
+const jobs = runtimes.flatMap((rt) => files.filter((file) => rt === 'node' || !file.startsWith('browser/')).map((file) => ({ rt, file })));
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 const num = (text, label) => {
   const m = new RegExp(`${label}:\\s+(\\d+)`).exec(text);

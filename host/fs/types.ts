@@ -81,7 +81,7 @@ export interface FileLock {
 }
 
 export interface FileSystem {
-  /** A short name for messages and tests: 'node', 'deno', 'bun', 'memory'. */
+  /** A short name for messages and tests: 'node', 'deno', 'bun', 'memory', 'opfs'. */
   readonly name: string;
   /** Open a file (see OpenFlags). Throws ENOENT when it does not exist and create is not set. */
   open(path: string, flags?: OpenFlags): FileHandle;
