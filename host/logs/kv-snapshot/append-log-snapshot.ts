@@ -20,7 +20,7 @@ import { FrameFile, recoverTail } from '../../codec/frame-file.js';
 import { directoryError, readFileHeader } from '../../codec/file-header.js';
 import { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
-import { defaultFileSystem } from '../../fs/default.js';
+import { logFileSystem } from '../../fs/default.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
 import { publishFile, removeTempFilesOf } from '../../lifecycle/atomic-file.js';
 import { type Acquired, Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
@@ -48,7 +48,7 @@ interface Settings {
 
 function settings(where: string, options: AppendLogSnapshotOptions, extra: readonly string[] = []): Settings {
   checkOptions(where, options, [...OPTION_KEYS, ...extra]);
-  const fs = options.fs ?? defaultFileSystem();
+  const fs = logFileSystem(options.fs);
   if (options.fs !== undefined && (options.fs === null || typeof options.fs !== 'object' || typeof options.fs.open !== 'function')) {
     throw new TypeError(`${where}: fs must be a FileSystem`);
   }
