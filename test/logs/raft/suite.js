@@ -240,6 +240,60 @@ export function runRaftLogSuite(test, name, factory) {
     assert.is(dec(log.snapshot().data), 'b');
   });
 
+  t('compact(upTo) drops the prefix without snapshot data; snapshot() is unchanged (etcd TestStorageCompact)', (ctx) => {
+    let log = ctx.log;
+    log.append([...ents(1, 4, 1), ...ents(5, 12, 2)]);
+    log.setHardState({ term: 2, vote: 1, commit: 10 });
+    log.compact(6);
+    assert.is(log.snapshotIndex(), 6);
+    assert.is(log.firstIndex(), 7);
+    assert.is(log.termAt(6), 2);
+    assert.is(log.termAt(5), undefined);
+    assert.is(log.entry(6), undefined);
+    assert.is(log.snapshot(), undefined, 'no snapshot data was given');
+    expectThrow(() => log.entries(6, 8), 'COMPACTED', 'entries over the compacted prefix');
+    expectThrow(() => log.compact(13), RangeError, 'beyond lastIndex');
+    expectThrow(() => log.compact('7'), TypeError, 'string');
+    expectThrow(() => log.truncate(6), RangeError, 'truncate at the compacted index');
+    log.compact(3); // at or below: nothing
+    log.compact(6);
+    assert.is(log.snapshotIndex(), 6);
+    log = reopen(ctx);
+    assert.is(log.snapshotIndex(), 6, 'durable when it returns');
+    assert.is(log.termAt(6), 2);
+    assert.is(log.snapshot(), undefined);
+    assert.equal(log.hardState(), { term: 2, vote: 1, commit: 10 });
+    checkEntries(log, ents(7, 12, 2), 'suffix kept');
+    log.applySnapshot({ index: 8, term: 2, data: enc('state@8') });
+    log.compact(10);
+    assert.is(log.snapshotIndex(), 10);
+    assert.is(log.snapshot().index, 8, 'the snapshot stays, below the compacted index');
+    expectThrow(() => log.applySnapshot({ index: 9, term: 2, data: enc('old') }), RangeError, 'a snapshot not above the compacted index');
+    log.compact(12); // the whole log
+    assert.is(log.lastIndex(), 12);
+    assert.is(log.lastTerm(), 2);
+    log.append(ents(13, 14, 3));
+    log.sync();
+    log = reopen(ctx);
+    assert.is(log.snapshotIndex(), 12);
+    assert.is(log.termAt(12), 2);
+    assert.is(dec(log.snapshot().data), 'state@8');
+    checkEntries(log, ents(13, 14, 3), 'after compacting everything and appending');
+  });
+
+  t('entries() over a long range returns every entry in order', (ctx) => {
+    let log = ctx.log;
+    for (let i = 1; i <= 600; i += 50) log.append(ents(i, i + 49, 1 + Math.floor(i / 200)));
+    log.truncate(401);
+    log.append(ents(401, 650, 9));
+    const expected = [...ents(1, 200, 1), ...ents(201, 400, 2), ...ents(401, 650, 9)];
+    checkEntries(log, expected, 'before sync');
+    log.sync();
+    log = reopen(ctx);
+    checkEntries(log, expected, 'after reopen');
+    assert.equal(log.entries(399, 402).map((e) => `${e.index}:${e.term}`), ['399:2', '400:2', '401:9', '402:9']);
+  });
+
   t('syncAsync resolves; close is idempotent and later calls are CLOSED', async (ctx) => {
     const log = ctx.log;
     log.append(ents(1, 2, 1));
