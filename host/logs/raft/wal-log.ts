@@ -643,16 +643,19 @@ export class WalLog implements RaftLog {
       this.flushFor(seg, idx.off(j));
       const h = this.handle(seg);
       const end = active ? this.#file.end : Infinity;
-      let len = Math.min(RANGE_CHUNK, end - start);
-      if (j === i) len = Math.min(len, READ_GUESS);
+      const len = Math.min(RANGE_CHUNK, end - start, idx.off(j) - start + READ_GUESS);
       core.ensure(len);
       let got: number;
       try { got = h.read(core.u8.subarray(core.staging, core.staging + len), start); } catch (e) { throw ioError('read', seg.path, e); }
       const before = i;
       const dv = core.dv; // after ensure(): memory may have grown
+      // The payloads of this chunk are copied out once: entries get disjoint views of the copy.
+      const copy = core.u8.slice(core.staging, core.staging + got);
+      const HDR = c.FRAME_HEADER_SIZE;
+      const SUB = c.RAFT_ENTRY_HEADER_SIZE;
       let pos = 0;
       scan: while (pos < got && i <= t && idx.seg(i) === num) {
-        const st = core.x.scanFrames(core.staging + pos, got - pos, start + pos, seg.salt, c.MAX_FRAME_PAYLOAD, 0, 0, 0, 0, c.DESC_CAPACITY | 0);
+        const st = core.x.scanFrames(core.staging + pos, got - pos, start + pos, seg.salt, c.MAX_FRAME_PAYLOAD, c.SCAN_EMIT, 0, 0, 0, c.DESC_CAPACITY);
         const count = core.out('outCount');
         for (let k = 0; k < count; k++) {
           if (i > t || idx.seg(i) !== num) break scan;
@@ -661,10 +664,17 @@ export class WalLog implements RaftLog {
           const want = idx.off(i) - start;
           if (rel < want) continue; // a control frame or a truncated entry
           if (rel > want) break scan; // the indexed offset is not a frame start: read() reports it
+          // The core checked the CRC and framing; the §11.3 rules of an entry (as decodeRaftFrame) are checked here
+          // from the descriptor and the sub-header, so a frame costs no extra call into the core.
+          const typeFlags = dv.getUint32(d + c.D_TYPE, true);
+          const len = dv.getUint32(d + c.D_LEN, true);
           const fp = core.staging + rel;
-          if (core.x.decodeRaftFrame(fp) !== c.OK || core.out('raftType') !== c.TYPE_RAFT_ENTRY || core.out('raftA') !== i || core.out('raftB') !== idx.termAt(i)) break scan;
-          const body = fp + core.out('raftBody');
-          out.push({ index: i, term: core.out('raftB'), payload: core.u8.slice(body, body + core.out('raftBodyLen')), type: core.out('raftFlags') });
+          const term = dv.getUint32(fp + HDR, true) + dv.getUint32(fp + HDR + 4, true) * 2 ** 32;
+          if ((typeFlags & 0xff) !== c.TYPE_RAFT_ENTRY || (typeFlags >>> 8) > c.RAFT_FLAG_MORE || len < SUB ||
+            dv.getUint32(d + c.D_SEQ_LO, true) + dv.getUint32(d + c.D_SEQ_LO + 4, true) * 2 ** 32 !== i || term !== idx.termAt(i) ||
+            (dv.getUint32(fp + HDR + 8, true) >>> 8) !== 0 || dv.getUint32(fp + HDR + 12, true) !== 0) break scan;
+          const body = rel + HDR + SUB;
+          out.push({ index: i, term, payload: copy.subarray(body, body + len - SUB), type: core.u8[fp + HDR + 8]! });
           i++;
         }
         if (st !== c.MORE) break;
