@@ -207,6 +207,7 @@ export class WalLog implements RaftLog {
           file.write(core.u8.subarray(core.staging, core.staging + n));
         }
         file.settle(tail.endsWithFrame || markMissing, 0);
+        idx.trim();
         const report: WalLogOpenReport = { segments: nums.length, footersRead, truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason };
         const log: WalLog = new WalLog(path, fs, core, lock, life, file, segs, idx, ops, hs, target, cacheMax, report, snapFile.index);
         return log;
@@ -244,7 +245,16 @@ export class WalLog implements RaftLog {
     this.#life.live();
     checkNat('entry', 'index', index);
     if (index <= this.#idx.snapIndex || index > this.#idx.lastIndex) return undefined;
-    return this.read(index);
+    const hit = this.#cache.get(index);
+    if (hit !== undefined) return { index, term: hit.term, payload: hit.payload.slice(), type: hit.type };
+    const out: LogEntry[] = [];
+    this.readRange(index, index, out);
+    const e = out[0]!;
+    if (this.#cacheMax > 0) {
+      if (this.#cache.size >= this.#cacheMax) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(index, { ...e, payload: e.payload.slice() });
+    }
+    return e;
   }
 
   /** Entries from..to inclusive, read from disk. COMPACTED if from <= snapshotIndex(); RangeError if to > lastIndex(). */
@@ -422,14 +432,15 @@ export class WalLog implements RaftLog {
       const h = this.handle(seg);
       const last = i === this.#segs.length - 1;
       const size = last ? this.#file.end : sizeOf(h, seg.path);
-      const scanned: number[] = [];
-      const { scanner: scan, pendingStart } = scanSegment(core, h, seg.path, seg.salt, size, (op, flags, offset, a, b, c) => { scanned.push(op + flags * 256, offset, a, b, c); });
+      const scanned = new OpList();
+      const { scanner: scan, pendingStart } = scanSegment(core, h, seg.path, seg.salt, size, last ? () => {} : (op, flags, offset, a, b, c) => { scanned.push(op, flags, offset, a, b, c); });
       if (scan.failure !== undefined) throw scan.error(false);
       if (pendingStart >= 0) throw new WalError('CORRUPTED', `${seg.path}: ends inside a write (offset ${pendingStart})`, { path: seg.path, offset: pendingStart, reason: 'decode-failure' });
       if (!last) {
-        const footer: number[] = [];
-        if (readFooter(core, h, seg.path, seg.salt, size, (op, flags, offset, a, b, c) => { footer.push(op + flags * 256, offset, a, b, c); })) {
-          if (footer.length !== scanned.length || footer.some((v, j) => v !== scanned[j])) {
+        const footer = new OpList();
+        if (readFooter(core, h, seg.path, seg.salt, size, (op, flags, offset, a, b, c) => { footer.push(op, flags, offset, a, b, c); })) {
+          const n = footer.count * OP_F64S;
+          if (footer.count !== scanned.count || footer.data.subarray(0, n).some((v, j) => v !== scanned.data[j])) {
             throw new WalError('CORRUPTED', `${seg.path}: the index footer does not match the segment's frames`, { path: seg.path, reason: 'decode-failure' });
           }
         }
@@ -650,7 +661,7 @@ export class WalLog implements RaftLog {
       const before = i;
       const dv = core.dv; // after ensure(): memory may have grown
       // The payloads of this chunk are copied out once: entries get disjoint views of the copy.
-      const copy = core.u8.slice(core.staging, core.staging + got);
+      const copy = j > i ? core.u8.slice(core.staging, core.staging + got) : undefined;
       const HDR = c.FRAME_HEADER_SIZE;
       const SUB = c.RAFT_ENTRY_HEADER_SIZE;
       let pos = 0;
@@ -674,7 +685,8 @@ export class WalLog implements RaftLog {
             dv.getUint32(d + c.D_SEQ_LO, true) + dv.getUint32(d + c.D_SEQ_LO + 4, true) * 2 ** 32 !== i || term !== idx.termAt(i) ||
             (dv.getUint32(fp + HDR + 8, true) >>> 8) !== 0 || dv.getUint32(fp + HDR + 12, true) !== 0) break scan;
           const body = rel + HDR + SUB;
-          out.push({ index: i, term, payload: copy.subarray(body, body + len - SUB), type: core.u8[fp + HDR + 8]! });
+          const payload = copy !== undefined ? copy.subarray(body, body + len - SUB) : core.u8.slice(core.staging + body, core.staging + body + len - SUB);
+          out.push({ index: i, term, payload, type: core.u8[fp + HDR + 8]! });
           i++;
         }
         if (st !== c.MORE) break;
