@@ -25,6 +25,8 @@ export const RC_FLAGS: u32 = 24; // u32
 // bytes 28..32 reserved, zero
 /** Hard state flags: a vote is present (b is its node id). */
 export const RAFT_HS_VOTE: u32 = 1;
+/** Snapshot mark flags: a compaction without snapshot data (WalLog.compact); no snapshot file covers it. */
+export const RAFT_SNAP_COMPACT: u32 = 1;
 
 // ---- §11.5 Op records (index footer): 32 bytes each
 export const RAFT_OP_SIZE: u32 = 32;
@@ -126,7 +128,9 @@ export function decodeRaftFrame(ptr: usize): i32 {
     if ((flags & ~RAFT_HS_VOTE) != 0) return ERR_BAD_RECORD;
     if ((flags & RAFT_HS_VOTE) == 0 && b != 0) return ERR_BAD_RECORD;
   } else {
-    if (flags != 0) return ERR_BAD_RECORD;
+    if (type == TYPE_RAFT_SNAPSHOT) {
+      if ((flags & ~RAFT_SNAP_COMPACT) != 0) return ERR_BAD_RECORD;
+    } else if (flags != 0) return ERR_BAD_RECORD;
     if (type == TYPE_RAFT_TRUNCATE && (a == 0 || b != 0 || c != 0)) return ERR_BAD_RECORD;
     if (type == TYPE_RAFT_SNAPSHOT && (c < a || a == 0)) return ERR_BAD_RECORD;
     if (type == TYPE_RAFT_LOCATOR && c != 0) return ERR_BAD_RECORD;
@@ -183,6 +187,7 @@ export function decodeRaftOps(src: usize, count: u32, dst: usize): i32 {
     let bad = op < RAFT_OP_ENTRY || op > RAFT_OP_SNAPSHOT || load<u16>(s + 2) != 0 || !safe(a) || !safe(b) || !safe(c);
     if (op == RAFT_OP_ENTRY) bad = bad || a == 0 || c != 0;
     else if (op == RAFT_OP_HARD_STATE) bad = bad || (flags & ~RAFT_HS_VOTE) != 0;
+    else if (op == RAFT_OP_SNAPSHOT) bad = bad || (flags & ~RAFT_SNAP_COMPACT) != 0;
     else bad = bad || flags != 0;
     if (bad) { raftBadOp = i; return ERR_BAD_RECORD; }
     store<f64>(d, <f64>(op | (flags << 8)));

@@ -15,8 +15,8 @@ try {
   run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--target', 'release']);
   run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--target', 'debug']);
   await build({
-    // The public entry and walcore/internals share one chunk, so both see the same module instances.
-    entryPoints: { walcore: 'host/index.ts', internals: 'host/internals.ts' },
+    // The public entry, walcore/internals and walcore/testing share one chunk, so all see the same module instances.
+    entryPoints: { walcore: 'host/index.ts', internals: 'host/internals.ts', testing: 'host/testing.ts' },
     outdir: out,
     splitting: true,
     chunkNames: 'chunk-[hash]',

@@ -7,6 +7,7 @@ import { formatVector, parseVector } from './container.js';
 import { buildGolden } from './golden.js';
 import { buildSegmented } from './segmented.js';
 import { buildRing } from './ring.js';
+import { buildRaft } from './raft.js';
 
 const REGEN = 'Built by scripts/make-vectors.mjs; regenerate only on purpose (a format change adds a -v2 file).';
 
@@ -25,6 +26,12 @@ export const VECTORS = {
     'Record 5 carries failure evidence: class 3 (io), code -5, digest de ad be ef.',
     REGEN,
   ], buildRing(core)),
+  'raft-v1.hex': (core) => formatVector([
+    'walcore test vector: a WalLog (Raft log) directory, format version 1, docs/FORMAT.md §11.',
+    'A sealed segment with its index footer, an active segment (snapshot mark, hard state, entries, sync marker), a snapshot file.',
+    'Opened: snapshot (1, 1, "state@1"); entries 2 (term 2, type 5, "B"), 3 "ccc", 4 "dddd"; hard state { term 2, vote 1, commit 2 }.',
+    REGEN,
+  ], buildRaft(core)),
 };
 
 /** The committed text of a vector. */

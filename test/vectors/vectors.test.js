@@ -12,8 +12,9 @@ import { VECTORS, readVector, vectorText } from './vectors.js';
 import { GOLDEN_OFFSETS } from './golden.js';
 import { SEGMENTS, segmentName } from './segmented.js';
 import { RING_CAPACITY, RING_FILE, RING_SLOT_SIZE } from './ring.js';
+import { RAFT_SEG1, RAFT_SEG2, RAFT_SNAP } from './raft.js';
 
-const NAMES = ['wal-file-v1.hex', 'segmented-v1.hex', 'ring-v1.hex'];
+const NAMES = ['wal-file-v1.hex', 'segmented-v1.hex', 'ring-v1.hex', 'raft-v1.hex'];
 const doc = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
 const quoted = Object.fromEntries([...doc.matchAll(/<!-- vector-file: (\S+) -->\n```text\n([\s\S]*?)```/g)].map((m) => [m[1], m[2]]));
 const crc = (b) => CRC32C.buf(b) >>> 0;
@@ -42,6 +43,7 @@ test('the vectors hold the documented files and sizes', () => {
   const seg = readVector('segmented-v1.hex');
   assert.equal(seg.map((f) => f.name), SEGMENTS.map((s) => segmentName(s.first)));
   assert.equal(seg.map((f) => f.bytes.length), [275, 270, 246]);
+  assert.equal(readVector('raft-v1.hex').map((f) => f.name), [RAFT_SEG1, RAFT_SEG2, RAFT_SNAP]);
   const ring = readVector('ring-v1.hex');
   assert.equal(ring.map((f) => [f.name, f.bytes.length]), [[RING_FILE, 4096 + RING_CAPACITY * RING_SLOT_SIZE]]);
 });
@@ -49,6 +51,15 @@ test('the vectors hold the documented files and sizes', () => {
 test('every CRC in the vectors agrees with the independent CRC-32C oracle', () => {
   const headers = [...readVector('wal-file-v1.hex'), ...readVector('segmented-v1.hex'), ...readVector('ring-v1.hex')];
   for (const { name, bytes } of headers) assert.is(u32(bytes, 60), crc(bytes.subarray(0, 60)), `${name} header`);
+  for (const { name, bytes } of readVector('raft-v1.hex')) assert.is(u32(bytes, 60), crc(bytes.subarray(0, 60)), `${name} header`);
+  const raftFrames = readVector('raft-v1.hex').map(({ name, bytes }) => {
+    let frames = 0;
+    for (let p = 64; p < bytes.length; p += 32 + u32(bytes, p + 4), frames++) {
+      assert.is(u32(bytes, p), crc(bytes.subarray(p + 4, p + 32 + u32(bytes, p + 4))), `${name} frame @${p}`);
+    }
+    return frames;
+  });
+  assert.equal(raftFrames, [8, 6, 1], 'frames of the two segments (with footer, locator and sync marker) and the snapshot file');
   for (const { name, bytes } of [...readVector('wal-file-v1.hex'), ...readVector('segmented-v1.hex')]) {
     let frames = 0;
     for (let p = 64; p < bytes.length; p += 32 + u32(bytes, p + 4), frames++) {

@@ -61,6 +61,12 @@ export class LogIndex {
     if (this.#term.length > 4096 && this.count * 4 < this.#term.length) this.grow(Math.max(1024, this.count * 2));
   }
 
+  /** Shrink the capacity to the entries plus 1/16 (after open: replay grew it by doubling). */
+  trim(): void {
+    const cap = Math.max(1024, this.count + (this.count >> 4));
+    if (cap < this.#term.length) this.grow(cap);
+  }
+
   /** Bytes of RAM the index holds. */
   get bytes(): number { return this.#term.length * 16; }
 

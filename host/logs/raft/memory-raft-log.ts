@@ -14,6 +14,9 @@ const copy = (e: LogEntry): LogEntry => ({ index: e.index, term: e.term, payload
 export class MemoryRaftLog implements RaftLog {
   #entries: LogEntry[] = [];
   #snap: Snapshot | undefined;
+  /** The index and term the log is compacted to (the snapshot's, or above it after compact()). */
+  #base = 0;
+  #baseTerm = 0;
   #hs: HardState = { term: 0, vote: null, commit: 0 };
   #closed = false;
 
@@ -24,7 +27,7 @@ export class MemoryRaftLog implements RaftLog {
   /** Whether close() was called. */
   get state(): 'open' | 'closed' { return this.#closed ? 'closed' : 'open'; }
 
-  snapshotIndex(): number { return this.#snap?.index ?? 0; }
+  snapshotIndex(): number { return this.#base; }
   firstIndex(): number { return this.snapshotIndex() + 1; }
   lastIndex(): number { return this.snapshotIndex() + this.#entries.length; }
   lastTerm(): number { return this.termAt(this.lastIndex())!; }
@@ -32,7 +35,7 @@ export class MemoryRaftLog implements RaftLog {
   termAt(index: number): number | undefined {
     checkNat('termAt', 'index', index);
     const snap = this.snapshotIndex();
-    if (index === snap) return this.#snap?.term ?? 0;
+    if (index === snap) return this.#baseTerm;
     if (index < snap || index > this.lastIndex()) return undefined;
     return this.#entries[index - snap - 1]!.term;
   }
@@ -91,6 +94,19 @@ export class MemoryRaftLog implements RaftLog {
     const keep = s.index <= this.lastIndex() && this.termAt(s.index) === s.term;
     this.#entries = keep ? this.#entries.slice(s.index - this.snapshotIndex()) : [];
     this.#snap = { index: s.index, term: s.term, data: s.data.slice() };
+    this.#base = s.index;
+    this.#baseTerm = s.term;
+  }
+
+  compact(upTo: number): void {
+    this.live();
+    const u = checkNat('compact', 'upTo', upTo);
+    if (u <= this.#base) return;
+    if (u > this.lastIndex()) throw new RangeError(`compact: upTo ${u} is beyond lastIndex() = ${this.lastIndex()}`);
+    const term = this.termAt(u)!;
+    this.#entries = this.#entries.slice(u - this.#base);
+    this.#base = u;
+    this.#baseTerm = term;
   }
 
   close(): void { this.#closed = true; }

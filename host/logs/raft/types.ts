@@ -39,6 +39,10 @@
  *   s.term, the entries after it are kept; otherwise the whole log is
  *   discarded and lastIndex() = s.index, lastTerm() = s.term. It is durable
  *   when it returns (it syncs), together with everything before it.
+ * - compact(upTo): drops entries <= upTo without snapshot data; like
+ *   applySnapshot inside the log, but snapshot() is unchanged. Durable when
+ *   it returns. upTo <= snapshotIndex() is a no-op, upTo > lastIndex() a
+ *   RangeError.
  * - sync() makes durable every append, truncate and setHardState made
  *   before it: after a crash, the log reopens with exactly the state of the
  *   last completed sync() or of a later operation boundary (never half an
@@ -99,6 +103,14 @@ export interface RaftLog {
   snapshot(): Snapshot | undefined;
   /** Install a newer snapshot and compact the log to it; durable when it returns. */
   applySnapshot(snapshot: Snapshot): void;
+  /**
+   * Drop the entries up to and including `upTo` without snapshot data (the
+   * application chose the index): snapshotIndex() becomes upTo and
+   * termAt(upTo) keeps the entry's term; snapshot() is unchanged (its index
+   * may now be below snapshotIndex()). upTo <= snapshotIndex() does nothing;
+   * upTo > lastIndex() is a RangeError. Durable when it returns.
+   */
+  compact(upTo: number): void;
   /** Release resources; idempotent. */
   close(): void;
 }

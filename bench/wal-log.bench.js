@@ -1,0 +1,288 @@
+// WalLog (Raft log storage) beside the raw file API doing the same I/O in the
+// same process: durable batches, buffered append, durable single entries
+// with p99, small batches, random and sequential reads, open time at two
+// sizes, verify(), RAM per entry, RSS after open (a child process), disk
+// after a snapshot.
+//
+//   node bench/run.mjs --runtime node wal-log
+//   WALCORE_BENCH_ENTRIES=1000000 node bench/run.mjs --runtime node wal-log   (full size; default 200k)
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import process from 'node:process';
+import { WalLog } from 'walcore';
+import { runtimeCommand } from '../scripts/runtimes.mjs';
+import { RUNS, benchDir, compare, median, runtime } from './lib.js';
+
+// ---- child mode: open a log (or nothing) and print the RSS, for the RSS row
+if (process.env.WALCORE_BENCH_RSS_CHILD !== undefined) {
+  const dir = process.env.WALCORE_BENCH_RSS_CHILD;
+  let log;
+  if (dir !== '') log = WalLog.open(dir);
+  globalThis.gc?.();
+  console.log(JSON.stringify({ rss: process.memoryUsage().rss, entries: log ? log.lastIndex() : 0, indexBytes: log ? log.indexBytes : 0 }));
+  log?.close();
+  process.exit(0);
+}
+
+const dir = benchDir('raft');
+const N = Number(process.env.WALCORE_BENCH_ENTRIES ?? 200_000);
+const KIB = new Uint8Array(1024).map((_, i) => i * 13);
+const B100 = new Uint8Array(100).map((_, i) => i * 7);
+/** Bytes one entry takes on disk: frame header 32 + entry sub-header 16 + payload. */
+const frameBytes = (payload) => 32 + 16 + payload;
+const secondsSince = (t0) => (performance.now() - t0) / 1000;
+const p99 = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]; };
+let seq = 0;
+const fresh = (name) => { const p = `${dir}/${name}-${seq++}`; return p; };
+const rmrf = (p) => fs.rmSync(p, { recursive: true, force: true });
+const line = (s) => console.log(`| ${runtime.padEnd(4)} | ${s}`);
+
+/** Build a log of `n` entries of `payload` (untimed); returns its directory. */
+function makeLog(n, payload, opts = {}) {
+  const p = fresh('log');
+  const log = WalLog.open(p, opts);
+  const batch = [];
+  for (let i = 1; i <= n; i++) {
+    batch.push({ index: i, term: 1, payload });
+    if (batch.length === 256 || i === n) { log.append(batch); batch.length = 0; }
+  }
+  log.close();
+  return p;
+}
+
+/** A raw file written with writeSync + fdatasync per batch of `bytes` (the durable baseline). */
+function rawDurable(batches, bytes) {
+  const p = fresh('raw');
+  const fd = fs.openSync(p, 'w');
+  const buf = new Uint8Array(bytes).fill(7);
+  let pos = 0;
+  const lat = [];
+  const t0 = performance.now();
+  for (let b = 0; b < batches; b++) {
+    const t1 = performance.now();
+    fs.writeSync(fd, buf, 0, bytes, pos);
+    fs.fdatasyncSync(fd);
+    lat.push(performance.now() - t1);
+    pos += bytes;
+  }
+  const seconds = secondsSince(t0);
+  fs.closeSync(fd);
+  rmrf(p);
+  return { seconds, lat };
+}
+
+// 1. append + sync() in batches of 1, 16 and 256 entries of 1 KiB.
+for (const [batch, count] of [[1, 400], [16, 200], [256, 40]]) {
+  let p;
+  let log;
+  compare({
+    name: `append+sync ${batch} x 1 KiB per sync`, unit: 'entries/s',
+    setup: () => { log?.close(); if (p) rmrf(p); p = fresh('sync'); log = WalLog.open(p); log.append([{ index: 1, term: 1, payload: KIB }]); log.sync(); },
+    subject: () => {
+      const t0 = performance.now();
+      let next = 2;
+      for (let b = 0; b < count; b++) {
+        const es = [];
+        for (let k = 0; k < batch; k++) es.push({ index: next++, term: 1, payload: KIB });
+        log.append(es);
+        log.sync();
+      }
+      return { work: count * batch, seconds: secondsSince(t0) };
+    },
+    baseline: () => ({ work: count * batch, seconds: rawDurable(count, batch * frameBytes(1024)).seconds }),
+    baselineName: 'writeSync+fdatasync',
+  });
+  log.close();
+  rmrf(p);
+}
+
+// 2. Durable single entries: rate and p99 latency of append+sync, beside a raw write+fdatasync.
+{
+  const count = Number(process.env.WALCORE_BENCH_SYNCS ?? 1000);
+  const rates = []; const p99s = []; const rawRates = []; const rawP99s = [];
+  for (let r = 0; r < RUNS; r++) {
+    const p = fresh('one');
+    const log = WalLog.open(p);
+    const lat = [];
+    const t0 = performance.now();
+    for (let i = 1; i <= count; i++) {
+      const t1 = performance.now();
+      log.append([{ index: i, term: 1, payload: KIB }]);
+      log.sync();
+      lat.push(performance.now() - t1);
+    }
+    rates.push(count / secondsSince(t0));
+    p99s.push(p99(lat));
+    log.close();
+    rmrf(p);
+    const raw = rawDurable(count, frameBytes(1024));
+    rawRates.push(count / raw.seconds);
+    rawP99s.push(p99(raw.lat));
+  }
+  line(`durable single 1 KiB entries: ${median(rates).toFixed(0)}/s, p99 ${median(p99s).toFixed(3)} ms | raw writeSync+fdatasync ${median(rawRates).toFixed(0)}/s, p99 ${median(rawP99s).toFixed(3)} ms | ratio ${(median(rates) / median(rawRates)).toFixed(2)}x (goal >= 6.5k/s, p99 < 0.5 ms)`);
+}
+
+// 3. Buffered append of N x 1 KiB (no sync; close untimed) vs raw 1 MiB writes of the same bytes.
+for (const target of [64 << 20, 1 << 30]) {
+  let p;
+  compare({
+    name: `append ${N / 1e6}M x 1 KiB buffered, ${target >> 20} MiB segs`, unit: 'entries/s',
+    setup: () => { if (p) rmrf(p); p = fresh('buf'); },
+    subject: () => {
+      const log = WalLog.open(p, { segmentTargetSize: target });
+      const t0 = performance.now();
+      for (let i = 1; i <= N; i++) log.append([{ index: i, term: 1, payload: KIB }]);
+      const seconds = secondsSince(t0);
+      log.close();
+      return { work: N, seconds };
+    },
+    baseline: () => {
+      const raw = fresh('rawbuf');
+      const fd = fs.openSync(raw, 'w');
+      const buf = new Uint8Array(1 << 20).fill(3);
+      const total = N * frameBytes(1024);
+      const t0 = performance.now();
+      for (let off = 0; off < total; off += buf.length) fs.writeSync(fd, buf, 0, Math.min(buf.length, total - off), off);
+      const seconds = secondsSince(t0);
+      fs.closeSync(fd);
+      rmrf(raw);
+      return { work: N, seconds };
+    },
+    baselineName: 'writeSync 1 MiB',
+    runs: Math.min(RUNS, 3),
+  });
+  rmrf(p);
+}
+
+// 4. Batches of 100 x 100 B: buffered, and with a sync per batch.
+{
+  const batches = Math.max(100, Math.floor(N / 100));
+  let p;
+  for (const durable of [false, true]) {
+    const nb = durable ? Math.min(batches, 300) : batches;
+    compare({
+      name: `append 100 x 100 B batches${durable ? ' + sync each' : ', buffered'}`, unit: 'entries/s',
+      setup: () => { if (p) rmrf(p); p = fresh('b100'); },
+      subject: () => {
+        const log = WalLog.open(p);
+        let next = 1;
+        const t0 = performance.now();
+        for (let b = 0; b < nb; b++) {
+          const es = new Array(100);
+          for (let k = 0; k < 100; k++) es[k] = { index: next++, term: 1, payload: B100 };
+          log.append(es);
+          if (durable) log.sync();
+        }
+        const seconds = secondsSince(t0);
+        log.close();
+        return { work: nb * 100, seconds };
+      },
+      baseline: durable
+        ? () => ({ work: nb * 100, seconds: rawDurable(nb, 100 * frameBytes(100)).seconds })
+        : () => {
+          const raw = fresh('raw100');
+          const fd = fs.openSync(raw, 'w');
+          const buf = new Uint8Array(100 * frameBytes(100));
+          const t0 = performance.now();
+          for (let b = 0; b < nb; b++) fs.writeSync(fd, buf, 0, buf.length, b * buf.length);
+          const seconds = secondsSince(t0);
+          fs.closeSync(fd);
+          rmrf(raw);
+          return { work: nb * 100, seconds };
+        },
+      baselineName: durable ? 'writeSync+fdatasync/batch' : 'writeSync per batch',
+    });
+  }
+  rmrf(p);
+}
+
+// 5. Reads over a log of N x 1 KiB in the page cache.
+const big = makeLog(N, KIB);
+const segFiles = () => fs.readdirSync(big).filter((f) => f.endsWith('.seg')).map((f) => `${big}/${f}`);
+const bigBytes = segFiles().reduce((s, f) => s + fs.statSync(f).size, 0);
+{
+  const log = WalLog.open(big);
+  let x = 12345;
+  const rnd = () => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return x; };
+  const reads = 200_000;
+  const files = segFiles().map((f) => fs.openSync(f, 'r'));
+  const perSeg = Math.floor(((64 << 20) - 64) / frameBytes(1024));
+  const rbuf = new Uint8Array(frameBytes(1024));
+  compare({
+    name: `random entry(i) over ${N / 1e6}M x 1 KiB`, unit: 'reads/s',
+    subject: () => { let s = 0; for (let k = 0; k < reads; k++) s += log.entry(1 + (rnd() % N)).payload.length; return s > 0 ? reads : 0; },
+    baseline: () => {
+      for (let k = 0; k < reads; k++) {
+        const i = rnd() % N;
+        fs.readSync(files[Math.min(files.length - 1, Math.floor(i / perSeg))], rbuf, 0, rbuf.length, 128 + (i % perSeg) * rbuf.length);
+      }
+      return reads;
+    },
+    baselineName: 'readSync 1 KiB at random',
+  });
+  for (const f of files) fs.closeSync(f);
+  compare({
+    name: `sequential entries(from, to), 4096 per call`, unit: 'B/s',
+    subject: () => {
+      let bytes = 0;
+      for (let f = 1; f <= N; f += 4096) for (const e of log.entries(f, Math.min(N, f + 4095))) bytes += e.payload.length + 48;
+      return bytes;
+    },
+    baseline: () => {
+      const buf = new Uint8Array(1 << 20);
+      let total = 0;
+      for (const f of segFiles()) {
+        const fd = fs.openSync(f, 'r');
+        for (let n, pos = 0; (n = fs.readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) total += n;
+        fs.closeSync(fd);
+      }
+      return total;
+    },
+    baselineName: 'readSync 1 MiB',
+  });
+  compare({ name: `verify() ${(bigBytes / 1e9).toFixed(2)} GB`, unit: 'B/s', subject: () => log.verify().bytes, runs: 3 });
+  line(`RAM: indexBytes ${log.indexBytes} for ${log.lastIndex()} entries = ${(log.indexBytes / log.lastIndex()).toFixed(1)} B/entry (capacity; goal <= 16)`);
+  log.close();
+}
+
+// 6. Open time at two sizes (median of RUNS opens each).
+{
+  const small = makeLog(Math.floor(N / 4), KIB);
+  for (const [p, n] of [[small, Math.floor(N / 4)], [big, N]]) {
+    const times = [];
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = performance.now();
+      const log = WalLog.open(p);
+      times.push(performance.now() - t0);
+      log.close();
+    }
+    line(`open ${n} x 1 KiB entries (${fs.readdirSync(p).length} files): ${median(times).toFixed(1)} ms median (goal < 100 ms, independent of length)`);
+  }
+  rmrf(small);
+}
+
+// 7. RSS after open, in a child process, minus an empty process's RSS.
+{
+  const [cmd, ...pre] = runtimeCommand(runtime);
+  const child = (target) => {
+    const r = spawnSync(cmd, [...pre, new URL(import.meta.url).pathname], { env: { ...process.env, WALCORE_BENCH_RSS_CHILD: target }, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`rss child failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop());
+  };
+  const empty = median([0, 1, 2].map(() => child('').rss));
+  const opened = [0, 1, 2].map(() => child(big));
+  const rss = median(opened.map((o) => o.rss));
+  line(`RSS after open of ${opened[0].entries} x 1 KiB: ${((rss - empty) / 2 ** 20).toFixed(1)} MiB above an empty process (${(empty / 2 ** 20).toFixed(0)} MiB) (goal < 64 MiB for 1M, target 32)`);
+}
+
+// 8. Disk after a snapshot: live entries plus at most one segment.
+{
+  const log = WalLog.open(big);
+  const at = Math.floor(N * 0.9);
+  log.applySnapshot({ index: at, term: 1, data: new Uint8Array(1024) });
+  const onDisk = fs.readdirSync(big).reduce((s, f) => s + fs.statSync(`${big}/${f}`).size, 0);
+  const live = (N - at) * frameBytes(1024) + 1024;
+  line(`disk after snapshot at ${at} of ${N}: ${(onDisk / 2 ** 20).toFixed(1)} MiB for ${(live / 2 ** 20).toFixed(1)} MiB live (${log.segmentCount} segments; goal: live + at most one 64 MiB segment = ${((live + (64 << 20)) / 2 ** 20).toFixed(1)} MiB) ${onDisk <= live + (64 << 20) + 4096 ? 'met' : 'NOT met'}`);
+  log.close();
+}
+rmrf(big);
