@@ -8,7 +8,7 @@
  * owner of a target recognises its leftovers; removeTempFiles() deletes them
  * the next time the owner opens (while holding its lock).
  */
-import { ioError } from '../errors.js';
+import { WalError, ioError } from '../errors.js';
 import type { FileHandle, FileSystem } from '../fs/types.js';
 import { basename, dirname, join } from '../platform/path.js';
 import { randomHex } from '../platform/random.js';
@@ -81,4 +81,26 @@ export function removeTempFiles(fs: FileSystem, dir: string, owns: (target: stri
 export function removeTempFilesOf(fs: FileSystem, path: string): number {
   const name = basename(path);
   return removeTempFiles(fs, dirname(path), (target) => target === name);
+}
+
+/**
+ * Create the directory `dir` of a directory log if missing, durably: every
+ * directory created is fsynced into its parent (deepest first), so a crash
+ * cannot lose the directory after the log wrote its first file into it.
+ * An existing non-directory is BAD_HEADER; a failure is IO_ERROR.
+ */
+export function ensureDir(fs: FileSystem, dir: string): void {
+  try {
+    const st = fs.stat(dir);
+    if (st !== undefined) {
+      if (!st.isDirectory) throw new WalError('BAD_HEADER', `${dir} is not a directory`, { path: dir });
+      return;
+    }
+    const created: string[] = [];
+    for (let d = dir; fs.stat(d) === undefined && dirname(d) !== d; d = dirname(d)) created.push(d);
+    fs.mkdir(dir);
+    for (const d of created) fs.syncDir(dirname(d));
+  } catch (e) {
+    throw ioError('create directory', dir, e);
+  }
 }

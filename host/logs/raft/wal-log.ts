@@ -24,10 +24,10 @@ import { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
 import { logFileSystem } from '../../fs/default.js';
 import type { FileLock, FileSystem } from '../../fs/types.js';
-import { publishFile, removeTempFiles } from '../../lifecycle/atomic-file.js';
+import { ensureDir, publishFile, removeTempFiles } from '../../lifecycle/atomic-file.js';
 import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
 import { checkOptions, disposeSymbol, intOption, pathArg } from '../../lifecycle/options.js';
-import { dirname, join } from '../../platform/path.js';
+import { join } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
 import { checkEntries, checkHardState, checkNat, checkRange, checkSnapshot, checkTruncate, planAppend } from './checks.js';
 import { LogIndex } from './log-index.js';
@@ -784,20 +784,4 @@ function createSegment(core: Core, fs: FileSystem, dir: string, num: number, bas
   const bytes = core.u8.slice(core.staging, core.staging + c.FILE_HEADER_SIZE + n);
   publishFile(fs, join(dir, segmentName(num)), (h) => h.write(bytes, 0));
   return { salt, size: bytes.length };
-}
-
-function ensureDir(fs: FileSystem, dir: string): void {
-  try {
-    const st = fs.stat(dir);
-    if (st !== undefined) {
-      if (!st.isDirectory) throw new WalError('BAD_HEADER', `${dir} is not a directory`, { path: dir });
-      return;
-    }
-    const created: string[] = [];
-    for (let d = dir; fs.stat(d) === undefined && dirname(d) !== d; d = dirname(d)) created.push(d);
-    fs.mkdir(dir);
-    for (const d of created) fs.syncDir(dirname(d));
-  } catch (e) {
-    throw ioError('create directory', dir, e);
-  }
 }

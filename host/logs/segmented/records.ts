@@ -3,33 +3,15 @@
  * durable, checking records, and encoding one record into core staging
  * (plain, or sealed with AES-256-GCM around the AAD the core laid out).
  */
-import { dirname } from '../../platform/path.js';
 import type { Core } from '../../core/core.js';
 import { type KeyRing, type NonceSource, keyOf, sealInto } from './encryption.js';
-import { WalError, ioError } from '../../errors.js';
-import type { FileSystem } from '../../fs/types.js';
 import { TWO_32, hi32, lo32, u32Arg, u64Arg } from '../../core/u64.js';
 import {type SegConsts, encBodyOffset } from './segment-file.js';
 import type { SegmentedAppendRecord as AppendRecord } from './types.js';
 import { IDS_HINT } from './scan.js';
 import type { SequenceMode } from '../../core/u64.js';
 
-/** Create `dir` if missing, fsyncing the parent of every directory created (deepest first). */
-export function ensureDir(fs: FileSystem, dir: string): void {
-  try {
-    const st = fs.stat(dir);
-    if (st !== undefined) {
-      if (!st.isDirectory) throw new WalError('BAD_HEADER', `${dir} is not a directory`, { path: dir });
-      return;
-    }
-    const created: string[] = [];
-    for (let d = dir; fs.stat(d) === undefined && dirname(d) !== d; d = dirname(d)) created.push(d);
-    fs.mkdir(dir);
-    for (const d of created) fs.syncDir(dirname(d));
-  } catch (e) {
-    throw ioError('create directory', dir, e);
-  }
-}
+export { ensureDir } from '../../lifecycle/atomic-file.js';
 
 /**
  * Checked fields of records, FIELDS numbers per record at index i * FIELDS:
