@@ -30,6 +30,7 @@ import { checkOpenFlags } from './flags.js';
 import { Bytes, FileNode, MemoryFile, errno } from './memory-file.js';
 import type { CrashMode, CrashReport, FailedSyncMode, FaultOp } from './memory-file.js';
 import type { FileHandle, FileLock, FileStat, FileSystem, OpenFlags } from './types.js';
+import { pathParts } from '../platform/path.js';
 
 export type { CrashMode, CrashReport, FailedSyncMode, FaultOp } from './memory-file.js';
 
@@ -105,16 +106,7 @@ class DirNode {
 
 type Node = FileNode | DirNode;
 
-function splitPath(path: string): string[] {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
-  const parts: string[] = [];
-  for (const p of path.split('/')) {
-    if (p === '' || p === '.') continue;
-    if (p === '..') parts.pop();
-    else parts.push(p);
-  }
-  return parts;
-}
+const splitPath = pathParts;
 
 export class MemoryFileSystem implements FileSystem {
   readonly name = 'memory';

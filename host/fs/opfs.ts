@@ -45,6 +45,7 @@ import { crc32c } from '../core/core.js';
 import { WalError } from '../errors.js';
 import { checkOpenFlags } from './flags.js';
 import type { FileHandle, FileLock, FileStat, FileSystem, OpenFlags } from './types.js';
+import { pathParts } from '../platform/path.js';
 
 /** The subset of FileSystemSyncAccessHandle used here (lib.dom lacks it outside webworker). */
 interface SyncAccessHandle {
@@ -85,14 +86,7 @@ function mapError(e: unknown, op: string, path: string): Error {
 }
 
 function normalise(path: string): string {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
-  const parts: string[] = [];
-  for (const p of path.split('/')) {
-    if (p === '' || p === '.') continue;
-    if (p === '..') parts.pop();
-    else parts.push(p);
-  }
-  return '/' + parts.join('/');
+  return '/' + pathParts(path).join('/');
 }
 
 function parentOf(p: string): string {

@@ -24,3 +24,19 @@ export function basename(path: string): string {
 export function join(dir: string, name: string): string {
   return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
 }
+
+/**
+ * The components of `path` with '.' and empty parts dropped and '..'
+ * applied ("/a/./b/../c/" → ['a', 'c']): the in-memory and OPFS file systems
+ * name files by these. TypeError for an empty or non-string path.
+ */
+export function pathParts(path: string): string[] {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
+  const parts: string[] = [];
+  for (const p of path.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') parts.pop();
+    else parts.push(p);
+  }
+  return parts;
+}
