@@ -13,7 +13,7 @@ import { WalError, ioError } from '../../errors.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
 import { join } from '../../platform/path.js';
 import { quietly } from '../../lifecycle/lifecycle.js';
-import { LogIndex } from './log-index.js';
+import { LogIndex, applyOp } from './log-index.js';
 import type { HardState } from './types.js';
 import {
   type OpSink, SNAPSHOT_NAME, parseSegmentName, readFooter, readSegmentHeader, readSnapshotData, scanSegment, segmentName, sizeOf,
@@ -60,21 +60,6 @@ function openRead(fs: FileSystem, path: string): FileHandle {
   try { return fs.open(path); } catch (e) { throw ioError('open', path, e); }
 }
 
-/** Apply one op like WalLog's open (wal-log.ts applyOp); returns a message when it breaks §11.6. */
-function applyOp(core: Core, idx: LogIndex, op: number, a: number, b: number, cc: number, seg: number, offset: number, covered: number): string | undefined {
-  const c = core.c;
-  if (op === c.RAFT_OP_ENTRY) return idx.push(a, b, seg, offset);
-  if (op === c.RAFT_OP_TRUNCATE) {
-    if (a <= idx.snapIndex && a - 1 <= covered) { idx.snapIndex = a - 1; idx.snapTerm = 0; idx.count = 0; return undefined; }
-    return idx.truncate(a);
-  }
-  if (op === c.RAFT_OP_SNAPSHOT) {
-    if (a > idx.snapIndex) idx.compact(a, b);
-    else if (cc === a) { idx.snapIndex = a; idx.snapTerm = b; idx.count = 0; }
-    if (idx.lastIndex !== cc) return `snapshot mark at ${a} says the log ends at ${cc}, the replay at ${idx.lastIndex}`;
-  }
-  return undefined;
-}
 
 /**
  * Check the whole log. `each`, when given, receives every op in file order

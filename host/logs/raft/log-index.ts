@@ -4,6 +4,7 @@
  * disk), plus the snapshot point. Applying an op that breaks the log's rules
  * returns a message (the caller reports CORRUPTED with the frame's offset).
  */
+import type { Core } from '../../core/core.js';
 export class LogIndex {
   /** The log is compacted to (snapIndex, snapTerm); entries are snapIndex+1 .. snapIndex+count. */
   snapIndex = 0;
@@ -75,4 +76,33 @@ export class LogIndex {
     const o = new Uint32Array(cap); o.set(this.#off.subarray(0, this.count)); this.#off = o;
     const t = new Float64Array(cap); t.set(this.#term.subarray(0, this.count)); this.#term = t;
   }
+}
+
+/**
+ * Apply one op to the index. The oldest retained segment is replayed from
+ * its header's base (what lay below it was deleted with older segments and
+ * is covered by the snapshot file, `covered`), so ops may reach below the
+ * index's start: a truncate there is exact (the log ends at from - 1), and
+ * a snapshot mark carries its outcome (the last index after it).
+ */
+export function applyOp(core: Core, idx: LogIndex, op: number, a: number, b: number, cc: number, seg: number, offset: number, covered: number): string | undefined {
+  const c = core.c;
+  if (op === c.RAFT_OP_ENTRY) return idx.push(a, b, seg, offset);
+  if (op === c.RAFT_OP_TRUNCATE) {
+    if (a <= idx.snapIndex && a - 1 <= covered) {
+      idx.snapIndex = a - 1;
+      idx.snapTerm = 0;
+      idx.count = 0;
+      return undefined;
+    }
+    return idx.truncate(a);
+  }
+  if (op === c.RAFT_OP_SNAPSHOT) {
+    // cc = the last index after the compaction: cc = a means the log was discarded.
+    if (a > idx.snapIndex) idx.compact(a, b);
+    else if (cc === a) { idx.snapIndex = a; idx.snapTerm = b; idx.count = 0; } // below a replayed segment's base: exact anyway
+    if (idx.lastIndex !== cc) return `snapshot mark at ${a} says the log ends at ${cc}, the replay at ${idx.lastIndex}`;
+    return undefined;
+  }
+  return undefined;
 }

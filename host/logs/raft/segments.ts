@@ -9,7 +9,11 @@ import { FrameScanner } from '../../codec/frame-scanner.js';
 import { readFileHeader } from '../../codec/file-header.js';
 import type { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
-import type { FileHandle } from '../../fs/types.js';
+import type { FileHandle, FileSystem } from '../../fs/types.js';
+import { publishFile } from '../../lifecycle/atomic-file.js';
+import { join } from '../../platform/path.js';
+import { randomU32 } from '../../platform/random.js';
+import type { HardState } from './types.js';
 
 /** Segment names: `raft-` + the segment number as 20 digits + `.seg` (they sort by number). */
 const NAME = /^raft-(\d{20})\.seg$/;
@@ -205,4 +209,17 @@ export function readSnapshotData(core: Core, h: FileHandle, path: string): { ind
   if (seq !== index) throw corrupt(path, at, `snapshot data frame says index ${seq}, the header ${index}`);
   const flen = core.dv.getUint32(core.staging + c.F_LEN, true);
   return { index, term, data: core.u8.slice(core.staging + c.FRAME_HEADER_SIZE, core.staging + c.FRAME_HEADER_SIZE + flen) };
+}
+
+/** Create segment `num` (header + a hard-state frame) by the atomic recipe; the caller syncs the directory. */
+export function createSegment(core: Core, fs: FileSystem, dir: string, num: number, base: number, baseTerm: number, hs: HardState): { salt: number; size: number } {
+  const c = core.c;
+  const salt = randomU32();
+  core.ensure(c.FILE_HEADER_SIZE + 64);
+  core.x.encodeFileHeader(core.staging, c.KIND_RAFT_SEGMENT, salt, num, base, baseTerm);
+  const n = core.x.encodeRaftControl(core.staging + c.FILE_HEADER_SIZE, c.TYPE_RAFT_HARD_STATE, salt, hs.term, hs.vote ?? 0, hs.commit,
+    hs.vote === null ? 0 : c.RAFT_HS_VOTE, 0, c.FILE_HEADER_SIZE);
+  const bytes = core.u8.slice(core.staging, core.staging + c.FILE_HEADER_SIZE + n);
+  publishFile(fs, join(dir, segmentName(num)), (h) => h.write(bytes, 0));
+  return { salt, size: bytes.length };
 }

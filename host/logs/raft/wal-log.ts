@@ -30,9 +30,10 @@ import { checkOptions, disposeSymbol, intOption, pathArg } from '../../lifecycle
 import { join } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
 import { checkEntries, checkHardState, checkNat, checkRange, checkSnapshot, checkTruncate, planAppend } from './checks.js';
-import { LogIndex } from './log-index.js';
+import { LogIndex, applyOp } from './log-index.js';
 import { OP_F64S, OpList } from './op-list.js';
 import {
+  createSegment,
   type OpSink, SNAPSHOT_NAME, type SegmentMeta, isOwnName, parseSegmentName, readFooter, readSegmentHeader,
   readSnapshotData, readSnapshotHeader, scanSegment, segmentName, sizeOf, snapshotFileBytes,
 } from './segments.js';
@@ -119,12 +120,12 @@ export class WalLog implements RaftLog {
       let snapFile = { index: 0, term: 0 };
       if (names.includes(SNAPSHOT_NAME)) {
         const sp = join(path, SNAPSHOT_NAME);
-        const h = openFile(fs, sp, false);
+        const h = fs.open(sp);
         try { snapFile = readSnapshotHeader(core, h, sp); } finally { h.close(); }
       }
       if (nums.length === 0) {
         createSegment(core, fs, path, 1, 0, 0, NO_HS);
-        syncDir(fs, path);
+        fs.syncDir(path);
         nums.push(1);
       }
       nums.forEach((n, i) => {
@@ -159,7 +160,7 @@ export class WalLog implements RaftLog {
         cur = nums[i]!;
         curPath = join(path, segmentName(cur));
         active = i === nums.length - 1;
-        const h = acquired.add(openFile(fs, curPath, active), (x) => x.close());
+        const h = acquired.add(fs.open(curPath, active ? { write: true } : {}), (x) => x.close());
         const head = readSegmentHeader(core, h, curPath, cur);
         if (i === 0) {
           oldestBase = head.base;
@@ -338,7 +339,7 @@ export class WalLog implements RaftLog {
     this.#life.live();
     if (this.#snapFileIndex === 0) return undefined;
     const p = join(this.path, SNAPSHOT_NAME);
-    const h = openFile(this.#fs, p, false);
+    const h = this.#fs.open(p);
     try {
       return readSnapshotData(this.#core, h, p);
     } finally {
@@ -621,7 +622,7 @@ export class WalLog implements RaftLog {
   // ---- reading
 
   private handle(seg: SegmentMeta) {
-    return (seg.h ??= openFile(this.#fs, seg.path, false));
+    return (seg.h ??= this.#fs.open(seg.path));
   }
 
   /** Write out the buffer if `off` in segment `seg` lies in it (the frame is not in the file yet). */
@@ -734,54 +735,4 @@ export class WalLog implements RaftLog {
     }
     return e;
   }
-}
-
-/**
- * Apply one op to the index. The oldest retained segment is replayed from
- * its header's base (what lay below it was deleted with older segments and
- * is covered by the snapshot file, `covered`), so ops may reach below the
- * index's start: a truncate there is exact (the log ends at from - 1), and
- * a snapshot mark carries its outcome (the last index after it).
- */
-function applyOp(core: Core, idx: LogIndex, op: number, a: number, b: number, cc: number, seg: number, offset: number, covered: number): string | undefined {
-  const c = core.c;
-  if (op === c.RAFT_OP_ENTRY) return idx.push(a, b, seg, offset);
-  if (op === c.RAFT_OP_TRUNCATE) {
-    if (a <= idx.snapIndex && a - 1 <= covered) {
-      idx.snapIndex = a - 1;
-      idx.snapTerm = 0;
-      idx.count = 0;
-      return undefined;
-    }
-    return idx.truncate(a);
-  }
-  if (op === c.RAFT_OP_SNAPSHOT) {
-    // cc = the last index after the compaction: cc = a means the log was discarded.
-    if (a > idx.snapIndex) idx.compact(a, b);
-    else if (cc === a) { idx.snapIndex = a; idx.snapTerm = b; idx.count = 0; } // below a replayed segment's base: exact anyway
-    if (idx.lastIndex !== cc) return `snapshot mark at ${a} says the log ends at ${cc}, the replay at ${idx.lastIndex}`;
-    return undefined;
-  }
-  return undefined;
-}
-
-function openFile(fs: FileSystem, path: string, write: boolean) {
-  try { return fs.open(path, write ? { write: true } : {}); } catch (e) { throw ioError('open', path, e); }
-}
-
-function syncDir(fs: FileSystem, dir: string): void {
-  try { fs.syncDir(dir); } catch (e) { throw ioError('fsync directory', dir, e); }
-}
-
-/** Create segment `num` (header + a hard-state frame) by the atomic recipe; the caller syncs the directory. */
-function createSegment(core: Core, fs: FileSystem, dir: string, num: number, base: number, baseTerm: number, hs: HardState): { salt: number; size: number } {
-  const c = core.c;
-  const salt = randomU32();
-  core.ensure(c.FILE_HEADER_SIZE + 64);
-  core.x.encodeFileHeader(core.staging, c.KIND_RAFT_SEGMENT, salt, num, base, baseTerm);
-  const n = core.x.encodeRaftControl(core.staging + c.FILE_HEADER_SIZE, c.TYPE_RAFT_HARD_STATE, salt, hs.term, hs.vote ?? 0, hs.commit,
-    hs.vote === null ? 0 : c.RAFT_HS_VOTE, 0, c.FILE_HEADER_SIZE);
-  const bytes = core.u8.slice(core.staging, core.staging + c.FILE_HEADER_SIZE + n);
-  publishFile(fs, join(dir, segmentName(num)), (h) => h.write(bytes, 0));
-  return { salt, size: bytes.length };
 }
