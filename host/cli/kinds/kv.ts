@@ -108,7 +108,7 @@ export const kvKind: LogKind = {
     const { store } = AppendLogSnapshot.open(path, { fs: lockedFs, compactThreshold: Number.MAX_SAFE_INTEGER });
     const rep = store.openReport;
     store.close();
-    ctx.say(`recovered: cut ${f.torn ? rep.truncatedBytes : lost} bytes at offset ${f.offset}; ${rep.batches} batch(es) replayed; the file now ends with a sync marker`);
+    ctx.say(`recovered: cut ${f.torn ? rep.truncatedBytes : lost} bytes at offset ${f.offset}; ${rep.batches} batch(es) replayed; ${rep.batches > 0 ? 'the file now ends with a sync marker' : 'the file now holds only its header'}`);
     return { outcome: 'repaired', backups: [backup] };
   },
 };
