@@ -63,7 +63,8 @@ ${EXIT_TEXT}`,
 Checks every frame and checksum and the log's invariants: sequence order
 (wal-file), LSN continuity within and across segments (segmented), the ring
 window and its state record (ring), index continuity, terms, footers and the
-snapshot (raft). Each problem is printed with file, offset and reason, and
+snapshot (raft), frame order and the batch rules by the store's own replay
+(kv). Each problem is printed with file, offset and reason, and
 whether it is a torn tail (after the last completed sync: repair cuts it) or
 corruption of durable data. A progress bar (bytes, rate, ETA) is drawn on
 stderr for logs over 4 MB when stderr is a terminal.
@@ -80,10 +81,11 @@ memory. wal-file: events (sequence, watermark) and the sync marker;
 segmented: records (LSN, recordType, tenantId, vshardId, databaseId,
 encryption); ring: the live window (sequence, failure evidence); raft: every
 op in file order (entries with index, term, type and payload; truncates,
-hard states, snapshot marks).
+hard states, snapshot marks); kv: each batch (offset, sequence, cursor) then
+its puts and deletes (key, version, value as payload).
 
 Options:
-  --from N          start at sequence / LSN / index N (default: the first)
+  --from N          start at sequence / LSN / index / kv batch number N (default: the first)
   --limit N         print at most N records
   --format F        text (default), json (one array), jsonl (one object per line)
   --payload P       hex (default), utf8, base64, none

@@ -27,7 +27,7 @@ export function loadFileHeader(core: Core, h: FileHandle, _path: string): number
   return h.read(core.u8.subarray(core.staging, core.staging + size), 0);
 }
 
-const KIND_NAMES: Record<number, string> = { 1: 'WAL file', 2: 'segment', 3: 'ring' };
+const KIND_NAMES: Record<number, string> = { 1: 'WAL file', 2: 'segment', 3: 'ring', 4: 'raft segment', 5: 'raft snapshot', 6: 'kv snapshot' };
 
 /** The error for a header whose decode returned `status` (< 0). `what` names the expected kind. */
 export function headerError(core: Core, status: number, path: string, what: string, got: number): WalError {

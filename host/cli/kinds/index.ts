@@ -8,5 +8,6 @@ import { walFileKind } from './wal-file.js';
 import { segmentedKind } from './segmented.js';
 import { ringKind } from './ring.js';
 import { raftKind } from './raft.js';
+import { kvKind } from './kv.js';
 
-export const KINDS: readonly LogKind[] = [walFileKind, segmentedKind, ringKind, raftKind];
+export const KINDS: readonly LogKind[] = [walFileKind, segmentedKind, ringKind, raftKind, kvKind];

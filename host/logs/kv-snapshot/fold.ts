@@ -47,7 +47,8 @@ export class Fold {
     this.liveBytes += OP_HEADER + rec.keyLen + rec.version.length + rec.value.length;
   }
 
-  delete(key: string): void {
+  /** `_version` is the delete op's version (the fold keeps none; tools that record ops read it). */
+  delete(key: string, _version?: Uint8Array): void {
     const old = this.map.get(key);
     if (old === undefined) return;
     this.map.delete(key);

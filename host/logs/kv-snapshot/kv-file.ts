@@ -173,6 +173,18 @@ export interface Replayed {
   seq: number;
 }
 
+/** A complete batch as replay applied it (for tools: host/logs/kv-snapshot/inspect.ts). */
+export interface ReplayedBatch {
+  /** Offset of its first frame. */
+  offset: number;
+  /** Offset just after its last frame. */
+  end: number;
+  /** Sequence of its last frame. */
+  seq: number;
+  /** Its cursor bytes (empty: WatchCursor.none). */
+  cursor: Uint8Array;
+}
+
 /** Scanner flags for a KV file: strictly increasing frame sequence, ordered watermarks, descriptors. */
 function scanFlags(core: Core): number {
   const c = core.c;
@@ -184,8 +196,11 @@ function scanFlags(core: Core): number {
  * `fold`. Stops at the first invalid frame (scanner.failure); a frame whose
  * CRC holds but whose content breaks §12 fails as 'decode-failure' (always
  * corruption). Ops of an unfinished batch are not applied (pendingStart).
+ * `onBatch`, if given, is called after each complete batch has been applied
+ * to `fold`; returning false stops the replay there (read-only tools).
  */
-export function replayKvFile(core: Core, h: FileHandle, path: string, salt: number, size: number, fold: Fold): Replayed {
+export function replayKvFile(core: Core, h: FileHandle, path: string, salt: number, size: number, fold: Fold,
+  onBatch?: (batch: ReplayedBatch) => boolean | void): Replayed {
   const c = core.c;
   const HDR = c.FRAME_HEADER_SIZE;
   const scanner = new FrameScanner(core, h, path, salt, c.FILE_HEADER_SIZE, size, scanFlags(core));
@@ -196,7 +211,7 @@ export function replayKvFile(core: Core, h: FileHandle, path: string, salt: numb
   let pending: Array<[number, string, Uint8Array, Uint8Array, number]> = [];
   const apply = (kind: number, key: string, version: Uint8Array, value: Uint8Array, keyLen: number): void => {
     if (kind === c.KV_OP_PUT) fold.put(key, { value, version, keyLen });
-    else fold.delete(key);
+    else fold.delete(key, version);
   };
   try {
     for (let n = scanner.next(); n > 0; n = scanner.next()) {
@@ -259,10 +274,12 @@ export function replayKvFile(core: Core, h: FileHandle, path: string, salt: numb
         if (!more) {
           for (const [kind, key, version, value, klen] of pending) apply(kind, key, version, value, klen);
           pending = [];
+          const start = pendingStart >= 0 ? pendingStart : offset;
           pendingStart = -1;
           cursor = core.u8.slice(ptr + c.KV_BATCH_HEADER_SIZE, ptr + c.KV_BATCH_HEADER_SIZE + cursorLen);
           batches++;
           seq = frameSeq(frames, d, c.D_SEQ_LO, c.D_SEQ_HI);
+          if (onBatch !== undefined && onBatch({ offset: start, end: offset + HDR + len, seq, cursor }) === false) return done();
         }
       }
     }
