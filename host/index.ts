@@ -38,6 +38,10 @@ export { MemoryRaftLog } from './logs/raft/memory-raft-log.js';
 export type { RaftLog, LogEntry, HardState, Snapshot, WalLogOptions, WalLogOpenReport, VerifyReport } from './logs/raft/types.js';
 export { AppendLogSnapshot } from './logs/kv-snapshot/append-log-snapshot.js';
 export { WatchCursor } from './logs/kv-snapshot/watch-cursor.js';
+export { EtcdFollower } from './logs/kv-snapshot/etcd-follower.js';
+export type {
+  EtcdFollowerOptions, EtcdApplyInfo, EtcdFollowerStats, EtcdClientLike, EtcdWatchBuilderLike, EtcdWatcherLike, EtcdWatchResponseLike, EtcdRangeBuilderLike, EtcdKeyValueLike,
+} from './logs/kv-snapshot/etcd-follower.js';
 export type {
   SnapshotStore, KvUpdate, KvEntry, KvApplyOptions, AppendLogSnapshotOptions, KvOpenReport, ExportManifest, ExportedFile, OpenedSnapshot,
 } from './logs/kv-snapshot/types.js';
