@@ -190,13 +190,15 @@ export class EtcdFollower {
   }
 
   /** Drop the current watch (and its queued responses) and build a new one from the store's cursor. */
-  async #restart(why: string, withDelay: boolean, resync = false): Promise<void> {
+  async #restart(why: string, withDelay: boolean, resync = false, oldIsDead = false): Promise<void> {
     this.#gen++;
     this.#queue = [];
     if (resync || this.#store.cursor().isNone) this.#needResync = true;
     const old = this.#watcher;
     this.#watcher = undefined;
-    if (old) void old.cancel().catch(() => {});
+    // A watch etcd cancelled is gone from the client already; cancelling it again would send a
+    // cancel request with its watch id, which etcd may have handed to the next watch by then.
+    if (old && !oldIsDead) void old.cancel().catch(() => {});
     if (this.#restarting) return; // the running loop sees the new generation
     this.#restarting = true;
     try {
@@ -258,17 +260,19 @@ export class EtcdFollower {
       if (gen !== this.#gen) return;
       const compacted = isCompaction(err);
       this.#error(err, compacted ? 'compacted' : 'canceled');
-      void this.#restart(compacted ? 'compacted' : 'canceled', !compacted, compacted);
+      void this.#restart(compacted ? 'compacted' : 'canceled', !compacted, compacted, true);
     });
     watcher.on('end', () => {
       if (gen !== this.#gen || this.#closed) return;
-      void this.#restart('end', true);
+      void this.#restart('end', true, false, true);
     });
   }
 
   #pump(): void {
     if (this.#pumping) return;
-    this.#pumping = (async () => {
+    let done!: () => void;
+    this.#pumping = new Promise<void>((resolve) => { done = resolve; });
+    void (async () => {
       try {
         while (this.#queue.length > 0) {
           const { gen, res } = this.#queue.shift()!;
@@ -302,7 +306,9 @@ export class EtcdFollower {
           this.#opts.onApply?.(info);
         }
       } finally {
+        // (the loop may finish synchronously: #pumping is set before it starts, cleared here)
         this.#pumping = undefined;
+        done();
       }
     })();
   }
