@@ -51,7 +51,9 @@ export interface EtcdWatchBuilderLike {
 }
 /** An etcd3 MultiRangeBuilder. */
 export interface EtcdRangeBuilderLike {
-  inRange(r: { start: string | Uint8Array; end: string | Uint8Array }): EtcdRangeBuilderLike;
+  /** Called with `{ start: string, end: Uint8Array }` (etcd3 types the bytes as a Node Buffer, hence `any`). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  inRange(r: any): EtcdRangeBuilderLike;
   revision(rev: string): EtcdRangeBuilderLike;
   limit(n: number): EtcdRangeBuilderLike;
   sort(target: 'Key', order: 'Ascend'): EtcdRangeBuilderLike;
