@@ -282,6 +282,7 @@ export class EtcdFollower {
           const base = this.revision;
           const batch: KvUpdate[] = [];
           let last = 0n;
+          try {
           for (const ev of res.events ?? []) {
             const rev = BigInt(ev.kv.mod_revision);
             if (rev <= base) continue; // already applied (defensive: a new watch starts after the cursor)
@@ -290,6 +291,12 @@ export class EtcdFollower {
             if (ev.type === 'Delete' || ev.type === 'DELETE') batch.push({ type: 'delete', key, version });
             else batch.push({ type: 'put', key, value: new Uint8Array(ev.kv.value ?? new Uint8Array(0)), version });
             last = rev;
+          }
+          } catch (e) {
+            // a key that is not UTF-8: nothing of this response is applied; retried from the cursor
+            this.#error(e, 'apply');
+            void this.#restart('decode', true);
+            continue;
           }
           if (batch.length === 0) continue; // progress notification or nothing new: the header revision is never a cursor
           const info: EtcdApplyInfo = { kind: 'watch', revision: last, updates: batch.length };
