@@ -15,6 +15,10 @@ export * from './api.js';
 export { NodeFileSystem, DenoFileSystem, BunFileSystem } from './fs/runtime.js';
 export { AppendLogSnapshot } from './logs/kv-snapshot/append-log-snapshot.js';
 export { WatchCursor } from './logs/kv-snapshot/watch-cursor.js';
+export { EtcdFollower } from './logs/kv-snapshot/etcd-follower.js';
+export type {
+  EtcdFollowerOptions, EtcdApplyInfo, EtcdFollowerStats, EtcdClientLike, EtcdWatchBuilderLike, EtcdWatcherLike, EtcdWatchResponseLike, EtcdRangeBuilderLike, EtcdKeyValueLike,
+} from './logs/kv-snapshot/etcd-follower.js';
 export type {
   SnapshotStore, KvUpdate, KvEntry, KvApplyOptions, AppendLogSnapshotOptions, KvOpenReport, ExportManifest, ExportedFile, OpenedSnapshot,
 } from './logs/kv-snapshot/types.js';

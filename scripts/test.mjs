@@ -3,7 +3,8 @@
 // "N passed, N failed". uvu prints Total/Passed/Skipped per file; a file that
 // exits non-zero without reporting a failure (a crash) counts as one failure.
 //
-// test/browser/*.test.js run in Node only (they drive a headless Chromium).
+// test/browser/*.test.js run in Node only (they drive a headless Chromium), and
+// so do test/integration/*.test.js (they drive real servers, e.g. etcd).
 //
 //   node scripts/test.mjs [--runtime node,deno,bun] [name-filter ...]
 import { spawn } from 'node:child_process';
@@ -11,8 +12,10 @@ import { readdirSync } from 'node:fs';
 import { runtimeCommand, selectFiles } from './runtimes.mjs';
 
 const { runtimes, files } = selectFiles(process.argv.slice(2), 'test', '.test.js', readdirSync);
-// test/browser/ drives a headless Chromium from Node: it runs once, in Node only.
-const jobs = runtimes.flatMap((rt) => files.filter((file) => rt === 'node' || !file.startsWith('browser/')).map((file) => ({ rt, file })));
+// test/browser/ drives a headless Chromium from Node, test/integration/ real
+// servers (etcd) from Node: they run once, in Node only.
+const nodeOnly = (file) => file.startsWith('browser/') || file.startsWith('integration/');
+const jobs = runtimes.flatMap((rt) => files.filter((file) => rt === 'node' || !nodeOnly(file)).map((file) => ({ rt, file })));
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 const num = (text, label) => {
   const m = new RegExp(`${label}:\\s+(\\d+)`).exec(text);
