@@ -51,6 +51,12 @@ export interface RecoveredTail {
   /** Bytes cut from a torn tail, and why they were invalid. */
   truncatedBytes: number;
   truncatedReason: string | undefined;
+  /**
+   * Everything before this offset was durable when the newest kept frame was
+   * written (its watermark); bytes after it may exist only in the page cache
+   * of a process that died. settle() rewrites them before its fsync.
+   */
+  knownDurable: number;
 }
 
 /**
@@ -76,7 +82,8 @@ export function recoverTail(core: Core, h: FileHandle, _path: string, scanner: F
   const HDR = core.c.FRAME_HEADER_SIZE;
   const endsWithMarker = scanner.lastStart >= 0 && scanner.lastType === core.c.TYPE_SYNC_MARK && scanner.lastStart + HDR === end;
   if (endsWithMarker) end = scanner.lastStart;
-  return { end, fileSize, endsWithFrame: scanner.lastStart >= 0 && !endsWithMarker, truncatedBytes, truncatedReason };
+  const knownDurable = Math.min(Math.max(scanner.mark, core.c.FILE_HEADER_SIZE), end);
+  return { end, fileSize, endsWithFrame: scanner.lastStart >= 0 && !endsWithMarker, truncatedBytes, truncatedReason, knownDurable };
 }
 
 export class FrameFile {
@@ -107,14 +114,40 @@ export class FrameFile {
   }
 
   /**
-   * After open: write a marker witnessing the recovered data when the file
-   * ends with a frame, then fdatasync once (covering recovery's cut too), so
-   * an open leaves nothing unsynced and a crash right after it needs no repair.
+   * After open: rewrite what may be only in the page cache (from
+   * `rewriteFrom`, see rewrite()), fdatasync (covering recovery's cut too),
+   * then, when the file ends with a frame, write a marker witnessing the
+   * recovered data and fdatasync again, so an open leaves nothing unsynced
+   * and a crash right after it needs no repair.
    */
-  settle(endsWithFrame: boolean, stagingOff: number): void {
-    if (endsWithFrame) this.writeMarker(stagingOff);
+  settle(endsWithFrame: boolean, stagingOff: number, rewriteFrom = this.end): void {
+    this.rewrite(rewriteFrom);
+    // The recovered data must be durable before a marker may witness it: a marker
+    // written first could reach the disk without the tail it vouches for, and a
+    // later open would call that tail's damage corruption. So: fsync, marker, fsync.
     this.h.sync();
+    if (endsWithFrame) {
+      this.writeMarker(stagingOff);
+      this.h.sync();
+    }
     this.#tailUnsynced = false;
+  }
+
+  /**
+   * Write [from, end) back with the bytes it holds, so the open's fsync
+   * really writes them. After a process crash they may be only in the page
+   * cache; if an fsync of them failed earlier (at a previous open), Linux
+   * marked those pages clean, and an fsync now would succeed without writing
+   * them: rewriting re-dirties them (fsyncgate, for the open path).
+   */
+  private rewrite(from: number): void {
+    if (from >= this.end) return;
+    const chunk = new Uint8Array(Math.min(1 << 20, this.end - from));
+    for (let pos = from; pos < this.end; pos += chunk.length) {
+      const part = chunk.subarray(0, Math.min(chunk.length, this.end - pos));
+      const got = this.h.read(part, pos);
+      this.h.write(part.subarray(0, got), pos);
+    }
   }
 
   /** Write `bytes` at `end` (not durable). On failure: roll back and throw IO_ERROR, or poison. */

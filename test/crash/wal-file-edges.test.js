@@ -238,4 +238,30 @@ test('power cut before every mutating call of a workload, each crash mode: opens
   }
 });
 
+test('fsyncgate at open: a failed fsync while recovering a killed process\'s tail, then a reopen, never adopts bytes that are not on disk', () => {
+  for (const mode of ['drop', 'random', 'tear']) {
+    const mem = newMem();
+    // A process that dies keeps its lock file in the real world; here a no-op lock lets the "next process" open.
+    const fs = { name: 'memory' };
+    for (const m of ['open', 'stat', 'rename', 'remove', 'list', 'mkdir', 'syncDir']) fs[m] = mem[m].bind(mem);
+    fs.lock = (path) => ({ path, release() {} });
+    const w = WalFsWriter.open(PATH, { fs, bufferSize: 0 });
+    for (let s = 1; s <= 3; s++) w.append({ sequence: s, payload: enc(`d${s}`) });
+    w.flush();
+    w.append({ sequence: 4, payload: enc('cached4') }); // written, not synced: the process dies here
+    w.append({ sequence: 5, payload: new Uint8Array(0) });
+    mem.injectFault({ op: 'sync', code: 'EIO' }); // the next open's fsync of that tail fails (Linux: pages marked clean)
+    try { WalFsWriter.open(PATH, { fs }); assert.unreachable('open succeeded'); } catch (e) { assert.is(e.code, 'IO_ERROR', e.message); }
+    const w2 = WalFsWriter.open(PATH, { fs }); // the next attempt succeeds: it must really write what it adopts
+    assert.is(w2.currentSequence, 5);
+    w2.append({ sequence: 6, payload: enc('d6') });
+    w2.flush();
+    mem.crash({ seed: 11, mode });
+    const w3 = WalFsWriter.open(PATH, { fs: mem, repair: 'strict' });
+    assert.is(w3.currentSequence, 6, `${mode}: acknowledged data lost`);
+    w3.close();
+    assert.equal(seqs(PATH, { fs: mem }), [1, 2, 3, 4, 5, 6]);
+  }
+});
+
 test.run();

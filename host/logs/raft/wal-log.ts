@@ -207,7 +207,7 @@ export class WalLog implements RaftLog {
           ops.push(core.c.RAFT_OP_SNAPSHOT, 0, file.end, snapFile.index, snapFile.term, idx.lastIndex);
           file.write(core.u8.subarray(core.staging, core.staging + n));
         }
-        file.settle(tail.endsWithFrame || markMissing, 0);
+        file.settle(tail.endsWithFrame || markMissing, 0, tail.knownDurable);
         idx.trim();
         const report: WalLogOpenReport = { segments: nums.length, footersRead, truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason };
         const log: WalLog = new WalLog(path, fs, core, lock, life, file, segs, idx, ops, hs, target, cacheMax, report, snapFile.index);

@@ -110,7 +110,7 @@ export class SegmentedWal implements ReplayHost {
       if (ring) wal.checkActiveKey(ring);
       const change = ring !== undefined && !wal.compatible(ring);
       // One fsync covers recovery's cut and the open's marker: an open leaves nothing unsynced.
-      wal.#file.settle(r.tail.endsWithFrame && !change, 0);
+      wal.#file.settle(r.tail.endsWithFrame && !change, 0, r.tail.knownDurable);
       if (change) {
         if (wal.activeEmpty()) wal.replaceActive(ring);
         else { wal.#ring = ring; wal.rollNow(); }

@@ -104,7 +104,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
       fromHalves(scanner.seqLo, scanner.seqHi, mode, path); // refuse a number-mode open of a bigint log
       const life: Lifecycle = new Lifecycle('writer', path, () => writer.flush(), () => writer.flushOffThread());
       const file = new FrameFile(core, h, path, salt, tail.end, tail.fileSize, life);
-      file.settle(tail.endsWithFrame && !created, 0);
+      file.settle(tail.endsWithFrame && !created, 0, tail.knownDurable);
       const report: WalFsOpenReport = { truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason };
       const writer = new WalFsWriter<T, number | bigint>(path, core, file, lock, life, codec, mode, bufferSize, report, scanner.seqLo, scanner.seqHi);
       return writer;
