@@ -2,7 +2,7 @@
 // process: 1M buffered appends of 100 B with 4 MiB segments, replay, and
 // encrypted vs plain (appends and replay).
 import * as fs from 'node:fs';
-import { KeyRing, SegmentedWal } from 'walcore';
+import { KeyRing, SegmentedWal, WalFsWriter } from 'walcore';
 import { benchDir, compare } from './lib.js';
 
 const dir = benchDir('seg');
@@ -14,10 +14,10 @@ const ring = new KeyRing({ id: 1, key: new Uint8Array(32).fill(0x5a) });
 const secondsSince = (t0) => (performance.now() - t0) / 1000;
 
 /** Append n records to a fresh WAL; timed: the appends and the final sync (open and close are not). */
-function appendRun(name, n, encryptionRing = null) {
+function appendRun(name, n, encryptionRing = null, segmentTargetSize = SEGMENT) {
   const d = `${dir}/${name}`;
   fs.rmSync(d, { recursive: true, force: true });
-  const wal = SegmentedWal.open({ dir: d, segmentTargetSize: SEGMENT, encryptionRing });
+  const wal = SegmentedWal.open({ dir: d, segmentTargetSize, encryptionRing });
   const t0 = performance.now();
   for (let i = 0; i < n; i++) wal.append(7, 42, i & 63, 1, payload);
   wal.sync();
@@ -96,4 +96,32 @@ compare({
   subject: () => replayRun(`${dir}/ref-enc`, ring),
   baseline: () => replayRun(`${dir}/p`),
   baselineName: 'plain SegmentedWal',
+});
+
+// SegmentedWal beside WalFsWriter on the same records (n x 100 B payloads,
+// buffered, one final sync/flush timed in both): the cost of segments,
+// record headers and rolls over the single-file WAL.
+/** WalFsWriter: the same payloads appended buffered, then flush(); timed like appendRun. */
+function wfwRun(n) {
+  const p = `${dir}/w.wal`;
+  fs.rmSync(p, { force: true });
+  const w = WalFsWriter.open(p);
+  const t0 = performance.now();
+  for (let i = 1; i <= n; i++) w.append({ sequence: i, payload });
+  w.flush();
+  const seconds = secondsSince(t0);
+  w.close();
+  return { work: n, seconds };
+}
+compare({
+  name: `append ${N / 1e6}M x 100 B, default segments vs WalFsWriter`, unit: 'records/s',
+  subject: () => appendRun('d', N, null, undefined),
+  baseline: () => wfwRun(N),
+  baselineName: 'WalFsWriter',
+});
+compare({
+  name: `append ${N / 1e6}M x 100 B, 4 MiB segments vs WalFsWriter`, unit: 'records/s',
+  subject: () => appendRun('a4', N),
+  baseline: () => wfwRun(N),
+  baselineName: 'WalFsWriter',
 });

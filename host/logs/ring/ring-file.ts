@@ -209,11 +209,14 @@ export function readRingState(f: RingFile): RingState | undefined {
  * fails part way (or a torn sector) can spoil at most the copy being
  * written, and the other still holds a valid state. Not synced here.
  */
-export function writeState(f: RingFile, s: RingState): void {
+export function writeState(f: RingFile, s: RingState, stagingOff = 0): void {
   const { core } = f;
   const c = core.c;
-  core.x.encodeRingState(core.staging, f.salt, s.clean ? c.RING_CLEAN : 0, s.first % 2 ** 32, Math.floor(s.first / 2 ** 32), s.next % 2 ** 32, Math.floor(s.next / 2 ** 32));
-  const bytes = core.u8.subarray(core.staging, core.staging + c.RING_STATE_SIZE);
+  // `stagingOff`: where in staging to encode it (after buffered slots, when an async sync writes it while appends buffer).
+  core.ensure(stagingOff + c.RING_STATE_SIZE);
+  const at = core.staging + stagingOff;
+  core.x.encodeRingState(at, f.salt, s.clean ? c.RING_CLEAN : 0, s.first % 2 ** 32, Math.floor(s.first / 2 ** 32), s.next % 2 ** 32, Math.floor(s.next / 2 ** 32));
+  const bytes = core.u8.subarray(at, at + c.RING_STATE_SIZE);
   f.h.write(bytes, c.RING_STATE_OFFSET);
   f.h.write(bytes, c.RING_STATE_COPY_OFFSET);
 }

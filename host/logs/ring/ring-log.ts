@@ -36,7 +36,7 @@ import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/l
 import { checkOptions, disposeSymbol, pathArg } from '../../lifecycle/options.js';
 import { type EncodedEvidence, type RingFile, checkEvidence, checkGeometryOptions, writeState } from './ring-file.js';
 import { DEFAULT_SLOT_SIZE, openRingFile } from './ring-open.js';
-import { chunkSlots, readRecords, seqOffset, unmarkSlots, zeroSlots } from './slots.js';
+import { chunkSlots, readPayloads, readRecords, seqOffset, unmarkSlots, zeroSlots } from './slots.js';
 import type { Recovery } from './recovery.js';
 import type { RingLogOptions, RingOpenReport, RingRecord, FailureEvidence } from './types.js';
 
@@ -74,7 +74,7 @@ export class RingLog {
     this.#writeThrough = bufferSize === 0;
     this.#maxBuffered = Math.max(1, Math.floor(bufferSize / f.slotSize));
     this.openReport = report;
-    this.#life = new Lifecycle('ring', f.path, () => this.sync());
+    this.#life = new Lifecycle('ring', f.path, () => this.sync(), f.h.syncAsync === undefined ? undefined : () => this.syncOffThread());
     // Staging only grows, so the append buffer never needs a check per append.
     f.core.ensure(this.#maxBuffered * f.slotSize);
   }
@@ -242,7 +242,37 @@ export class RingLog {
     this.#life.fsyncOrPoison(() => this.#f.h.sync(), what);
   }
 
-  /** Group commit: resolves once every record appended before the call is durable; concurrent callers share one sync(). close() settles it (resolved: close syncs). */
+  /**
+   * The group commit's sync, with both fsyncs off the JS thread
+   * (FileHandle.syncAsync): write the buffer, note the durable point it
+   * covers (`next`), await the fdatasync while appends keep buffering, then
+   * write the state record naming `next` (encoded after whatever was
+   * buffered meanwhile, which staging still holds) and await a second
+   * fdatasync before durableSequence advances. Failures as in sync(): a
+   * failed fsync poisons (nothing to roll back, see fsync()); a failed state
+   * write is IO_ERROR (durable, not acknowledged). The state record is not
+   * written when a sync() or close() named a later point meanwhile (it must
+   * never go back) or the ring is no longer open.
+   */
+  private async syncOffThread(): Promise<void> {
+    this.#life.live();
+    this.writeBuffered();
+    if (this.#durableNext === this.#next) return;
+    const next = this.#next;
+    const h = this.#f.h;
+    await this.#life.fsyncOrPoisonAsync(() => h.syncAsync!(), 'fsync failed; durability of recent records is unknown');
+    if (this.#life.state !== 'open' || this.#durableNext >= next) return;
+    try {
+      writeState(this.#f, { clean: false, first: Math.min(this.#first, next), next }, this.#buffered * this.#f.slotSize);
+    } catch (e) {
+      throw new WalError('IO_ERROR', `${this.path}: the records are durable, but writing the state record that names them failed; the sync did not complete and the next sync retries`,
+        { path: this.path, offset: this.#f.core.c.RING_STATE_OFFSET, cause: e });
+    }
+    await this.#life.fsyncOrPoisonAsync(() => h.syncAsync!(), 'fsync of the state record failed');
+    if (next > this.#durableNext) this.#durableNext = next;
+  }
+
+  /** Group commit: resolves once every record appended before the call is durable; concurrent callers share one sync, whose fsyncs run off the JS thread (syncOffThread). close() settles it (resolved: close syncs). */
   syncAsync(): Promise<void> {
     return this.#life.syncAsync();
   }
@@ -254,8 +284,10 @@ export class RingLog {
 
   /** Payloads of the live records, oldest to newest (includes records not yet synced). */
   replayAll(): Uint8Array[] {
+    this.#life.live();
+    this.writeBuffered();
     const out: Uint8Array[] = [];
-    this.readWindow(false, (rec) => { out.push(rec.payload); });
+    readPayloads(this.#f, this.#first, this.#next - this.#first, out); // the fast path: see readPayloads
     return out;
   }
 

@@ -19,7 +19,7 @@ import { WalError } from '../../errors.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
 import { logFileSystem } from '../../fs/default.js';
 import { FrameFile } from '../../codec/frame-file.js';
-import { Lifecycle, type LogState, openLocked } from '../../lifecycle/lifecycle.js';
+import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
 import { disposeSymbol } from '../../lifecycle/options.js';
 import { safeArg } from '../../core/u64.js';
 import { type SegConsts, segConsts, segmentHeaderBytes, segmentHeaderFor, segmentName, writeSegmentFile } from './segment-file.js';
@@ -63,6 +63,8 @@ export class SegmentedWal implements ReplayHost {
   #nextLsn: number;
   #writtenNext: number;
   #durableNext: number;
+  /** The segment whose fsync the group commit is running off the JS thread, and a promise that settles (never rejects) when it has. */
+  #syncing: { file: FrameFile; done: Promise<unknown> } | undefined;
 
   private constructor(fs: FileSystem, core: Core, lock: FileLock, o: CheckedOptions, r: Recovered, created: number) {
     this.#dir = o.dir;
@@ -70,7 +72,7 @@ export class SegmentedWal implements ReplayHost {
     this.#core = core;
     this.#k = segConsts(core);
     this.#lock = lock;
-    this.#life = new Lifecycle('WAL', o.dir, () => this.sync());
+    this.#life = new Lifecycle('WAL', o.dir, () => this.sync(), r.handle.syncAsync === undefined ? undefined : () => this.syncOffThread());
     this.#target = o.segmentTargetSize;
     this.#bufferSize = o.bufferSize;
     this.#ids = o.u64;
@@ -251,7 +253,55 @@ export class SegmentedWal implements ReplayHost {
     this.#file.writeMarker(this.#buffered);
   }
 
-  /** Group commit: resolves once every record appended before the call is durable; callers share one fsync. */
+  /**
+   * The group commit's sync off the JS thread: write the buffer, then await
+   * the active segment's fdatasync (FrameFile.syncAsync) while appends keep
+   * buffering; durableSequence advances to what it covered, and a sync
+   * marker follows if nothing was written meanwhile (as sync() does). A
+   * roll while it is in flight seals the segment synchronously (its own
+   * fsync) and closes the old handle only once this fsync has settled
+   * (createActive). If it fails, FrameFile has cut that segment back to its
+   * durable end and the WAL is poisoned; if a roll sealed it meanwhile, the
+   * segments created after it are removed (best effort), because their
+   * first LSNs now lie past a gap and nothing in them was acknowledged by a
+   * sync that proves anything (a concurrent fsync's success proves nothing
+   * once another reported a writeback error): the cut segment becomes the
+   * last again and the next open recovers it, LSNs contiguous.
+   */
+  private async syncOffThread(): Promise<void> {
+    this.live();
+    this.writeBuffered();
+    const file = this.#file;
+    const next = this.#writtenNext;
+    const end = file.end;
+    const run = file.syncAsync();
+    const done = run.then(() => undefined, () => undefined);
+    this.#syncing = { file, done };
+    let synced: boolean;
+    try {
+      synced = await run;
+    } catch (e) {
+      if (file !== this.#file) this.dropSegmentsAfter(file);
+      throw e;
+    } finally {
+      if (this.#syncing?.done === done) this.#syncing = undefined;
+    }
+    if (!synced) return;
+    if (next > this.#durableNext) this.#durableNext = next;
+    if (this.#life.state === 'open' && this.#file === file && file.end === end && file.durableEnd === end) file.writeMarker(this.#buffered);
+  }
+
+  /** After a failed async fsync of a segment a roll sealed meanwhile: remove the segments after it (see syncOffThread). */
+  private dropSegmentsAfter(file: FrameFile): void {
+    const i = this.#segs.findIndex((m) => m.path === file.path);
+    if (i < 0 || i === this.#segs.length - 1) return;
+    quietly(() => {
+      for (const m of this.#segs.slice(i + 1).reverse()) this.#fs.remove(m.path);
+      this.#fs.syncDir(this.#dir);
+    });
+  }
+
+  /** Group commit: resolves once every record appended before the call is durable; callers share one fsync, run off the JS thread where the file system can (syncOffThread). */
   syncAsync(): Promise<void> {
     return this.#life.syncAsync();
   }
@@ -296,7 +346,11 @@ export class SegmentedWal implements ReplayHost {
     try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.#life.poison(e, 'directory fsync after creating a segment failed', this.#dir); }
     let h: FileHandle;
     try { h = this.#fs.open(path, { write: true }); } catch (e) { throw this.#life.poison(e, 'opening a new segment failed', path); }
-    this.#file.close();
+    // The old handle's fsync may be in flight (syncOffThread): close it only once that has settled.
+    const old = this.#file;
+    const syncing = this.#syncing;
+    if (syncing !== undefined && syncing.file === old) void syncing.done.then(() => old.close());
+    else old.close();
     const meta: SegmentMeta = { name, path, firstLsn, size: bytes.length, header };
     if (replace) this.#segs[this.#segs.length - 1] = meta;
     else this.#segs.push(meta);

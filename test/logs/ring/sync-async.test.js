@@ -1,0 +1,209 @@
+// RingLog.syncAsync(): the group commit's two fsyncs (records, then the
+// state record naming them) off the JS thread, ordering under crashes,
+// poisoning, and close() with an fsync in flight. The simulator's
+// holdAsyncSyncs()/releaseAsyncSyncs() keep an async sync in flight
+// deterministically.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryFileSystem, RingLog, WalError, defaultFileSystem } from 'walcore';
+import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
+
+const dir = tempDir('rsa');
+let n = 0;
+const immediate = () => new Promise((r) => setTimeout(r, 0));
+const GEOMETRY = { capacity: 16, slotSize: 64 };
+const memFs = () => {
+  const fs = new MemoryFileSystem();
+  fs.mkdir('/d');
+  fs.syncDir('/');
+  return fs;
+};
+const replay = (fs, path) => {
+  const ring = RingLog.open(path, { fs });
+  try { return ring.replayRecords().map((r) => [r.sequence, dec(r.payload)]); } finally { ring.close(); }
+};
+const rejectsCode = async (p, code, where) => {
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, WalError, `${where}: expected WalError ${code}, got ${e}`);
+    assert.is(e.code, code, `${where}: ${e.message}`);
+    return e;
+  }
+  assert.unreachable(`${where}: expected ${code}`);
+};
+async function untilInFlight(fs) {
+  for (let i = 0; i < 100 && fs.pendingAsyncSyncs === 0; i++) await new Promise((r) => setImmediate(r));
+  assert.ok(fs.pendingAsyncSyncs > 0, 'no async sync went in flight');
+}
+
+/** A view of `base` counting syncs on and off the JS thread, handle closes, and closes while a syncAsync() is pending. */
+function instrumented(base) {
+  const view = { name: base.name, stats: { sync: 0, syncAsync: 0, closes: 0, closedUnderSync: 0, syncsWithTicks: 0 } };
+  for (const m of ['stat', 'rename', 'remove', 'list', 'mkdir', 'syncDir', 'lock']) view[m] = base[m].bind(base);
+  view.open = (path, flags) => {
+    const h = base.open(path, flags);
+    let pending = 0;
+    return {
+      path: h.path,
+      read: (b, p) => h.read(b, p),
+      write: (b, p) => h.write(b, p),
+      truncate: (s) => h.truncate(s),
+      size: () => h.size(),
+      sync: () => { view.stats.sync++; h.sync(); },
+      syncAsync: h.syncAsync === undefined ? undefined : () => {
+        view.stats.syncAsync++;
+        pending++;
+        let ticks = 0;
+        let done = false;
+        const tick = () => { if (!done) { ticks++; setImmediate(tick); } };
+        setImmediate(tick);
+        const settle = () => { done = true; pending--; if (ticks > 0) view.stats.syncsWithTicks++; };
+        let p;
+        try { p = h.syncAsync(); } catch (e) { settle(); throw e; }
+        return p.then(settle, (e) => { settle(); throw e; });
+      },
+      close: () => { view.stats.closes++; if (pending > 0) view.stats.closedUnderSync++; h.close(); },
+    };
+  };
+  return view;
+}
+
+test('RingLog.syncAsync() runs both fsyncs off the JS thread (posix): 100 syncs, the event loop runs during them', async () => {
+  const fs = instrumented(defaultFileSystem());
+  const p = `${dir}/r${++n}.ring`;
+  const ring = RingLog.open(p, { ...GEOMETRY, fs });
+  const syncsAtOpen = fs.stats.sync;
+  for (let i = 1; i <= 100; i++) {
+    ring.append(enc(`r${i}`));
+    await ring.syncAsync();
+    assert.is(ring.durableSequence, i);
+  }
+  assert.is(fs.stats.sync, syncsAtOpen, 'a group commit synced on the JS thread');
+  assert.is(fs.stats.syncAsync, 200, 'records, then the state record: two fsyncs per sync');
+  assert.ok(fs.stats.syncsWithTicks >= 160, `the event loop ran during only ${fs.stats.syncsWithTicks} of 200 fdatasyncs`);
+  ring.close();
+  await immediate();
+  assert.equal(replay(undefined, p).map(([s]) => s), Array.from({ length: 16 }, (_, i) => 85 + i));
+});
+
+test('syncAsync() resolves once its records and the state record naming them are durable; appends meanwhile join the next sync', async () => {
+  const fs = memFs();
+  const ring = RingLog.open('/d/r', { ...GEOMETRY, fs });
+  ring.append(enc('a'));
+  let secondDone = false;
+  const first = ring.syncAsync();
+  await untilInFlight(fs);
+  ring.append(enc('b')); // buffered in staging while the state record is encoded after it
+  const second = ring.syncAsync().then(() => { secondDone = true; });
+  assert.is(ring.durableSequence, 0, 'durable before the fsyncs completed');
+  await first;
+  assert.is(ring.durableSequence, 1, 'durableSequence is what the sync covered');
+  assert.not.ok(secondDone, 'the second request was served by the first sync');
+  await second;
+  assert.is(ring.durableSequence, 2);
+  assert.is(ring.groupCommitStats.syncs, 2);
+  // Crash without close: recovery finds the durable point in the state record the async sync wrote.
+  fs.crash({ mode: 'drop' });
+  assert.equal(replay(fs, '/d/r'), [[1, 'a'], [2, 'b']]);
+});
+
+test('ordering: crash at random points while async fsyncs are pending (the ring wraps); every acknowledged record among the newest capacity survives, gap-free', async () => {
+  const seed = seedFor('ring sync-async ordering');
+  const r = rng(seed);
+  for (let round = 0; round < 20; round++) {
+    const fs = memFs();
+    const ring = RingLog.open('/d/r', { ...GEOMETRY, fs, bufferSize: r.int(0, 1) ? 0 : 1 << 10 });
+    let acked = 0;
+    let stop = false;
+    const appender = async () => {
+      while (!stop) {
+        let s;
+        try {
+          s = ring.append(enc(`record ${round}`));
+          await ring.syncAsync();
+        } catch { return; }
+        if (!stop && s > acked) acked = s;
+      }
+    };
+    const runners = Array.from({ length: r.int(1, 8) }, appender);
+    const turns = r.int(1, 30);
+    for (let i = 0; i < turns; i++) await immediate();
+    if (r.int(0, 1)) await untilInFlight(fs);
+    const ackedAtCrash = acked;
+    const nextAtCrash = ring.nextSequence;
+    stop = true;
+    fs.crash({ seed: seed + round, mode: 'random' });
+    await Promise.all(runners);
+    const got = replay(fs, '/d/r').map(([s]) => s);
+    for (let i = 1; i < got.length; i++) assert.is(got[i], got[i - 1] + 1, `round ${round}: a gap in the recovered ring`);
+    const newest = got.length ? got[got.length - 1] : 0;
+    assert.ok(newest >= ackedAtCrash, `round ${round}: acknowledged ${ackedAtCrash}, recovered up to ${newest}`);
+    if (ackedAtCrash > 0) {
+      const want = Math.min(ackedAtCrash, Math.max(1, nextAtCrash - GEOMETRY.capacity)); // acknowledged and among the newest capacity appended
+      assert.ok(got.length > 0 && got[0] <= want, `round ${round}: acknowledged records from ${want} lost (first ${got[0]})`);
+    }
+  }
+});
+
+test('a failed async fsync (records or state record) rejects its batch POISONED and later calls are POISONED; reopen recovers', async () => {
+  for (const nth of [1, 2]) {
+    for (const mode of ['keep', 'drop', 'random']) {
+      const fs = memFs();
+      const ring = RingLog.open('/d/r', { ...GEOMETRY, fs });
+      ring.append(enc('durable'));
+      await ring.syncAsync();
+      fs.injectFault({ op: 'sync', code: 'EIO', nth });
+      fs.holdAsyncSyncs();
+      const batch = [];
+      for (let i = 0; i < 3; i++) { ring.append(enc(`lost${i}`)); batch.push(ring.syncAsync()); }
+      await untilInFlight(fs);
+      ring.append(enc('queued'));
+      const queued = ring.syncAsync();
+      const checks = [...batch.map((p) => rejectsCode(p, 'POISONED', 'a waiter of the failed batch')), rejectsCode(queued, 'POISONED', 'a request queued behind it')];
+      fs.releaseAsyncSyncs();
+      if (nth === 2) { await untilInFlight(fs); fs.releaseAsyncSyncs(); }
+      for (const e of await Promise.all(checks)) assert.is(e.cause.code, 'EIO');
+      assert.is(ring.state, 'poisoned');
+      assert.is(ring.durableSequence, 1);
+      await rejectsCode(ring.syncAsync(), 'POISONED', 'syncAsync after');
+      try { ring.append(enc('x')); assert.unreachable('append after poison'); } catch (e) { assert.is(e.code, 'POISONED'); }
+      ring.close();
+      fs.crash({ mode });
+      const got = replay(fs, '/d/r');
+      assert.equal(got[0], [1, 'durable'], `nth ${nth}, ${mode}: lost the durable record`);
+      for (let i = 1; i < got.length; i++) assert.is(got[i][0], got[i - 1][0] + 1, `nth ${nth}, ${mode}: a gap`);
+    }
+  }
+});
+
+test('close() with an async fsync in flight: no handle closed under it, every promise settles, the lock follows, the close is clean', async () => {
+  const mem = memFs();
+  const fs = instrumented(mem);
+  const ring = RingLog.open('/d/r', { ...GEOMETRY, fs });
+  ring.append(enc('a'));
+  mem.holdAsyncSyncs();
+  const inFlight = ring.syncAsync();
+  await untilInFlight(mem);
+  ring.append(enc('b'));
+  const queued = ring.syncAsync();
+  const closes = fs.stats.closes;
+  ring.close();
+  assert.is(ring.state, 'closed');
+  assert.is(fs.stats.closes, closes, 'the handle was closed while its fsync was in flight');
+  try { RingLog.open('/d/r', { fs: mem }); assert.unreachable('reopened before the in-flight fsync completed'); } catch (e) { assert.is(e.code, 'LOCKED'); }
+  await rejectsCode(ring.syncAsync(), 'CLOSED', 'syncAsync after close');
+  mem.releaseAsyncSyncs();
+  await inFlight;
+  await queued;
+  await immediate();
+  assert.is(fs.stats.closedUnderSync, 0);
+  assert.ok(fs.stats.closes > closes, 'the handle was not closed once the fsync completed');
+  mem.crash({ mode: 'drop' });
+  const again = RingLog.open('/d/r', { fs: mem });
+  assert.ok(again.openReport.clean, 'the state record written after close replaced the clean close');
+  assert.equal(again.replayRecords().map((r) => dec(r.payload)), ['a', 'b']);
+  again.close();
+});
+
+test.run();

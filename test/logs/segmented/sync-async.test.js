@@ -1,0 +1,260 @@
+// SegmentedWal.syncAsync(): the group commit's fsync off the JS thread
+// (FrameFile.syncAsync over FileHandle.syncAsync), ordering under crashes,
+// poisoning, a roll while an fsync is in flight, and close() with one in
+// flight. The simulator's holdAsyncSyncs()/releaseAsyncSyncs() keep an async
+// sync in flight deterministically.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryFileSystem, SegmentedWal, WalError, defaultFileSystem } from 'walcore';
+import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
+
+const dir = tempDir('ssa');
+let n = 0;
+const immediate = () => new Promise((r) => setTimeout(r, 0));
+const memFs = () => {
+  const fs = new MemoryFileSystem();
+  fs.mkdir('/d');
+  fs.syncDir('/');
+  return fs;
+};
+const add = (wal, text) => wal.append(1, 2, 3, 4, enc(text));
+const replay = (fs, d) => {
+  const wal = SegmentedWal.open({ dir: d, fs });
+  try { return wal.replay().map((r) => [r.lsn, dec(r.payload)]); } finally { wal.close(); }
+};
+const rejectsCode = async (p, code, where) => {
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, WalError, `${where}: expected WalError ${code}, got ${e}`);
+    assert.is(e.code, code, `${where}: ${e.message}`);
+    return e;
+  }
+  assert.unreachable(`${where}: expected ${code}`);
+};
+async function untilInFlight(fs) {
+  for (let i = 0; i < 100 && fs.pendingAsyncSyncs === 0; i++) await new Promise((r) => setImmediate(r));
+  assert.ok(fs.pendingAsyncSyncs > 0, 'no async sync went in flight');
+}
+
+/** A view of `base` counting syncs on and off the JS thread, handle closes, and closes while a syncAsync() is pending. */
+function instrumented(base) {
+  const view = { name: base.name, stats: { sync: 0, syncAsync: 0, closes: 0, closedUnderSync: 0, ticksDuring: 0, syncsWithTicks: 0 } };
+  for (const m of ['stat', 'rename', 'remove', 'list', 'mkdir', 'syncDir', 'lock']) view[m] = base[m].bind(base);
+  view.open = (path, flags) => {
+    const h = base.open(path, flags);
+    let pending = 0;
+    return {
+      path: h.path,
+      read: (b, p) => h.read(b, p),
+      write: (b, p) => h.write(b, p),
+      truncate: (s) => h.truncate(s),
+      size: () => h.size(),
+      sync: () => { view.stats.sync++; h.sync(); },
+      syncAsync: h.syncAsync === undefined ? undefined : () => {
+        view.stats.syncAsync++;
+        pending++;
+        let ticks = 0;
+        let done = false;
+        const tick = () => { if (!done) { ticks++; setImmediate(tick); } };
+        setImmediate(tick);
+        const settle = () => { done = true; pending--; view.stats.ticksDuring += ticks; if (ticks > 0) view.stats.syncsWithTicks++; };
+        let p;
+        try { p = h.syncAsync(); } catch (e) { settle(); throw e; }
+        return p.then(settle, (e) => { settle(); throw e; });
+      },
+      close: () => { view.stats.closes++; if (pending > 0) view.stats.closedUnderSync++; h.close(); },
+    };
+  };
+  return view;
+}
+
+test('SegmentedWal.syncAsync() runs every fsync off the JS thread (posix): 100 syncs, the event loop runs during them', async () => {
+  const fs = instrumented(defaultFileSystem());
+  const d = `${dir}/w${++n}`;
+  const wal = SegmentedWal.open({ dir: d, fs });
+  const syncsAtOpen = fs.stats.sync;
+  for (let i = 1; i <= 100; i++) {
+    add(wal, `r${i}`);
+    await wal.syncAsync();
+    assert.is(wal.durableLsn, i);
+  }
+  assert.is(fs.stats.sync, syncsAtOpen, 'a group commit synced on the JS thread');
+  assert.is(fs.stats.syncAsync, 100);
+  assert.ok(fs.stats.syncsWithTicks >= 80, `the event loop ran during only ${fs.stats.syncsWithTicks} of 100 fdatasyncs`);
+  wal.close();
+  await immediate(); // the lock is released once the last fsync's batch has settled
+  assert.is(replay(undefined, d).length, 100);
+});
+
+test('syncAsync() resolves only once its own data is durable; appends made meanwhile join the next fsync', async () => {
+  const fs = memFs();
+  const wal = SegmentedWal.open({ dir: '/d/w', fs });
+  add(wal, 'a');
+  let secondDone = false;
+  const first = wal.syncAsync();
+  await untilInFlight(fs);
+  add(wal, 'b');
+  const second = wal.syncAsync().then(() => { secondDone = true; });
+  assert.is(wal.durableLsn, 0, 'durable before the fsync completed');
+  await first;
+  assert.is(wal.durableLsn, 1, 'durableLsn is what the fsync covered');
+  assert.not.ok(secondDone, 'the second request was served by the first fsync');
+  await second;
+  assert.is(wal.durableLsn, 2);
+  assert.is(wal.groupCommitStats.syncs, 2);
+  wal.close();
+  fs.crash({ mode: 'drop' });
+  assert.equal(replay(fs, '/d/w'), [[1, 'a'], [2, 'b']]);
+});
+
+test('ordering: crash at random points while async fsyncs are pending (small segments, rolls); every acknowledged record survives, LSNs contiguous', async () => {
+  const seed = seedFor('segmented sync-async ordering');
+  const r = rng(seed);
+  for (let round = 0; round < 20; round++) {
+    const fs = memFs();
+    const wal = SegmentedWal.open({ dir: '/d/w', fs, segmentTargetSize: r.int(0, 1) ? 256 : 1 << 20, bufferSize: r.int(0, 1) ? 0 : 1 << 16 });
+    const acked = [];
+    let stop = false;
+    const appender = async () => {
+      while (!stop) {
+        let lsn;
+        try {
+          lsn = add(wal, `record ${round}`);
+          await wal.syncAsync();
+        } catch { return; }
+        if (!stop) acked.push(lsn);
+      }
+    };
+    const runners = Array.from({ length: r.int(1, 8) }, appender);
+    const turns = r.int(1, 30);
+    for (let i = 0; i < turns; i++) await immediate();
+    if (r.int(0, 1)) await untilInFlight(fs);
+    const ackedAtCrash = acked.slice();
+    stop = true;
+    fs.crash({ seed: seed + round, mode: 'random' });
+    await Promise.all(runners);
+    const got = replay(fs, '/d/w').map(([lsn]) => lsn);
+    const set = new Set(got);
+    for (const lsn of ackedAtCrash) assert.ok(set.has(lsn), `round ${round}: acknowledged record ${lsn} lost`);
+    for (let i = 1; i < got.length; i++) assert.is(got[i], got[i - 1] + 1, `round ${round}: a gap in the recovered log`);
+  }
+});
+
+test('a failed async fsync rejects its batch POISONED, later calls are POISONED, and nothing it covered is adopted', async () => {
+  for (const mode of ['keep', 'drop', 'random']) {
+    const fs = memFs();
+    const wal = SegmentedWal.open({ dir: '/d/w', fs });
+    add(wal, 'durable');
+    await wal.syncAsync();
+    fs.injectFault({ op: 'sync', code: 'EIO' });
+    fs.holdAsyncSyncs();
+    const batch = [];
+    for (let i = 0; i < 3; i++) { add(wal, `lost${i}`); batch.push(wal.syncAsync()); }
+    await untilInFlight(fs);
+    add(wal, 'queued');
+    const queued = wal.syncAsync();
+    const checks = [...batch.map((p) => rejectsCode(p, 'POISONED', 'a waiter of the failed batch')), rejectsCode(queued, 'POISONED', 'a request queued behind it')];
+    fs.releaseAsyncSyncs();
+    for (const e of await Promise.all(checks)) assert.is(e.cause.code, 'EIO');
+    assert.is(wal.state, 'poisoned');
+    assert.is(wal.durableLsn, 1);
+    await rejectsCode(wal.syncAsync(), 'POISONED', 'syncAsync after');
+    wal.close();
+    fs.crash({ mode });
+    const again = SegmentedWal.open({ dir: '/d/w', fs });
+    assert.is(again.nextLsn, 2, `${mode}: adopted what the failed fsync covered`);
+    add(again, 'again');
+    await again.syncAsync();
+    again.close();
+    await immediate();
+    assert.equal(replay(fs, '/d/w'), [[1, 'durable'], [2, 'again']]);
+  }
+});
+
+test('a roll while an async fsync is in flight seals synchronously and closes the old handle only after the fsync settles', async () => {
+  const mem = memFs();
+  const fs = instrumented(mem);
+  const wal = SegmentedWal.open({ dir: '/d/w', fs });
+  add(wal, 'a');
+  mem.holdAsyncSyncs();
+  const inFlight = wal.syncAsync();
+  await untilInFlight(mem);
+  add(wal, 'b');
+  const closes = fs.stats.closes;
+  assert.ok(wal.roll(), 'rolled');
+  assert.is(wal.durableLsn, 2, 'the seal made the old segment durable');
+  assert.is(wal.listSegments().length, 2);
+  assert.is(fs.stats.closedUnderSync, 0, 'the old handle was closed under its fsync');
+  add(wal, 'c');
+  const next = wal.syncAsync();
+  mem.releaseAsyncSyncs();
+  await inFlight;
+  await immediate();
+  assert.is(fs.stats.closedUnderSync, 0);
+  assert.ok(fs.stats.closes > closes, 'the old handle was never closed');
+  await next;
+  assert.is(wal.durableLsn, 3);
+  wal.close();
+  mem.crash({ mode: 'drop' });
+  assert.equal(replay(mem, '/d/w'), [[1, 'a'], [2, 'b'], [3, 'c']]);
+});
+
+test('an in-flight async fsync that fails after a roll sealed its segment: POISONED, later segments dropped, LSNs stay contiguous', async () => {
+  for (const mode of ['keep', 'drop', 'random']) {
+    const fs = memFs();
+    const wal = SegmentedWal.open({ dir: '/d/w', fs });
+    add(wal, 'durable');
+    await wal.syncAsync();
+    add(wal, 'in flight');
+    fs.holdAsyncSyncs();
+    const inFlight = wal.syncAsync();
+    await untilInFlight(fs);
+    add(wal, 'sealed');
+    wal.roll(); // its seal succeeds, but proves nothing once the in-flight fsync fails
+    add(wal, 'next segment');
+    wal.sync();
+    fs.injectFault({ op: 'sync', code: 'EIO' });
+    const check = rejectsCode(inFlight, 'POISONED', 'the in-flight batch');
+    fs.releaseAsyncSyncs();
+    await check;
+    assert.is(wal.state, 'poisoned');
+    wal.close();
+    fs.crash({ mode });
+    const got = replay(fs, '/d/w');
+    assert.equal(got[0], [1, 'durable'], `${mode}: lost the durable record`);
+    for (let i = 1; i < got.length; i++) assert.is(got[i][0], got[i - 1][0] + 1, `${mode}: a gap in the recovered log`);
+    const again = SegmentedWal.open({ dir: '/d/w', fs });
+    add(again, 'after');
+    again.sync();
+    again.close();
+  }
+});
+
+test('close() with an async fsync in flight: no handle closed under it, every promise settles, the lock follows', async () => {
+  const mem = memFs();
+  const fs = instrumented(mem);
+  const wal = SegmentedWal.open({ dir: '/d/w', fs });
+  add(wal, 'a');
+  mem.holdAsyncSyncs();
+  const inFlight = wal.syncAsync();
+  await untilInFlight(mem);
+  add(wal, 'b');
+  const queued = wal.syncAsync();
+  const closes = fs.stats.closes;
+  wal.close();
+  assert.is(wal.state, 'closed');
+  assert.is(fs.stats.closes, closes, 'the handle was closed while its fsync was in flight');
+  try { SegmentedWal.open({ dir: '/d/w', fs: mem }); assert.unreachable('reopened before the in-flight fsync completed'); } catch (e) { assert.is(e.code, 'LOCKED'); }
+  await rejectsCode(wal.syncAsync(), 'CLOSED', 'syncAsync after close');
+  mem.releaseAsyncSyncs();
+  await inFlight;
+  await queued;
+  await immediate();
+  assert.is(fs.stats.closes, closes + 1, 'the handle was not closed once the fsync completed');
+  assert.is(fs.stats.closedUnderSync, 0);
+  mem.crash({ mode: 'drop' });
+  assert.equal(replay(mem, '/d/w'), [[1, 'a'], [2, 'b']]);
+});
+
+test.run();
