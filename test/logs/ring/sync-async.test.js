@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryFileSystem, RingLog, WalError, defaultFileSystem } from 'walcore';
 import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
+import { instrumented, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
 const dir = tempDir('rsa');
 let n = 0;
@@ -22,52 +23,7 @@ const replay = (fs, path) => {
   const ring = RingLog.open(path, { fs });
   try { return ring.replayRecords().map((r) => [r.sequence, dec(r.payload)]); } finally { ring.close(); }
 };
-const rejectsCode = async (p, code, where) => {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, WalError, `${where}: expected WalError ${code}, got ${e}`);
-    assert.is(e.code, code, `${where}: ${e.message}`);
-    return e;
-  }
-  assert.unreachable(`${where}: expected ${code}`);
-};
-async function untilInFlight(fs) {
-  for (let i = 0; i < 100 && fs.pendingAsyncSyncs === 0; i++) await new Promise((r) => setImmediate(r));
-  assert.ok(fs.pendingAsyncSyncs > 0, 'no async sync went in flight');
-}
 
-/** A view of `base` counting syncs on and off the JS thread, handle closes, and closes while a syncAsync() is pending. */
-function instrumented(base) {
-  const view = { name: base.name, stats: { sync: 0, syncAsync: 0, closes: 0, closedUnderSync: 0, syncsWithTicks: 0 } };
-  for (const m of ['stat', 'rename', 'remove', 'list', 'mkdir', 'syncDir', 'lock']) view[m] = base[m].bind(base);
-  view.open = (path, flags) => {
-    const h = base.open(path, flags);
-    let pending = 0;
-    return {
-      path: h.path,
-      read: (b, p) => h.read(b, p),
-      write: (b, p) => h.write(b, p),
-      truncate: (s) => h.truncate(s),
-      size: () => h.size(),
-      sync: () => { view.stats.sync++; h.sync(); },
-      syncAsync: h.syncAsync === undefined ? undefined : () => {
-        view.stats.syncAsync++;
-        pending++;
-        let ticks = 0;
-        let done = false;
-        const tick = () => { if (!done) { ticks++; setImmediate(tick); } };
-        setImmediate(tick);
-        const settle = () => { done = true; pending--; if (ticks > 0) view.stats.syncsWithTicks++; };
-        let p;
-        try { p = h.syncAsync(); } catch (e) { settle(); throw e; }
-        return p.then(settle, (e) => { settle(); throw e; });
-      },
-      close: () => { view.stats.closes++; if (pending > 0) view.stats.closedUnderSync++; h.close(); },
-    };
-  };
-  return view;
-}
 
 test('RingLog.syncAsync() runs both fsyncs off the JS thread (posix): 100 syncs, the event loop runs during them', async () => {
   const fs = instrumented(defaultFileSystem());

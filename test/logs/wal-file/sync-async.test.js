@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import * as nodeFs from 'node:fs';
 import { MemoryFileSystem, WalError, WalFsReader, WalFsWriter, defaultFileSystem } from 'walcore';
 import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
+import { instrumented, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
 const dir = tempDir('wsa');
 let n = 0;
@@ -22,65 +23,9 @@ const replay = (fs, path) => {
   const r = WalFsReader.open(path, { fs });
   try { return [...r].map((e) => [e.sequence, dec(e.payload)]); } finally { r.close(); }
 };
-const rejectsCode = async (p, code, where) => {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, WalError, `${where}: expected WalError ${code}, got ${e}`);
-    assert.is(e.code, code, `${where}: ${e.message}`);
-    return e;
-  }
-  assert.unreachable(`${where}: expected ${code}`);
-};
-/** Wait (a macrotask at a time) until the simulator has an async sync in flight. */
-async function untilInFlight(fs) {
-  for (let i = 0; i < 100 && fs.pendingAsyncSyncs === 0; i++) await new Promise((r) => setImmediate(r));
-  assert.ok(fs.pendingAsyncSyncs > 0, 'no async sync went in flight');
-}
 /** Open file descriptors of this process (Linux), or undefined. */
 const openFds = () => { try { return nodeFs.readdirSync('/proc/self/fd').length; } catch { return undefined; } };
 
-/**
- * A view of `base` whose handles record how they were synced and whether
- * close() came while a syncAsync() was pending. Spins a macrotask ticker
- * while a syncAsync() is pending and counts how many ticks ran before it
- * settled: a sync run on the JS thread would settle with none.
- */
-function instrumented(base) {
-  const view = { name: base.name, stats: { sync: 0, syncAsync: 0, ticksDuring: 0, syncsWithTicks: 0, closedUnderSync: 0, closes: 0 } };
-  for (const m of ['stat', 'rename', 'remove', 'list', 'mkdir', 'syncDir', 'lock']) view[m] = base[m].bind(base);
-  view.open = (path, flags) => {
-    const h = base.open(path, flags);
-    let pending = 0;
-    return {
-      path: h.path,
-      read: (b, p) => h.read(b, p),
-      write: (b, p) => h.write(b, p),
-      truncate: (s) => h.truncate(s),
-      size: () => h.size(),
-      sync: () => { view.stats.sync++; h.sync(); },
-      syncAsync: h.syncAsync === undefined ? undefined : () => {
-        view.stats.syncAsync++;
-        pending++;
-        let ticks = 0;
-        let done = false;
-        const tick = () => { if (!done) { ticks++; setImmediate(tick); } };
-        setImmediate(tick);
-        const settle = () => {
-          done = true;
-          pending--;
-          view.stats.ticksDuring += ticks;
-          if (ticks > 0) view.stats.syncsWithTicks++;
-        };
-        let p;
-        try { p = h.syncAsync(); } catch (e) { settle(); throw e; }
-        return p.then(settle, (e) => { settle(); throw e; });
-      },
-      close: () => { view.stats.closes++; if (pending > 0) view.stats.closedUnderSync++; h.close(); },
-    };
-  };
-  return view;
-}
 
 // ---- the file layer
 
