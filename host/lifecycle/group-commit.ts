@@ -67,14 +67,23 @@ export class GroupCommit {
       p = Promise.reject(e);
     }
     this.#inFlight = p.then(
-      () => { for (const w of batch) w.resolve(); return { failed: false }; },
-      (error: unknown) => { for (const w of batch) w.reject(error); return { failed: true, error }; },
-    ).then((outcome) => {
-      // The batch's continuations (appenders queueing again) ran first; they wait for the next sync.
-      this.#inFlight = undefined;
-      if (this.#waiters.length > 0) this.schedule();
-      return outcome;
-    });
+      () => this.finish(batch, { failed: false }),
+      (error: unknown) => this.finish(batch, { failed: true, error }),
+    );
+  }
+
+  /**
+   * The async sync in flight completed: it is no longer in flight *before*
+   * its waiters resume, so a caller that awaited syncAsync() and then closes
+   * releases the lock at once (a reopen right after is not LOCKED). Appenders
+   * that queue again from their continuations wait for the next sync, which
+   * is scheduled for a later turn.
+   */
+  private finish(batch: Waiter[], outcome: { failed: boolean; error?: unknown }): { failed: boolean; error?: unknown } {
+    this.#inFlight = undefined;
+    for (const w of batch) outcome.failed ? w.reject(outcome.error) : w.resolve();
+    if (this.#waiters.length > 0) this.schedule();
+    return outcome;
   }
 
   /** Sync on the JS thread for every waiting request. */
