@@ -4,6 +4,7 @@
  * file system that lets a log's own open run under a lock the CLI holds.
  */
 import { WalError, ioError } from '../errors.js';
+import type { Context, RepairOptions, RepairResult } from './kind.js';
 import type { FileHandle, FileLock, FileSystem } from '../fs/types.js';
 import { dirname } from '../platform/path.js';
 
@@ -94,4 +95,38 @@ export function heldLockFs(fs: FileSystem, held: FileLock): FileSystem {
     syncDir: (p) => fs.syncDir(p),
     lock: () => ({ path: held.path, release() { /* the CLI releases the real lock */ } }),
   };
+}
+
+/** The damage a single-file kind's scan found: where the valid prefix ends, where the bad frame is, and which kind of damage. */
+export interface TailDamage { offset: number; damageAt: number; reason: string; torn: boolean }
+
+/**
+ * Repair of a single-file log (WAL file, kv store), one flow for both:
+ * durable damage is refused without --force (saying exactly what --force
+ * would lose); otherwise the bytes to be cut are backed up, corruption is cut
+ * here, and the log's own open (`reopen`) does the documented recovery under
+ * the CLI's lock, returning the bytes it cut and the closing sentence.
+ * `unit` names what is lost ('event', 'batch'); `kept` says what stays.
+ */
+export function repairFileTail(ctx: Context, path: string, opts: RepairOptions, size: number, f: TailDamage, unit: string, kept: string,
+  reopen: () => { truncated: number; after: string }): RepairResult {
+  const lost = size - f.offset;
+  if (!f.torn) {
+    const what = `corruption at offset ${f.damageAt} (${f.reason}) in data a completed sync had made durable`;
+    if (!opts.force) {
+      ctx.say(`${path}: ${what}. Refusing to cut durable data without --force.`);
+      ctx.say(`With --force, repair would cut bytes ${f.offset} .. ${size} (${lost} bytes): every ${unit} stored after offset ${f.offset} is lost; ${kept}.`);
+      return { outcome: 'refused', backups: [] };
+    }
+    ctx.say(`${path}: ${what}. --force: cutting bytes ${f.offset} .. ${size} (${lost} bytes); every ${unit} stored after offset ${f.offset} is lost; ${kept}.`);
+  } else {
+    ctx.say(`${path}: torn tail at offset ${f.offset} (${f.reason}): ${lost} bytes written after the last completed sync.`);
+  }
+  const backup = `${path}${opts.backupSuffix}`;
+  backupRange(ctx.fs, path, f.offset, size, backup);
+  ctx.say(`backup of the ${lost} bytes cut: ${backup}`);
+  if (!f.torn) cutFile(ctx.fs, path, f.offset);
+  const { truncated, after } = reopen();
+  ctx.say(`recovered: cut ${f.torn ? truncated : lost} bytes at offset ${f.offset}; ${after}`);
+  return { outcome: 'repaired', backups: [backup] };
 }

@@ -3,7 +3,7 @@ import { AppendLogSnapshot } from '../../logs/kv-snapshot/append-log-snapshot.js
 import { type KvFileInspection, inspectKvFile } from '../../logs/kv-snapshot/inspect.js';
 import type { Context, LogKind, Problem, Report } from '../kind.js';
 import { encodePayload } from '../output.js';
-import { backupRange, bytes, cutFile } from '../util.js';
+import { bytes, repairFileTail } from '../util.js';
 
 const hex = (b: Uint8Array): string => encodePayload(b, 'hex');
 
@@ -86,29 +86,14 @@ export const kvKind: LogKind = {
       ctx.say(`${path}: no damage found; nothing to repair`);
       return { outcome: 'clean', backups: [] };
     }
-    const lost = r.size - f.offset;
     const kept = `${r.batches} complete batch(es) before offset ${f.offset} stay (${r.keys} keys, cursor ${hex(r.cursor) || 'none'})`;
-    if (!f.torn) {
-      const what = `corruption at offset ${f.frameOffset} (${f.reason}) in data a completed sync had made durable`;
-      if (!opts.force) {
-        ctx.say(`${path}: ${what}. Refusing to cut durable data without --force.`);
-        ctx.say(`With --force, repair would cut bytes ${f.offset} .. ${r.size} (${lost} bytes): every batch stored after offset ${f.offset} is lost; ${kept}.`);
-        return { outcome: 'refused', backups: [] };
-      }
-      ctx.say(`${path}: ${what}. --force: cutting bytes ${f.offset} .. ${r.size} (${lost} bytes); every batch stored after offset ${f.offset} is lost; ${kept}.`);
-    } else {
-      ctx.say(`${path}: torn tail at offset ${f.offset} (${f.reason}): ${lost} bytes written after the last completed sync.`);
-    }
-    const backup = `${path}${opts.backupSuffix}`;
-    backupRange(ctx.fs, path, f.offset, r.size, backup);
-    ctx.say(`backup of the ${lost} bytes cut: ${backup}`);
-    if (!f.torn) cutFile(ctx.fs, path, f.offset);
     // The documented recovery is the store's own open (docs/kv-snapshot.md): it cuts a torn tail (a batch without its
     // last frame whole), settles the file and syncs. No compaction: repair changes nothing but the cut.
-    const { store } = AppendLogSnapshot.open(path, { fs: lockedFs, compactThreshold: Number.MAX_SAFE_INTEGER });
-    const rep = store.openReport;
-    store.close();
-    ctx.say(`recovered: cut ${f.torn ? rep.truncatedBytes : lost} bytes at offset ${f.offset}; ${rep.batches} batch(es) replayed; ${rep.batches > 0 ? 'the file now ends with a sync marker' : 'the file now holds only its header'}`);
-    return { outcome: 'repaired', backups: [backup] };
+    return repairFileTail(ctx, path, opts, r.size, { ...f, damageAt: f.frameOffset }, 'batch', kept, () => {
+      const { store } = AppendLogSnapshot.open(path, { fs: lockedFs, compactThreshold: Number.MAX_SAFE_INTEGER });
+      const rep = store.openReport;
+      store.close();
+      return { truncated: rep.truncatedBytes, after: `${rep.batches} batch(es) replayed; ${rep.batches > 0 ? 'the file now ends with a sync marker' : 'the file now holds only its header'}` };
+    });
   },
 };

@@ -2,7 +2,7 @@
 import { WalFsWriter } from '../../logs/wal-file/wal-fs-writer.js';
 import { inspectWalFile, walFileFrames, type WalFileInspection } from '../../logs/wal-file/inspect.js';
 import type { LogKind, Problem, Report } from '../kind.js';
-import { backupRange, bytes, cutFile, u64 } from '../util.js';
+import { bytes, repairFileTail, u64 } from '../util.js';
 
 function scan(ctx: Parameters<LogKind['inspect']>[0], path: string): { r: WalFileInspection; report: Report } {
   const c = ctx.core.c;
@@ -73,28 +73,13 @@ export const walFileKind: LogKind = {
       ctx.say(`${path}: no damage found; nothing to repair`);
       return { outcome: 'clean', backups: [] };
     }
-    const lost = r.size - f.offset;
     const kept = r.lastSequence ? `events ${u64(r.firstSequence!.lo, r.firstSequence!.hi)} .. ${u64(r.lastSequence.lo, r.lastSequence.hi)} stay` : 'no event stays';
-    if (!f.torn) {
-      const what = `corruption at offset ${f.offset} (${f.reason}) in data a completed sync had made durable`;
-      if (!opts.force) {
-        ctx.say(`${path}: ${what}. Refusing to cut durable data without --force.`);
-        ctx.say(`With --force, repair would cut bytes ${f.offset} .. ${r.size} (${lost} bytes): every event stored after offset ${f.offset} is lost; ${kept}.`);
-        return { outcome: 'refused', backups: [] };
-      }
-      ctx.say(`${path}: ${what}. --force: cutting bytes ${f.offset} .. ${r.size} (${lost} bytes); every event stored after offset ${f.offset} is lost; ${kept}.`);
-    } else {
-      ctx.say(`${path}: torn tail at offset ${f.offset} (${f.reason}): ${lost} bytes written after the last completed sync.`);
-    }
-    const backup = `${path}${opts.backupSuffix}`;
-    backupRange(ctx.fs, path, f.offset, r.size, backup);
-    ctx.say(`backup of the ${lost} bytes cut: ${backup}`);
-    if (!f.torn) cutFile(ctx.fs, path, f.offset);
     // The documented recovery is the writer's own open (FORMAT.md §5): it cuts a torn tail, writes a sync marker, fsyncs.
-    const w = WalFsWriter.open(path, { fs: lockedFs });
-    const rep = w.openReport;
-    w.close();
-    ctx.say(`recovered: cut ${f.torn ? rep.truncatedBytes : lost} bytes at offset ${f.offset}; ${kept}; the file now ends with a sync marker`);
-    return { outcome: 'repaired', backups: [backup] };
+    return repairFileTail(ctx, path, opts, r.size, { ...f, damageAt: f.offset }, 'event', kept, () => {
+      const w = WalFsWriter.open(path, { fs: lockedFs });
+      const truncated = w.openReport.truncatedBytes;
+      w.close();
+      return { truncated, after: `${kept}; the file now ends with a sync marker` };
+    });
   },
 };
