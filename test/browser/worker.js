@@ -5,6 +5,7 @@
 import * as assert from 'uvu/assert';
 import { KeyRing, OpfsFileSystem, RingLog, SegmentedWal, WalError, WalFsReader, WalFsWriter, WalLog } from 'walcore';
 import { FILE_SYSTEM_CASES } from '../conformance/file-system-cases.js';
+import { SHARED_LOGS } from '../conformance/lifecycle-logs.js';
 
 const enc = (s) => new TextEncoder().encode(s);
 const dec = (b) => new TextDecoder().decode(b);
@@ -46,37 +47,8 @@ const expectCode = async (fn, code, where) => {
   assert.unreachable(`${where}: expected ${code}`);
 };
 
-/** The log kinds, as in test/conformance/lifecycle.test.js. */
-const LOGS = [
-  {
-    name: 'WalFsWriter',
-    open: (fs, path) => WalFsWriter.open(path, { fs }),
-    append: (log, i) => log.append({ sequence: log.currentSequence + 1, payload: enc(`e${i}`) }),
-    sync: (log) => log.flush(),
-    syncAsync: (log) => log.syncAsync(),
-  },
-  {
-    name: 'SegmentedWal',
-    open: (fs, path) => SegmentedWal.open({ dir: path, fs }),
-    append: (log, i) => log.append(1, 2, 3, 4, enc(`r${i}`)),
-    sync: (log) => log.sync(),
-    syncAsync: (log) => log.syncAsync(),
-  },
-  {
-    name: 'RingLog',
-    open: (fs, path) => RingLog.open(path, { capacity: 64, slotSize: 128, fs }),
-    append: (log) => log.append(new Uint8Array([1, 2, 3])),
-    sync: (log) => log.sync(),
-    syncAsync: (log) => log.syncAsync(),
-  },
-  {
-    name: 'WalLog',
-    open: (fs, path) => WalLog.open(path, { fs }),
-    append: (log, i) => log.append([{ index: log.lastIndex() + 1, term: 1, payload: enc(`w${i}`) }]),
-    sync: (log) => log.sync(),
-    syncAsync: (log) => log.syncAsync(),
-  },
-];
+/** The log kinds the lifecycle suite drives (shared with test/conformance/lifecycle.test.js). */
+const LOGS = SHARED_LOGS;
 
 export const api = {
   /** The FileSystem conformance cases over OpfsFileSystem, each in a fresh directory of one pool. */

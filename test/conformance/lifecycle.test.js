@@ -4,43 +4,14 @@
 // joins by adding one entry to LOGS.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppendLogSnapshot, MemoryFileSystem, RingLog, SegmentedWal, WalError, WalFsWriter, WalLog, WatchCursor } from 'walcore';
+import { AppendLogSnapshot, MemoryFileSystem, WalError, WatchCursor } from 'walcore';
+import { SHARED_LOGS } from './lifecycle-logs.js';
 
 const bytes = (s) => new TextEncoder().encode(s);
 
-/**
- * Each entry: how to open the log at `path` on `fs` (its lock covers `path`),
- * append one record, and its sync and async sync calls.
- */
+/** Every log kind: the ones the browser bundle has too, and AppendLogSnapshot (Node, Deno, Bun only). */
 export const LOGS = [
-  {
-    name: 'WalFsWriter',
-    open: (fs, path) => WalFsWriter.open(path, { fs }),
-    append: (log, i) => log.append({ sequence: log.currentSequence + 1, payload: bytes(`e${i}`) }),
-    sync: (log) => log.flush(),
-    syncAsync: (log) => log.syncAsync(),
-  },
-  {
-    name: 'SegmentedWal',
-    open: (fs, path) => SegmentedWal.open({ dir: path, fs }),
-    append: (log, i) => log.append(1, 2, 3, 4, bytes(`r${i}`)),
-    sync: (log) => log.sync(),
-    syncAsync: (log) => log.syncAsync(),
-  },
-  {
-    name: 'RingLog',
-    open: (fs, path) => RingLog.open(path, { capacity: 64, slotSize: 128, fs }),
-    append: (log) => log.append(new Uint8Array([1, 2, 3])),
-    sync: (log) => log.sync(),
-    syncAsync: (log) => log.syncAsync(),
-  },
-  {
-    name: 'WalLog',
-    open: (fs, path) => WalLog.open(path, { fs }),
-    append: (log, i) => log.append([{ index: log.lastIndex() + 1, term: 1, payload: bytes(`w${i}`) }]),
-    sync: (log) => log.sync(),
-    syncAsync: (log) => log.syncAsync(),
-  },
+  ...SHARED_LOGS,
   {
     name: 'AppendLogSnapshot',
     open: (fs, path) => AppendLogSnapshot.open(path, { fs }).store,
