@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as perfHooks from 'node:perf_hooks';
 import { WalFsWriter, defaultFileSystem } from 'walcore';
-import { RUNS, benchDir, compareAsync, median, runtime } from './lib.js';
+import { RUNS, benchDir, compareAsync, median, record, runtime } from './lib.js';
 
 const dir = benchDir('gc');
 const K = 64;
@@ -163,16 +163,12 @@ for (const [what, hide] of [['in pool (syncAsync)', false], ['on JS thread (sync
   const p99 = s[Math.min(s.length - 1, Math.floor(s.length * 0.99))];
   const p50 = s[s.length >> 1];
   console.log(`| ${runtime.padEnd(4)} | ${`JS thread held per sync call, ${what}`.padEnd(44)} | p50 ${(p50 * 1000).toFixed(0)} µs, p99 ${(p99 * 1000).toFixed(0)} µs | max ${(s[s.length - 1] * 1000).toFixed(0)} µs | ${s.length} calls |`);
-  const out = process.env.WALCORE_BENCH_OUT;
-  if (out) fs.appendFileSync(out, JSON.stringify({ runtime, name: `JS thread held per sync call, ${what}`, unit: 'ms', p50, p99, max: s[s.length - 1], calls: s.length }) + '\n');
+  record({ runtime, name: `JS thread held per sync call, ${what}`, unit: 'ms', p50, p99, max: s[s.length - 1], calls: s.length });
 }
 const row = (what, m) => console.log(`| ${runtime.padEnd(4)} | ${what.padEnd(44)} | p99 ${median(m.p99).toFixed(2)} ms | max ${median(m.max).toFixed(2)} ms | - |`);
 row(`event-loop delay, ${K} appenders (${mon.how})`, loaded);
 row(`event-loop delay, ${K} appenders, fsync on JS thread`, onJs);
 row('event-loop delay, idle (same measure)', idle);
-const out = process.env.WALCORE_BENCH_OUT;
-if (out) {
-  fs.appendFileSync(out, JSON.stringify({ runtime, name: `event-loop delay, ${K} appenders`, unit: 'ms', p99: median(loaded.p99), max: median(loaded.max), how: mon.how, runs: RUNS }) + '\n');
-  fs.appendFileSync(out, JSON.stringify({ runtime, name: `event-loop delay, ${K} appenders, fsync on JS thread`, unit: 'ms', p99: median(onJs.p99), max: median(onJs.max), how: mon.how, runs: RUNS }) + '\n');
-  fs.appendFileSync(out, JSON.stringify({ runtime, name: 'event-loop delay, idle', unit: 'ms', p99: median(idle.p99), max: median(idle.max), how: mon.how, runs: RUNS }) + '\n');
-}
+record({ runtime, name: `event-loop delay, ${K} appenders`, unit: 'ms', p99: median(loaded.p99), max: median(loaded.max), how: mon.how, runs: RUNS });
+record({ runtime, name: `event-loop delay, ${K} appenders, fsync on JS thread`, unit: 'ms', p99: median(onJs.p99), max: median(onJs.max), how: mon.how, runs: RUNS });
+record({ runtime, name: 'event-loop delay, idle', unit: 'ms', p99: median(idle.p99), max: median(idle.max), how: mon.how, runs: RUNS });

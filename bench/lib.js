@@ -87,7 +87,8 @@ function report(name, unit, a, b, baselineName, runs) {
   return row;
 }
 
-function record(row) {
+/** Record a row for bench/run.mjs (bench/results/latest.jsonl), tagged with its bench file. */
+export function record(row) {
   const file = process.env.WALCORE_BENCH_OUT;
-  if (file) fs.appendFileSync(file, JSON.stringify(row) + '\n');
+  if (file) fs.appendFileSync(file, JSON.stringify({ file: process.env.WALCORE_BENCH_FILE, ...row }) + '\n');
 }

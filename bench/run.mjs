@@ -19,7 +19,7 @@ for (const file of files) {
   console.log(`\n## ${file}\n| rt   | workload | walcore | baseline | ratio |\n|---|---|---|---|---|`);
   for (const rt of runtimes) {
     const [cmd, ...pre] = runtimeCommand(rt);
-    const r = spawnSync(cmd, [...pre, `bench/${file}`], { stdio: 'inherit', env: { ...process.env, WALCORE_BENCH_OUT: out } });
+    const r = spawnSync(cmd, [...pre, `bench/${file}`], { stdio: 'inherit', env: { ...process.env, WALCORE_BENCH_OUT: out, WALCORE_BENCH_FILE: file } });
     if (r.status !== 0) { failed++; console.log(`(${file} failed in ${rt}: exit ${r.status})`); }
   }
 }
