@@ -78,5 +78,5 @@ export function encodeRecordAt(core: Core, k: SegConsts, off: number, lsn: numbe
     return x.encodeRecord(at, payload.length, rt, tLo, tHi, vs, dLo, dHi, salt, lo32(lsn), hi32(lsn), mark);
   }
   // sealed-blocks hook: an encrypting WAL stages plaintext inner records; writeBuffered seals them in blocks (FORMAT.md §S9).
-  return stageRecordAt(core, k, off, payload, rt, tLo, tHi, vs, dLo, dHi);
+  return stageRecordAt(core, k, off, ring, payload, rt, tLo, tHi, vs, dLo, dHi);
 }

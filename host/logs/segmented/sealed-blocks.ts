@@ -31,8 +31,10 @@ export function stagedSize(k: SegConsts, len: number): number {
 }
 
 /** Stage one record as a plaintext inner record at staging offset `off` (room was ensured); returns its size. */
-export function stageRecordAt(core: Core, k: SegConsts, off: number, payload: Uint8Array,
+export function stageRecordAt(core: Core, k: SegConsts, off: number, ring: KeyRing, payload: Uint8Array,
   rt: number, tLo: number, tHi: number, vs: number, dLo: number, dHi: number): number {
+  // The key is used only when the block is sealed; a destroyed ring still fails the append itself.
+  if (ring.destroyed) throw new TypeError('KeyRing: the ring was destroyed');
   const at = core.staging + off;
   core.u8.set(payload, at + k.INNER_HEADER_SIZE);
   return core.x.encodeInnerRecord(at, payload.length, rt, tLo, tHi, vs, dLo, dHi);
