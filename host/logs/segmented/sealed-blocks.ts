@@ -82,7 +82,20 @@ export function sealStaged(core: Core, k: SegConsts, len: number, firstLsn: numb
 let parseCore: Core | undefined;
 
 /**
- * SegmentScan.next for a format-2 segment: scan the next batch of frames,
+ * Records decrypted per call at most (about): a scan chunk (4 MiB) holds
+ * some 32k records of 100 B, and handing them all out in one batch keeps
+ * them alive across young-generation GCs (measured: GC then dominates
+ * encrypted replay). So a call stops after this many and the next one
+ * resumes in the same scanner batch.
+ */
+const BATCH_RECORDS = 4096;
+
+/** Where a scan stands in its scanner batch (the batch's frames stay in core memory until the next scanner.next()). */
+interface Pending { n: number; next: number; base: number; offset0: number }
+const pending = new WeakMap<SegmentScan, Pending>();
+
+/**
+ * SegmentScan.next for a format-2 segment: take the next block frames,
  * check FORMAT.md §S9 rules 1-3 and, when `out` is given, decrypt the blocks
  * holding LSNs >= from and push their records until `out` holds `room`.
  * Returns false once the segment is finished (end, or an invalid frame:
@@ -92,11 +105,17 @@ export function scanSealedBlocks(scan: SegmentScan, core: Core, ctx: ScanContext
   const c = core.c;
   const k = core.c as SegConsts;
   const x = core.x;
-  const n = scan.scanner.next();
-  if (n === 0) return false;
-  const base = scan.scanner.batchBase;
-  const offset0 = scan.scanner.batchOffset;
-  for (let w = 0; w < n; w += k.BD_CAPACITY) {
+  let p = pending.get(scan);
+  if (p === undefined || p.next >= p.n) {
+    const n = scan.scanner.next();
+    if (n === 0) { pending.delete(scan); return false; }
+    p = { n, next: 0, base: scan.scanner.batchBase, offset0: scan.scanner.batchOffset };
+    pending.set(scan, p);
+  }
+  const { n, base, offset0 } = p;
+  const start = out === null ? 0 : out.length;
+  while (p.next < n) {
+    const w = p.next;
     const cnt = Math.min(k.BD_CAPACITY, n - w);
     const st = x.decodeBlocks(base, w, cnt, lo32(scan.lastLsn), hi32(scan.lastLsn));
     const good = st === c.OK ? cnt : core.out('outBlockBad') - w;
@@ -110,6 +129,7 @@ export function scanSealedBlocks(scan: SegmentScan, core: Core, ctx: ScanContext
       scan.lastStart = offset0 + rel;
       scan.lastType = dv.getUint32(d + c.D_TYPE, true) & 0xff;
       scan.end = scan.lastStart + c.FRAME_HEADER_SIZE + len;
+      p.next = w + j + 1;
       if (dv.getUint32(b + k.BD_FLAGS, true) === k.RDF_CONTROL) continue;
       const count = dv.getUint32(b + k.BD_COUNT, true);
       const first = dv.getUint32(b + k.BD_FIRST_HI, true) * TWO_32 + dv.getUint32(b + k.BD_FIRST_LO, true);
@@ -118,11 +138,14 @@ export function scanSealedBlocks(scan: SegmentScan, core: Core, ctx: ScanContext
       const plain = openBlockAt(scan, core, ctx, base + rel, len, scan.lastStart);
       if (!pushRecords(scan, ctx, plain, count, first, from, out, room)) {
         scan.scanner.fail(scan.lastStart, 'decode-failure');
+        pending.delete(scan);
         return false;
       }
+      if (out.length - start >= BATCH_RECORDS) return true; // resume at p.next on the next call
     }
     if (st !== c.OK) {
       scan.scanner.fail(offset0 + core.dv.getUint32(core.desc + core.out('outBlockBad') * c.DESC_SIZE + c.D_OFFSET, true), 'decode-failure');
+      pending.delete(scan);
       return false;
     }
   }
