@@ -194,3 +194,31 @@ function pushRecords(scan: SegmentScan, ctx: ScanContext, plain: Uint8Array, cou
   }
   return true;
 }
+
+/** One inner record of a decrypted block, for tools (inspect.ts): fields and where its body lies in the plaintext. */
+export interface InnerRecord {
+  recordType: number; vshardId: number;
+  tenantLo: number; tenantHi: number; databaseLo: number; databaseHi: number;
+  body: number; bodyLen: number;
+}
+
+/** The inner records of a decrypted block (FORMAT.md §S9 rule 4), or undefined when its layout is broken. */
+export function decodeInner(plain: Uint8Array, count: number): InnerRecord[] | undefined {
+  const pc = parseCore ??= new Core();
+  const k = pc.c as SegConsts;
+  pc.ensure(plain.length);
+  pc.u8.set(plain, pc.staging);
+  if (pc.x.decodeInnerRecords(pc.staging, plain.length, count) !== pc.c.OK) return undefined;
+  const dv = pc.dv;
+  const out: InnerRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = pc.recDesc + i * k.RD_SIZE;
+    out.push({
+      recordType: dv.getUint32(r + k.RD_TYPE, true), vshardId: dv.getUint32(r + k.RD_VSHARD, true),
+      tenantLo: dv.getUint32(r + k.RD_TENANT_LO, true), tenantHi: dv.getUint32(r + k.RD_TENANT_HI, true),
+      databaseLo: dv.getUint32(r + k.RD_DATABASE_LO, true), databaseHi: dv.getUint32(r + k.RD_DATABASE_HI, true),
+      body: dv.getUint32(r + k.RD_BODY, true), bodyLen: dv.getUint32(r + k.RD_BODY_LEN, true),
+    });
+  }
+  return out;
+}
