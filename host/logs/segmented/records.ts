@@ -1,7 +1,8 @@
 /**
  * The write side of SegmentedWal below the class: making the WAL directory
  * durable, checking records, and encoding one record into core staging
- * (plain, or sealed with AES-256-GCM around the AAD the core laid out).
+ * (plain, or, with an encryption ring, staged as a plaintext inner record
+ * that sealed-blocks.ts seals with its block when the buffer is written).
  */
 import type { Core } from '../../core/core.js';
 import type { KeyRing, NonceSource } from './encryption.js';
