@@ -9,6 +9,7 @@ export { descPtr, ensureStaging, stagingCapacity, stagingPtr } from "./memory";
 export { encodeBatch, encodeFrame, findWitness, outCount, outEnd, outLastStart, outLastType, outMark, outResume, outSeqHi, outSeqLo, scanFrames } from "./frame";
 export { decodeFileHeader, encodeFileHeader, hdrKind, hdrP0, hdrP1, hdrP2, hdrSalt, hdrVersion } from "./header";
 export * from "./segment";
+export * from "./sealed-block";
 export * from "./ring";
 export * from "./raft";
 export * from "./kv";

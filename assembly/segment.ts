@@ -26,6 +26,8 @@ import { descPtr } from "./memory";
 /** p1: how the segment's records are stored; p2 is the key id of an encrypted segment (0 when plain). */
 export const SEG_ENC_NONE: u32 = 0;
 export const SEG_ENC_AES256GCM: u32 = 1;
+/** Format 2: AES-256-GCM sealed blocks (FORMAT.md §S9, assembly/sealed-block.ts). */
+export const SEG_ENC_SEALED_BLOCKS: u32 = 2;
 /**
  * 8 bytes in the header's reserved area: an encrypted segment's key check
  * value (the first 8 bytes of HMAC-SHA-256(key, "walcore key check"), never
@@ -89,7 +91,7 @@ export function recDescPtr(): usize {
 
 /** Write a segment header at ptr. Returns FILE_HEADER_SIZE, or ERR_ARGUMENT for an unknown encryption. */
 export function encodeSegmentHeader(ptr: usize, salt: u32, firstLo: u32, firstHi: u32, enc: u32, keyId: u32): i32 {
-  if (enc > SEG_ENC_AES256GCM || (enc == SEG_ENC_NONE && keyId != 0)) return ERR_ARGUMENT;
+  if (enc > SEG_ENC_SEALED_BLOCKS || (enc == SEG_ENC_NONE && keyId != 0)) return ERR_ARGUMENT;
   return <i32>writeFileHeader(ptr, KIND_SEGMENT, salt, (<u64>firstHi << 32) | <u64>firstLo, <u64>enc, <u64>keyId);
 }
 
@@ -104,7 +106,7 @@ export function decodeSegmentHeader(ptr: usize, len: u32): i32 {
   if (st != OK) return st;
   const enc = load<u64>(ptr + FH_P1);
   const keyId = load<u64>(ptr + FH_P2);
-  if (enc > <u64>SEG_ENC_AES256GCM || keyId > <u64>0xffffffff || (enc == <u64>SEG_ENC_NONE && keyId != 0)) return ERR_BAD_FLAGS;
+  if (enc > <u64>SEG_ENC_SEALED_BLOCKS || keyId > <u64>0xffffffff || (enc == <u64>SEG_ENC_NONE && keyId != 0)) return ERR_BAD_FLAGS;
   segKeyId = <u32>keyId;
   segSalt = load<u32>(ptr + FH_SALT);
   segFirstLo = load<u32>(ptr + FH_P0);

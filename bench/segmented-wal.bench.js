@@ -125,3 +125,96 @@ compare({
   baseline: () => wfwRun(N),
   baselineName: 'WalFsWriter',
 });
+
+// ---- Sealed blocks (FORMAT.md §S9): encrypted SegmentedWal rows (issue 12, encryption slow path).
+// Kept in one function so they merge apart from the rows above.
+const nodeCrypto = await import('node:crypto');
+function sealedBlockRows() {
+  const { createCipheriv, createDecipheriv } = nodeCrypto;
+  const key = new Uint8Array(32).fill(0x5a);
+  const BLOCK = 64 << 10;
+  const INNER = 28 + payload.length; // bytes one record takes in a block's plaintext
+  const perBlock = Math.floor(BLOCK / INNER);
+  const plain = new Uint8Array(N * INNER);
+  const nonce = new Uint8Array(12);
+  const aad = new Uint8Array(40);
+  /** Raw: the same plaintext bytes sealed with one createCipheriv per 64 KiB block, written in 1 MiB batches, one fdatasync. */
+  function rawSealWrite() {
+    const fd = fs.openSync(`${dir}/raw-enc.bin`, 'w');
+    const out = new Uint8Array(1 << 20);
+    let used = 0;
+    let pos = 0;
+    const t0 = performance.now();
+    for (let off = 0, ctr = 0; off < plain.length; off += perBlock * INNER, ctr++) {
+      new DataView(nonce.buffer).setUint32(8, ctr, true);
+      const c = createCipheriv('aes-256-gcm', key, nonce);
+      c.setAAD(aad);
+      const body = c.update(plain.subarray(off, Math.min(plain.length, off + perBlock * INNER)));
+      c.final();
+      const tag = c.getAuthTag();
+      if (used + 48 + body.length + 16 > out.length) { fs.writeSync(fd, out, 0, used, pos); pos += used; used = 0; }
+      used += 48;
+      out.set(body, used); used += body.length;
+      out.set(tag, used); used += 16;
+    }
+    fs.writeSync(fd, out, 0, used, pos);
+    fs.fdatasyncSync(fd);
+    const seconds = secondsSince(t0);
+    fs.closeSync(fd);
+    return { work: N, seconds };
+  }
+  /** Raw: read the sealed file (rawSealWrite's) back in 1 MiB chunks into a buffer allocated once, and open every block with one createDecipheriv. */
+  let rawBuf;
+  function rawReadOpen() {
+    const size = fs.statSync(`${dir}/raw-enc.bin`).size;
+    if (rawBuf?.length !== size) rawBuf = new Uint8Array(size); // allocated untimed, once
+    const buf = rawBuf;
+    const t0 = performance.now();
+    const fd = fs.openSync(`${dir}/raw-enc.bin`, 'r');
+    for (let p = 0, n; (n = fs.readSync(fd, buf, p, Math.min(1 << 20, buf.length - p), p)) > 0;) p += n;
+    fs.closeSync(fd);
+    let n = 0;
+    for (let off = 0, ctr = 0; off < buf.length; ctr++) {
+      const len = Math.min(perBlock * INNER, N * INNER - ctr * perBlock * INNER);
+      new DataView(nonce.buffer).setUint32(8, ctr, true);
+      const d = createDecipheriv('aes-256-gcm', key, nonce);
+      d.setAAD(aad);
+      d.setAuthTag(buf.subarray(off + 48 + len, off + 64 + len));
+      const p = d.update(buf.subarray(off + 48, off + 48 + len));
+      d.final();
+      n += p.length / INNER;
+      off += 64 + len;
+    }
+    return { work: n, seconds: secondsSince(t0) };
+  }
+  compare({
+    name: `append ${N / 1e6}M x 100 B, AES-256-GCM sealed blocks vs plain SegmentedWal`, unit: 'records/s',
+    subject: () => appendRun('sb-e', N, ring),
+    baseline: () => appendRun('sb-p', N),
+    baselineName: 'plain SegmentedWal',
+  });
+  if (createCipheriv) {
+    compare({
+      name: `append ${N / 1e6}M x 100 B, AES-256-GCM sealed blocks vs raw createCipheriv per 64 KiB + write`, unit: 'records/s',
+      subject: () => appendRun('sb-e', N, ring),
+      baseline: rawSealWrite,
+      baselineName: 'raw createCipheriv loop',
+    });
+  }
+  compare({
+    name: `replay ${N / 1e6}M x 100 B, AES-256-GCM sealed blocks vs plain SegmentedWal`, unit: 'records/s',
+    subject: () => replayRun(`${dir}/sb-e`, ring),
+    baseline: () => replayRun(`${dir}/sb-p`),
+    baselineName: 'plain SegmentedWal',
+  });
+  if (createDecipheriv) {
+    compare({
+      name: `replay ${N / 1e6}M x 100 B, AES-256-GCM sealed blocks vs raw read + createDecipheriv per 64 KiB`, unit: 'records/s',
+      subject: () => replayRun(`${dir}/sb-e`, ring),
+      baseline: rawReadOpen,
+      baselineName: 'raw createDecipheriv loop',
+    });
+  }
+}
+sealedBlockRows();
+// ---- end of the sealed-block rows

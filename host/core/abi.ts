@@ -45,6 +45,20 @@ export interface CoreFunctions {
   sealRecord(ptr: number): void;
   /** (base: usize, first: u32, count: u32, enc: u32, segKey: u32): i32 */
   decodeRecords(base: number, first: number, count: number, enc: number, segKey: number): number;
+  /** (): usize */
+  blockDescPtr(): number;
+  /** (ptr: usize, bodyLen: u32, recordType: u32, tenantLo: u32, tenantHi: u32, vshard: u32, dbLo: u32, dbHi: u32): u32 */
+  encodeInnerRecord(ptr: number, bodyLen: number, recordType: number, tenantLo: number, tenantHi: number, vshard: number, dbLo: number, dbHi: number): number;
+  /** (ptr: usize, len: u32): u32 */
+  splitBlock(ptr: number, len: number): number;
+  /** (ptr: usize, plainLen: u32, count: u32, salt: u32, lastLo: u32, lastHi: u32, mark: f64, n0: u32, n1: u32, n2: u32): u32 */
+  encodeBlockHeaders(ptr: number, plainLen: number, count: number, salt: number, lastLo: number, lastHi: number, mark: number, n0: number, n1: number, n2: number): number;
+  /** (ptr: usize): void */
+  sealBlock(ptr: number): void;
+  /** (base: usize, first: u32, count: u32, prevLo: u32, prevHi: u32): i32 */
+  decodeBlocks(base: number, first: number, count: number, prevLo: number, prevHi: number): number;
+  /** (ptr: usize, len: u32, count: u32): i32 */
+  decodeInnerRecords(ptr: number, len: number, count: number): number;
   /** (seqLo: u32, seqHi: u32, capacity: u32): u32 */
   ringSlotIndex(seqLo: number, seqHi: number, capacity: number): number;
   /** (seqLo: u32, seqHi: u32, capacity: u32, slotSize: u32): f64 */
@@ -85,7 +99,7 @@ export interface CoreFunctions {
   kvDescribe(ptr: number, from: number, max: number, remaining: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {
@@ -167,6 +181,7 @@ export const CONSTANT_TYPES = {
   ERR_ARGUMENT: 'i32',
   SEG_ENC_NONE: 'u32',
   SEG_ENC_AES256GCM: 'u32',
+  SEG_ENC_SEALED_BLOCKS: 'u32',
   SEG_KEY_CHECK: 'u32',
   REC_HEADER_SIZE: 'u32',
   R_TYPE: 'u32',
@@ -196,6 +211,28 @@ export const CONSTANT_TYPES = {
   RD_NONCE: 'u32',
   RDF_CONTROL: 'u32',
   RD_CAPACITY: 'u32',
+  TYPE_SEALED_BLOCK: 'u32',
+  BLOCK_TARGET: 'u32',
+  BLOCK_MAX_RECORDS: 'u32',
+  BLOCK_HEAD_SIZE: 'u32',
+  B_COUNT: 'u32',
+  B_NONCE: 'u32',
+  BLOCK_NONCE_SIZE: 'u32',
+  BLOCK_TAG_SIZE: 'u32',
+  BLOCK_AAD_START: 'u32',
+  BLOCK_BODY: 'u32',
+  INNER_HEADER_SIZE: 'u32',
+  I_TYPE: 'u32',
+  I_VSHARD: 'u32',
+  I_TENANT: 'u32',
+  I_DATABASE: 'u32',
+  I_BODY_LEN: 'u32',
+  BD_SIZE: 'u32',
+  BD_COUNT: 'u32',
+  BD_FIRST_LO: 'u32',
+  BD_FIRST_HI: 'u32',
+  BD_FLAGS: 'u32',
+  BD_CAPACITY: 'u32',
   RING_STATE_OFFSET: 'u32',
   RING_STATE_COPY_OFFSET: 'u32',
   RING_STATE_SIZE: 'u32',
@@ -298,6 +335,10 @@ export const OUTPUT_TYPES = {
   segCheckLo: 'u32',
   segCheckHi: 'u32',
   outBadIndex: 'u32',
+  outBlockCount: 'u32',
+  outBlockLastLo: 'u32',
+  outBlockLastHi: 'u32',
+  outBlockBad: 'u32',
   slotSeqLo: 'u32',
   slotSeqHi: 'u32',
   slotMark: 'f64',
@@ -416,6 +457,7 @@ export class CoreConstants {
   readonly ERR_ARGUMENT: number;
   readonly SEG_ENC_NONE: number;
   readonly SEG_ENC_AES256GCM: number;
+  readonly SEG_ENC_SEALED_BLOCKS: number;
   readonly SEG_KEY_CHECK: number;
   readonly REC_HEADER_SIZE: number;
   readonly R_TYPE: number;
@@ -445,6 +487,28 @@ export class CoreConstants {
   readonly RD_NONCE: number;
   readonly RDF_CONTROL: number;
   readonly RD_CAPACITY: number;
+  readonly TYPE_SEALED_BLOCK: number;
+  readonly BLOCK_TARGET: number;
+  readonly BLOCK_MAX_RECORDS: number;
+  readonly BLOCK_HEAD_SIZE: number;
+  readonly B_COUNT: number;
+  readonly B_NONCE: number;
+  readonly BLOCK_NONCE_SIZE: number;
+  readonly BLOCK_TAG_SIZE: number;
+  readonly BLOCK_AAD_START: number;
+  readonly BLOCK_BODY: number;
+  readonly INNER_HEADER_SIZE: number;
+  readonly I_TYPE: number;
+  readonly I_VSHARD: number;
+  readonly I_TENANT: number;
+  readonly I_DATABASE: number;
+  readonly I_BODY_LEN: number;
+  readonly BD_SIZE: number;
+  readonly BD_COUNT: number;
+  readonly BD_FIRST_LO: number;
+  readonly BD_FIRST_HI: number;
+  readonly BD_FLAGS: number;
+  readonly BD_CAPACITY: number;
   readonly RING_STATE_OFFSET: number;
   readonly RING_STATE_COPY_OFFSET: number;
   readonly RING_STATE_SIZE: number;
@@ -599,6 +663,7 @@ export class CoreConstants {
     this.ERR_ARGUMENT = read('ERR_ARGUMENT');
     this.SEG_ENC_NONE = read('SEG_ENC_NONE');
     this.SEG_ENC_AES256GCM = read('SEG_ENC_AES256GCM');
+    this.SEG_ENC_SEALED_BLOCKS = read('SEG_ENC_SEALED_BLOCKS');
     this.SEG_KEY_CHECK = read('SEG_KEY_CHECK');
     this.REC_HEADER_SIZE = read('REC_HEADER_SIZE');
     this.R_TYPE = read('R_TYPE');
@@ -628,6 +693,28 @@ export class CoreConstants {
     this.RD_NONCE = read('RD_NONCE');
     this.RDF_CONTROL = read('RDF_CONTROL');
     this.RD_CAPACITY = read('RD_CAPACITY');
+    this.TYPE_SEALED_BLOCK = read('TYPE_SEALED_BLOCK');
+    this.BLOCK_TARGET = read('BLOCK_TARGET');
+    this.BLOCK_MAX_RECORDS = read('BLOCK_MAX_RECORDS');
+    this.BLOCK_HEAD_SIZE = read('BLOCK_HEAD_SIZE');
+    this.B_COUNT = read('B_COUNT');
+    this.B_NONCE = read('B_NONCE');
+    this.BLOCK_NONCE_SIZE = read('BLOCK_NONCE_SIZE');
+    this.BLOCK_TAG_SIZE = read('BLOCK_TAG_SIZE');
+    this.BLOCK_AAD_START = read('BLOCK_AAD_START');
+    this.BLOCK_BODY = read('BLOCK_BODY');
+    this.INNER_HEADER_SIZE = read('INNER_HEADER_SIZE');
+    this.I_TYPE = read('I_TYPE');
+    this.I_VSHARD = read('I_VSHARD');
+    this.I_TENANT = read('I_TENANT');
+    this.I_DATABASE = read('I_DATABASE');
+    this.I_BODY_LEN = read('I_BODY_LEN');
+    this.BD_SIZE = read('BD_SIZE');
+    this.BD_COUNT = read('BD_COUNT');
+    this.BD_FIRST_LO = read('BD_FIRST_LO');
+    this.BD_FIRST_HI = read('BD_FIRST_HI');
+    this.BD_FLAGS = read('BD_FLAGS');
+    this.BD_CAPACITY = read('BD_CAPACITY');
     this.RING_STATE_OFFSET = read('RING_STATE_OFFSET');
     this.RING_STATE_COPY_OFFSET = read('RING_STATE_COPY_OFFSET');
     this.RING_STATE_SIZE = read('RING_STATE_SIZE');

@@ -17,3 +17,7 @@ export function sealInto(_key: Uint8Array, _nonce: Uint8Array, _aad: Uint8Array,
 export function openSealed(_key: Uint8Array, _nonce: Uint8Array, _aad: Uint8Array, _sealed: Uint8Array): Uint8Array | undefined {
   return unavailable();
 }
+
+export function openBlock(_key: Uint8Array, _nonce: Uint8Array, _aad: Uint8Array, _sealed: Uint8Array): Uint8Array | undefined {
+  return unavailable();
+}

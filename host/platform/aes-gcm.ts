@@ -38,3 +38,27 @@ export function openSealed(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, 
     return undefined;
   }
 }
+
+/**
+ * Decrypt ciphertext+tag like openSealed, without a second copy: the
+ * decipher's output is returned as is when it owns its whole buffer (a
+ * sealed block's plaintext, whose records are views into it), copied
+ * otherwise. undefined when authentication fails.
+ */
+export function openBlock(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  const n = sealed.length - TAG_SIZE;
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, nonce);
+    d.setAAD(aad);
+    d.setAuthTag(sealed.subarray(n));
+    const body = d.update(sealed.subarray(0, n));
+    const tail = d.final();
+    if (tail.length === 0 && body.byteOffset === 0 && body.buffer.byteLength === n) return new Uint8Array(body.buffer, 0, n);
+    const out = new Uint8Array(n);
+    out.set(body, 0);
+    out.set(tail, body.length);
+    return out;
+  } catch {
+    return undefined;
+  }
+}

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { formatVector, parseVector } from './container.js';
 import { buildGolden } from './golden.js';
 import { buildSegmented } from './segmented.js';
+import { buildSegmented2 } from './segmented-v2.js';
 import { buildRing } from './ring.js';
 import { buildRaft } from './raft.js';
 
@@ -21,6 +22,11 @@ export const VECTORS = {
     'Test key of the encrypted segment: key id 7, the 32 bytes 00 01 02 .. 1f; nonce prefix 01 02 ed 5e 02 02 ed 5e.',
     REGEN,
   ], buildSegmented(core)),
+  'segmented-v2.hex': (core) => formatVector([
+    'walcore test vector: a SegmentedWal directory, segment format 2 (sealed blocks), docs/FORMAT.md §S9.',
+    'Test key: key id 7, the 32 bytes 00 01 02 .. 1f; nonce prefix 01 03 ed 5e 02 03 ed 5e, counters 0, 1, 2 across the directory.',
+    REGEN,
+  ], buildSegmented2(core)),
   'ring-v1.hex': (core) => formatVector([
     'walcore test vector: a RingLog file, format version 1, docs/FORMAT.md §10; wrapped, cleanly closed.',
     'Record 5 carries failure evidence: class 3 (io), code -5, digest de ad be ef.',

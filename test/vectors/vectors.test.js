@@ -14,7 +14,7 @@ import { SEGMENTS, segmentName } from './segmented.js';
 import { RING_CAPACITY, RING_FILE, RING_SLOT_SIZE } from './ring.js';
 import { RAFT_SEG1, RAFT_SEG2, RAFT_SNAP } from './raft.js';
 
-const NAMES = ['wal-file-v1.hex', 'segmented-v1.hex', 'ring-v1.hex', 'raft-v1.hex'];
+const NAMES = ['wal-file-v1.hex', 'segmented-v1.hex', 'segmented-v2.hex', 'ring-v1.hex', 'raft-v1.hex'];
 const doc = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
 const quoted = Object.fromEntries([...doc.matchAll(/<!-- vector-file: (\S+) -->\n```text\n([\s\S]*?)```/g)].map((m) => [m[1], m[2]]));
 const crc = (b) => CRC32C.buf(b) >>> 0;
@@ -49,7 +49,7 @@ test('the vectors hold the documented files and sizes', () => {
 });
 
 test('every CRC in the vectors agrees with the independent CRC-32C oracle', () => {
-  const headers = [...readVector('wal-file-v1.hex'), ...readVector('segmented-v1.hex'), ...readVector('ring-v1.hex')];
+  const headers = [...readVector('wal-file-v1.hex'), ...readVector('segmented-v1.hex'), ...readVector('segmented-v2.hex'), ...readVector('ring-v1.hex')];
   for (const { name, bytes } of headers) assert.is(u32(bytes, 60), crc(bytes.subarray(0, 60)), `${name} header`);
   for (const { name, bytes } of readVector('raft-v1.hex')) assert.is(u32(bytes, 60), crc(bytes.subarray(0, 60)), `${name} header`);
   const raftFrames = readVector('raft-v1.hex').map(({ name, bytes }) => {
@@ -60,7 +60,7 @@ test('every CRC in the vectors agrees with the independent CRC-32C oracle', () =
     return frames;
   });
   assert.equal(raftFrames, [8, 6, 1], 'frames of the two segments (with footer, locator and sync marker) and the snapshot file');
-  for (const { name, bytes } of [...readVector('wal-file-v1.hex'), ...readVector('segmented-v1.hex')]) {
+  for (const { name, bytes } of [...readVector('wal-file-v1.hex'), ...readVector('segmented-v1.hex'), ...readVector('segmented-v2.hex')]) {
     let frames = 0;
     for (let p = 64; p < bytes.length; p += 32 + u32(bytes, p + 4), frames++) {
       assert.is(u32(bytes, p), crc(bytes.subarray(p + 4, p + 32 + u32(bytes, p + 4))), `${name} frame @${p}`);

@@ -6,8 +6,8 @@
  * which is current (used to encrypt); the others only decrypt records
  * written before a rotation. The ring keeps its own copies of the keys.
  *
- * Nonces (docs/FORMAT.md §S5): a nonce is 12 bytes, stored in each
- * record: an 8-byte prefix drawn from the CSPRNG when a NonceSource is
+ * Nonces (docs/FORMAT.md §S5, §S9): a nonce is 12 bytes, stored in each
+ * record (format 1) or sealed block (format 2): an 8-byte prefix drawn from the CSPRNG when a NonceSource is
  * created, then a 4-byte counter. The WAL makes a new NonceSource on every
  * open, every segment roll and every ring change, and when a counter is
  * exhausted, so a nonce is never derived from anything that a crash can roll
@@ -15,7 +15,7 @@
  * prefix). Within one source the counter never repeats; two sources repeat a
  * prefix with probability about n^2 / 2^65 for n sources under one key.
  */
-export { sealInto, openSealed as open } from '../../platform/aes-gcm.js';
+export { sealInto, openSealed as open, openBlock } from '../../platform/aes-gcm.js';
 import { keyCheckValue } from '../../platform/key-check.js';
 
 /** AES-256 key size in bytes. */
@@ -123,14 +123,31 @@ export class KeyRing {
 
 /** Fresh nonces: random 8-byte prefix + 4-byte counter (see the file comment). */
 export class NonceSource {
-  readonly p0: number;
-  readonly p1: number;
+  p0 = 0;
+  p1 = 0;
   #counter = 0;
+  /** Prefixes this source drew (1, plus one per exhausted counter). */
+  prefixes = 0;
 
   constructor() {
+    this.#draw();
+  }
+
+  #draw(): void {
     const r = crypto.getRandomValues(new Uint32Array(2));
     this.p0 = r[0]!;
     this.p1 = r[1]!;
+    this.#counter = 0;
+    this.prefixes++;
+  }
+
+  /**
+   * The next nonce as three u32s (prefix, prefix, counter); a fresh prefix
+   * is drawn when the counter is exhausted, so no nonce is handed out twice.
+   */
+  take(): [number, number, number] {
+    if (this.#counter >= 0x100000000) this.#draw();
+    return [this.p0, this.p1, this.#counter++];
   }
 
   /** Whether `n` more nonces are available from this source. */

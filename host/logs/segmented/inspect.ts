@@ -14,6 +14,7 @@ import { join } from '../../platform/path.js';
 import { quietly } from '../../lifecycle/lifecycle.js';
 import { type KeyRing, keyOf, open as openSealed } from './encryption.js';
 import { SegmentScan } from './scan.js';
+import { sealedBlockViews } from './sealed-blocks-inspect.js';
 import { type SegmentHeader, parseSegmentName, readSegmentHeader, segConsts } from './segment-file.js';
 import { TWO_32 } from '../../core/u64.js';
 
@@ -118,6 +119,8 @@ export function* segmentRecords(core: Core, fs: FileSystem, seg: SegmentEntry, f
     let size: number;
     try { size = h.size(); } catch (e) { throw ioError('stat', seg.path, e); }
     const scan = new SegmentScan(core, h, seg.path, header, size, { ring: null, ids: 'number' });
+    // sealed-blocks hook: format-2 segments hold block frames (FORMAT.md §S9).
+    if (header.enc === core.c.SEG_ENC_SEALED_BLOCKS) { yield* sealedBlockViews(core, scan, from, ring); return; }
     const scanner = scan.scanner;
     const c = core.c;
     const k = segConsts(core);

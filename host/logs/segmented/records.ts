@@ -1,14 +1,16 @@
 /**
  * The write side of SegmentedWal below the class: making the WAL directory
  * durable, checking records, and encoding one record into core staging
- * (plain, or sealed with AES-256-GCM around the AAD the core laid out).
+ * (plain, or, with an encryption ring, staged as a plaintext inner record
+ * that sealed-blocks.ts seals with its block when the buffer is written).
  */
 import type { Core } from '../../core/core.js';
-import { type KeyRing, type NonceSource, keyOf, sealInto } from './encryption.js';
+import type { KeyRing, NonceSource } from './encryption.js';
 import { TWO_32, hi32, lo32, u32Arg, u64Arg } from '../../core/u64.js';
-import {type SegConsts, encBodyOffset } from './segment-file.js';
+import type { SegConsts } from './segment-file.js';
 import type { SegmentedAppendRecord as AppendRecord } from './types.js';
 import { IDS_HINT } from './scan.js';
+import { stageRecordAt, stagedSize } from './sealed-blocks.js';
 import type { SequenceMode } from '../../core/u64.js';
 
 export { ensureDir } from '../../lifecycle/atomic-file.js';
@@ -57,16 +59,18 @@ export function checkFields(recordType: unknown, tenantId: unknown, vshardId: un
 
 /** Bytes one record of `len` payload bytes takes as a frame. */
 export function frameSize(core: Core, k: SegConsts, len: number, encrypted: boolean): number {
-  return core.c.FRAME_HEADER_SIZE + k.REC_HEADER_SIZE + len + (encrypted ? k.REC_NONCE_SIZE + k.REC_TAG_SIZE : 0);
+  if (encrypted) return stagedSize(k, len); // sealed-blocks hook: staged as a plaintext inner record (FORMAT.md §S9)
+  return core.c.FRAME_HEADER_SIZE + k.REC_HEADER_SIZE + len;
 }
 
 /**
  * Encode one record at staging offset `off` (room was ensured); returns its
- * frame size. With a ring, the record is sealed under the ring's current key
- * with the next nonce of `nonce`.
+ * size. With a ring, the record is staged as plaintext and sealed with its
+ * block when the buffer is written (sealed-blocks.ts); format-1 records
+ * (one GCM call each) are no longer written, only read.
  */
 export function encodeRecordAt(core: Core, k: SegConsts, off: number, lsn: number, f: Fields, i: number, payload: Uint8Array,
-  salt: number, mark: number, ring: KeyRing | null, nonce: NonceSource): number {
+  salt: number, mark: number, ring: KeyRing | null, _nonce: NonceSource): number {
   const x = core.x;
   const at = core.staging + off;
   const rt = f[i]!, tLo = f[i + 1]!, tHi = f[i + 2]!, vs = f[i + 3]!, dLo = f[i + 4]!, dHi = f[i + 5]!;
@@ -74,13 +78,6 @@ export function encodeRecordAt(core: Core, k: SegConsts, off: number, lsn: numbe
     core.u8.set(payload, at + core.c.FRAME_HEADER_SIZE + k.REC_HEADER_SIZE);
     return x.encodeRecord(at, payload.length, rt, tLo, tHi, vs, dLo, dHi, salt, lo32(lsn), hi32(lsn), mark);
   }
-  const size = x.encodeEncryptedHeaders(at, payload.length + k.REC_TAG_SIZE, rt, tLo, tHi, vs, dLo, dHi, ring.currentKeyId,
-    nonce.p0, nonce.p1, nonce.next(), salt, lo32(lsn), hi32(lsn), mark);
-  const u8 = core.u8;
-  const n = at + core.c.FRAME_HEADER_SIZE + k.R_NONCE;
-  const body = at + encBodyOffset(core);
-  sealInto(keyOf(ring, ring.currentKeyId)!, u8.subarray(n, n + k.REC_NONCE_SIZE), u8.subarray(at + k.REC_AAD_START, body),
-    payload, u8.subarray(body, body + payload.length + k.REC_TAG_SIZE));
-  x.sealRecord(at);
-  return size;
+  // sealed-blocks hook: an encrypting WAL stages plaintext inner records; writeBuffered seals them in blocks (FORMAT.md §S9).
+  return stageRecordAt(core, k, off, ring, payload, rt, tLo, tHi, vs, dLo, dHi);
 }

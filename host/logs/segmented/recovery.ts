@@ -111,7 +111,7 @@ export function recover(core: Core, fs: FileSystem, dir: string, found: Array<{ 
 export function createFirstSegment(core: Core, fs: FileSystem, dir: string, ring: KeyRing | null): { name: string; firstLsn: number } {
   const k = segConsts(core);
   const name = segmentName(1);
-  const enc = ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE;
+  const enc = ring ? k.SEG_ENC_SEALED_BLOCKS : k.SEG_ENC_NONE;
   writeSegmentFile(fs, dir, name, segmentHeaderBytes(core, segmentHeaderFor(1, enc, ring)));
   try { fs.syncDir(dir); } catch (e) { throw ioError('fsync directory', dir, e); }
   return { name, firstLsn: 1 };

@@ -15,6 +15,7 @@ import { FrameScanner, SCAN_CHUNK } from '../../codec/frame-scanner.js';
 import type { FileHandle } from '../../fs/types.js';
 import {type SegmentHeader, segConsts } from './segment-file.js';
 import { type SequenceMode, TWO_32, fromHalves, hi32, lo32 } from '../../core/u64.js';
+import { scanSealedBlocks } from './sealed-blocks.js';
 
 export type { SegmentedRecord, WalRecord } from './types.js';
 import type { SegmentedRecord as WalRecord } from './types.js';
@@ -52,7 +53,8 @@ export class SegmentScan {
   ) {
     const c = core.c;
     this.scanner = new FrameScanner(core, h, path, header.salt, c.FILE_HEADER_SIZE, size,
-      c.SCAN_EMIT | c.SCAN_SEQ_NEXT | c.SCAN_MARK, chunk);
+      // sealed-blocks hook: a block's seq is its last LSN, so blocks only increase; scanSealedBlocks checks contiguity.
+      c.SCAN_EMIT | (header.enc === c.SEG_ENC_SEALED_BLOCKS ? c.SCAN_SEQ_STRICT : c.SCAN_SEQ_NEXT) | c.SCAN_MARK, chunk);
     const prev = header.firstLsn - 1;
     this.scanner.seqLo = lo32(prev);
     this.scanner.seqHi = hi32(prev);
@@ -69,6 +71,8 @@ export class SegmentScan {
    */
   next(from: number, out: WalRecord[] | null, room = Infinity): boolean {
     const core = this.core;
+    // sealed-blocks hook: format-2 segments hold block frames (FORMAT.md §S9, host/logs/segmented/sealed-blocks.ts).
+    if (this.header.enc === core.c.SEG_ENC_SEALED_BLOCKS) return scanSealedBlocks(this, core, this.ctx, from, out, room);
     const c = core.c;
     const k = segConsts(core);
     const x = core.x;

@@ -26,6 +26,7 @@ import { type SegConsts, segConsts, segmentHeaderBytes, segmentHeaderFor, segmen
 import { type SegmentMeta, type Recovered, createFirstSegment, listSegments, recover } from './recovery.js';
 import { type ReplayHost, type ReplaySnapshot, type SegmentedReplayOptions, collect, replayBatches, replayOptions } from './replay.js';
 import { checkSegmentKey } from './scan.js';
+import { sealStaged } from './sealed-blocks.js';
 import {
   type CheckedOptions, type SegmentInfo, type SegmentedAppendRecord, type SegmentedOpenReport, type SegmentedRecord,
   type SegmentedReplayPage, type SegmentedTruncateResult, type SegmentedWalOptions, checkOpenOptions,
@@ -148,7 +149,7 @@ export class SegmentedWal implements ReplayHost {
   /** Whether new records of `ring` may go into the active segment (same encryption and key). */
   private compatible(ring: KeyRing | null): boolean {
     const h = this.active.header;
-    return ring === null ? h.enc === this.#k.SEG_ENC_NONE : h.enc === this.#k.SEG_ENC_AES256GCM && h.keyId === ring.currentKeyId;
+    return ring === null ? h.enc === this.#k.SEG_ENC_NONE : h.enc === this.#k.SEG_ENC_SEALED_BLOCKS && h.keyId === ring.currentKeyId;
   }
 
   /**
@@ -235,7 +236,11 @@ export class SegmentedWal implements ReplayHost {
   private writeBuffered(): void {
     if (this.#buffered === 0) return;
     const core = this.#core;
-    this.#file.write(core.u8.subarray(core.staging, core.staging + this.#buffered));
+    // sealed-blocks hook (FORMAT.md §S9): an encrypting WAL staged plaintext inner records; seal them into block frames.
+    const ring = this.#ring;
+    const bytes = ring === null ? core.u8.subarray(core.staging, core.staging + this.#buffered)
+      : sealStaged(core, this.#k, this.#buffered, this.#writtenNext, this.#file.salt, this.#file.durableEnd, ring, this.#nonce);
+    this.#file.write(bytes);
     this.#buffered = 0;
     this.#writtenNext = this.#nextLsn;
   }
@@ -338,7 +343,7 @@ export class SegmentedWal implements ReplayHost {
    */
   private createActive(firstLsn: number, ring: KeyRing | null, replace: boolean): void {
     const k = this.#k;
-    const header = { salt: randomU32(), ...segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE, ring) };
+    const header = { salt: randomU32(), ...segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_SEALED_BLOCKS : k.SEG_ENC_NONE, ring) };
     const name = segmentName(firstLsn);
     const path = `${this.#dir}/${name}`;
     const bytes = segmentHeaderBytes(this.#core, header, header.salt);

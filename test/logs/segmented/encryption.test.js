@@ -21,15 +21,25 @@ function fill(wal, n, oracle, gen = 0) {
   }
 }
 
-/** Frames of a segment file, parsed by the test itself (an independent reading of FORMAT.md §9). */
+/**
+ * Data frames of a segment file (or of a write's buffer), parsed by the test
+ * itself (an independent reading of FORMAT.md §9): format-2 sealed blocks
+ * (type 3: seq = last LSN, count at 32, nonce at 36, key id from the
+ * segment header's p2) and format-1 records (type 2). Sync markers are skipped.
+ */
 function frames(bytes) {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = [];
-  let p = dv.getUint32(0, true) === 0x72636c77 ? 64 : 0;
+  const header = dv.getUint32(0, true) === 0x72636c77;
+  const segKey = header ? dv.getUint32(32, true) : undefined;
+  let p = header ? 64 : 0;
   while (p + 32 <= bytes.length && bytes[p + 8] === 0xf7) {
     const len = dv.getUint32(p + 4, true);
     if (p + 32 + len > bytes.length) break;
-    out.push({ at: p, len, type: bytes[p + 10], lsn: Number(dv.getBigUint64(p + 16, true)), flags: dv.getUint32(p + 56, true), keyId: dv.getUint32(p + 60, true) });
+    const type = bytes[p + 10];
+    const lsn = Number(dv.getBigUint64(p + 16, true));
+    if (type === 3) out.push({ at: p, len, type, lsn, count: dv.getUint32(p + 32, true), keyId: segKey });
+    else if (type === 2) out.push({ at: p, len, type, lsn, count: 1, flags: dv.getUint32(p + 56, true), keyId: dv.getUint32(p + 60, true) });
     p += 32 + len;
   }
   return out;
@@ -59,7 +69,7 @@ test('round trip: records are stored encrypted and replay as the plaintext', () 
   assert.not.ok(hex(first).includes(hex(secret.subarray(0, 12))), 'no plaintext on disk');
   assert.is(new TextDecoder().decode(first.subarray(0, 4)), 'wlcr', 'the segment header stays plaintext');
   const f = frames(first);
-  assert.ok(f.length > 0 && f.every((x) => x.flags === 1 && x.keyId === 7));
+  assert.ok(f.length > 0 && f.every((x) => x.type === 3 && x.keyId === 7), 'format 2: sealed blocks under key id 7');
   again.close();
 });
 
@@ -178,12 +188,13 @@ test('setEncryptionRing with another key under the active segment\'s key id is D
 function tamper(name, mutate) {
   test(`tampering: ${name} is DECRYPT_FAILED even with a matching CRC`, () => {
     const fs = new MemoryFileSystem();
-    const wal = SegmentedWal.open({ dir: '/w', fs, segmentTargetSize: 300, encryptionRing: RING });
+    const wal = SegmentedWal.open({ dir: '/w', fs, segmentTargetSize: 300, bufferSize: 0, encryptionRing: RING }); // one block per record
     fill(wal, 12, new Map());
     wal.close();
     const path = '/w/wal-00000000000000000001.seg';
     const bytes = fs.readFile(path);
     const f = frames(bytes)[1];
+    assert.is(f.type, 3);
     mutate(bytes, f);
     fixCrc(bytes, f.at);
     fs.writeFile(path, bytes);
@@ -195,14 +206,14 @@ function tamper(name, mutate) {
     again.close();
   });
 }
-tamper('a flipped ciphertext bit', (b, f) => { b[f.at + 32 + 44 + 3] ^= 0x10; });
+tamper('a flipped ciphertext bit', (b, f) => { b[f.at + 48 + 3] ^= 0x10; });
 tamper('a flipped tag bit', (b, f) => { b[f.at + 32 + f.len - 1] ^= 0x01; });
-tamper('a changed tenantId in the plaintext sub-header (AAD)', (b, f) => { b[f.at + 32 + 8] ^= 0x01; });
-tamper('a changed nonce', (b, f) => { b[f.at + 32 + 32] ^= 0x80; });
+tamper('a changed tenantId inside the block (encrypted inner record)', (b, f) => { b[f.at + 48 + 8] ^= 0x01; });
+tamper('a changed nonce (AAD)', (b, f) => { b[f.at + 36] ^= 0x80; });
 
 test('records decrypted before one that fails authentication are handed out before DECRYPT_FAILED', () => {
   const fs = new MemoryFileSystem();
-  const wal = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
+  const wal = SegmentedWal.open({ dir: '/w', fs, bufferSize: 0, encryptionRing: RING }); // one block per record
   const oracle = new Map();
   fill(wal, 5, oracle);
   wal.roll(); // sealed: no trailing sync marker
@@ -210,27 +221,27 @@ test('records decrypted before one that fails authentication are handed out befo
   const path = '/w/wal-00000000000000000001.seg';
   const b = fs.readFile(path);
   const f = frames(b)[3];
-  b[f.at + 32 + 32 + 12] ^= 0x01; // ciphertext of LSN 4, CRC fixed so only the GCM tag catches it
+  b[f.at + 48] ^= 0x01; // ciphertext of LSN 4's block, CRC fixed so only the GCM tag catches it
   fixCrc(b, f.at);
   fs.writeFile(path, b);
   const again = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
   const got = [];
   const e = errOf(() => { for (const r of again.records()) got.push(r.lsn); });
   assert.is(e?.code, 'DECRYPT_FAILED');
-  assert.equal(got, [1, 2, 3], 'the records before the bad one, all in the same chunk');
+  assert.equal(got, [1, 2, 3], 'the records of the blocks before the bad one, all in the same chunk');
   assert.equal(again.replayFromLimit(1, 3).records.map((r) => r.lsn), [1, 2, 3]);
   again.close();
 });
 
 test('a flipped ciphertext bit without a CRC fix-up is CORRUPTED in a sealed segment', () => {
   const fs = new MemoryFileSystem();
-  const wal = SegmentedWal.open({ dir: '/w', fs, segmentTargetSize: 300, encryptionRing: RING });
+  const wal = SegmentedWal.open({ dir: '/w', fs, segmentTargetSize: 300, bufferSize: 0, encryptionRing: RING });
   fill(wal, 12, new Map());
   wal.close();
   const path = '/w/wal-00000000000000000001.seg';
   const bytes = fs.readFile(path);
   const f = frames(bytes)[1];
-  bytes[f.at + 32 + 50] ^= 0x04;
+  bytes[f.at + 48 + 5] ^= 0x04;
   fs.writeFile(path, bytes);
   const again = SegmentedWal.open({ dir: '/w', fs, encryptionRing: RING });
   const e = errOf(() => again.replay());
@@ -259,13 +270,13 @@ class NonceLog {
   constructor(inner) { this.inner = inner; this.name = 'nonce-log'; this.seen = new Map(); this.reuse = []; this.count = 0; }
   note(buf) {
     for (const f of frames(buf)) {
-      if (f.type !== 2 || f.flags !== 1) continue;
-      const nonce = `${f.keyId}:${hex(buf.subarray(f.at + 64, f.at + 76))}`;
+      if (f.type !== 3) continue;
+      const nonce = hex(buf.subarray(f.at + 36, f.at + 48)); // one key (RING) in this test
       const sealed = hex(buf.subarray(f.at + 8, f.at + 32 + f.len)); // AAD and ciphertext (a retried write repeats them exactly)
       const prev = this.seen.get(nonce);
-      if (prev !== undefined && prev !== sealed) this.reuse.push(`LSN ${f.lsn}, nonce ${nonce}`);
+      if (prev !== undefined && prev !== sealed) this.reuse.push(`block ending at LSN ${f.lsn}, nonce ${nonce}`);
       this.seen.set(nonce, sealed);
-      this.count++;
+      this.count += f.count;
     }
   }
   open(path, flags) {
