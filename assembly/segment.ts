@@ -146,6 +146,30 @@ export function encodeRecord(ptr: usize, bodyLen: u32, recordType: u32, tenantLo
 }
 
 /**
+ * Encode `count` plain record frames back to back from `ptr`, with LSNs
+ * first, first + 1, ...: the host has copied record i's body to its place
+ * (after its frame header and sub-header) and filled record descriptor i's
+ * RD_TYPE, RD_VSHARD, RD_TENANT_*, RD_DATABASE_* and RD_BODY_LEN (the
+ * decode layout, reused as input: a core appends or replays, never both).
+ * One call frames a whole buffer of records, as encodeBatch does for plain
+ * frames. Returns OK, or ERR_ARGUMENT for a bad count (the host knows the
+ * total size: it placed the bodies).
+ */
+export function encodeRecords(ptr: usize, count: u32, salt: u32, firstLo: u32, firstHi: u32, mark: f64): i32 {
+  if (count > RD_CAPACITY) return ERR_ARGUMENT;
+  let p = ptr;
+  let r = RDESC;
+  let lsn: u64 = (<u64>firstHi << 32) | <u64>firstLo;
+  for (let i: u32 = 0; i < count; i++, r += RD_SIZE, lsn++) {
+    const bodyLen = load<u32>(r + RD_BODY_LEN);
+    writeSubHeader(p + FRAME_HEADER_SIZE, load<u32>(r + RD_TYPE), load<u32>(r + RD_TENANT_LO), load<u32>(r + RD_TENANT_HI),
+      load<u32>(r + RD_VSHARD), load<u32>(r + RD_DATABASE_LO), load<u32>(r + RD_DATABASE_HI), 0, 0);
+    p += encodeFrame(p, REC_HEADER_SIZE + bodyLen, TYPE_RECORD, salt, <u32>lsn, <u32>(lsn >>> 32), mark);
+  }
+  return OK;
+}
+
+/**
  * Step 1 of an encrypted record: write the frame header (all but its CRC)
  * and the sub-header with key id and nonce. `sealedLen` is the ciphertext
  * plus tag length; the host then encrypts with AAD = [ptr + REC_AAD_START,

@@ -30,7 +30,8 @@ import {
   type CheckedOptions, type SegmentInfo, type SegmentedAppendRecord, type SegmentedOpenReport, type SegmentedRecord,
   type SegmentedReplayPage, type SegmentedTruncateResult, type SegmentedWalOptions, checkOpenOptions,
 } from './types.js';
-import { FIELDS, type Fields, checkFields, checkRecord, encodeRecordAt, ensureDir, frameSize } from './records.js';
+import { FIELDS, type Fields, checkFields, checkRecord, ensureDir, frameSize } from './records.js';
+import { AppendBuffer } from './append-buffer.js';
 import type { SequenceMode } from '../../core/u64.js';
 
 export type {
@@ -58,8 +59,8 @@ export class SegmentedWal implements ReplayHost {
   #file: FrameFile;
   #ring: KeyRing | null = null;
   #nonce = new NonceSource();
-  /** Bytes of framed records in core staging, to be written at #file.end. */
-  #buffered = 0;
+  /** Records in core staging, to be written at #file.end. */
+  readonly #buf: AppendBuffer;
   #nextLsn: number;
   #writtenNext: number;
   #durableNext: number;
@@ -71,6 +72,7 @@ export class SegmentedWal implements ReplayHost {
     this.#fs = fs;
     this.#core = core;
     this.#k = segConsts(core);
+    this.#buf = new AppendBuffer(core, this.#k);
     this.#lock = lock;
     this.#life = new Lifecycle('WAL', o.dir, () => this.sync(), r.handle.syncAsync === undefined ? undefined : () => this.syncOffThread());
     this.#target = o.segmentTargetSize;
@@ -164,7 +166,7 @@ export class SegmentedWal implements ReplayHost {
     this.checkRing();
     const size = frameSize(this.#core, this.#k, payload.length, this.#ring !== null);
     this.prepare(size, 1);
-    this.encode(this.#buffered, this.#nextLsn, this.#fields, 0, payload);
+    this.add(this.#nextLsn, this.#fields, 0, payload);
     return this.commit(size, 1);
   }
 
@@ -184,9 +186,9 @@ export class SegmentedWal implements ReplayHost {
     let total = 0;
     for (const r of records) total += frameSize(this.#core, this.#k, r.payload.length, this.#ring !== null);
     this.prepare(total, records.length);
-    let off = this.#buffered;
     for (let i = 0; i < records.length; i++) {
-      off += this.encode(off, this.#nextLsn + i, parsed, i * FIELDS, records[i]!.payload);
+      if (i > 0) this.#buf.reserve(0, this.#file);
+      this.add(this.#nextLsn + i, parsed, i * FIELDS, records[i]!.payload);
     }
     return this.commit(total, records.length);
   }
@@ -204,27 +206,27 @@ export class SegmentedWal implements ReplayHost {
   /** Roll if the active segment is full, make room in the buffer for `size` bytes and `count` nonces. */
   private prepare(size: number, count: number): void {
     if (this.#nextLsn + count > Number.MAX_SAFE_INTEGER) throw new RangeError('append: LSNs are exhausted (they are kept below 2^53)');
-    if (!this.activeEmpty() && this.#file.end + this.#buffered >= this.#target) this.rollNow();
-    if (this.#buffered > 0 && this.#buffered + size > this.#bufferSize) this.writeBuffered();
-    this.#core.ensure(this.#buffered + size);
+    if (!this.activeEmpty() && this.#file.end + this.#buf.bytes >= this.#target) this.rollNow();
+    if (this.#buf.bytes > 0 && this.#buf.bytes + size > this.#bufferSize) this.writeBuffered();
+    this.#buf.reserve(size, this.#file);
     if (this.#ring !== null && !this.#nonce.has(count)) this.#nonce = new NonceSource();
   }
 
-  /** Encode one record at staging offset `off`; returns its frame size. */
-  private encode(off: number, lsn: number, f: Fields, i: number, payload: Uint8Array): number {
-    return encodeRecordAt(this.#core, this.#k, off, lsn, f, i, payload, this.#file.salt, this.#file.durableEnd, this.#ring, this.#nonce);
+  /** Add one record (room was reserved) to the buffer: plain, or the encryption branch with a ring. */
+  private add(lsn: number, f: Fields, i: number, payload: Uint8Array): void {
+    if (this.#ring === null) this.#buf.addPlain(lsn, f, i, payload);
+    else this.#buf.addEncrypted(lsn, f, i, payload, this.#file, this.#ring, this.#nonce);
   }
 
   /** Account for `count` encoded records; write when the buffer is full, un-appending them if that fails. */
   private commit(size: number, count: number): number {
     const first = this.#nextLsn;
-    this.#buffered += size;
     this.#nextLsn += count;
-    if (this.#buffered >= this.#bufferSize) {
+    if (this.#buf.bytes >= this.#bufferSize) {
       try {
         this.writeBuffered();
       } catch (e) {
-        if (this.#life.state === 'open') { this.#buffered -= size; this.#nextLsn -= count; }
+        if (this.#life.state === 'open') { this.#buf.drop(size); this.#nextLsn -= count; }
         throw e;
       }
     }
@@ -233,10 +235,11 @@ export class SegmentedWal implements ReplayHost {
 
   /** Write buffered frames (not durable). A failed write is rolled back, keeping the buffer, or poisons. */
   private writeBuffered(): void {
-    if (this.#buffered === 0) return;
-    const core = this.#core;
-    this.#file.write(core.u8.subarray(core.staging, core.staging + this.#buffered));
-    this.#buffered = 0;
+    const buf = this.#buf;
+    if (buf.bytes === 0) return;
+    buf.encodePending(this.#file);
+    this.#file.write(buf.view());
+    buf.clear();
     this.#writtenNext = this.#nextLsn;
   }
 
@@ -250,7 +253,7 @@ export class SegmentedWal implements ReplayHost {
     this.writeBuffered();
     if (!this.#file.sync()) return;
     this.#durableNext = this.#writtenNext;
-    this.#file.writeMarker(this.#buffered);
+    this.#file.writeMarker(this.#buf.bytes);
   }
 
   /**
@@ -288,7 +291,7 @@ export class SegmentedWal implements ReplayHost {
     }
     if (!synced) return;
     if (next > this.#durableNext) this.#durableNext = next;
-    if (this.#life.state === 'open' && this.#file === file && file.end === end && file.durableEnd === end) file.writeMarker(this.#buffered);
+    if (this.#life.state === 'open' && this.#file === file && file.end === end && file.durableEnd === end) file.writeMarker(this.#buf.bytes);
   }
 
   /** After a failed async fsync of a segment a roll sealed meanwhile: remove the segments after it (see syncOffThread). */
