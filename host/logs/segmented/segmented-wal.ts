@@ -24,7 +24,7 @@ import { disposeSymbol } from '../../lifecycle/options.js';
 import { safeArg } from '../../core/u64.js';
 import { type SegConsts, segConsts, segmentHeaderBytes, segmentHeaderFor, segmentName, writeSegmentFile } from './segment-file.js';
 import { type SegmentMeta, type Recovered, createFirstSegment, listSegments, recover } from './recovery.js';
-import { type ReplayHost, type ReplaySnapshot, type SegmentedReplayOptions, collect, replayBatches, replayOptions } from './replay.js';
+import { type ReplayHost, type ReplaySnapshot, type SegmentedReplayOptions, RecordIterator, collect, replayBatches, replayOptions } from './replay.js';
 import { checkSegmentKey } from './scan.js';
 import {
   type CheckedOptions, type SegmentInfo, type SegmentedAppendRecord, type SegmentedOpenReport, type SegmentedRecord,
@@ -449,9 +449,8 @@ export class SegmentedWal implements ReplayHost {
    * by segment, in bounded memory. No file descriptor is held between
    * batches, so an abandoned iterator leaks nothing.
    */
-  *records(fromLsn?: number | bigint, options?: SegmentedReplayOptions): IterableIterator<SegmentedRecord> {
-    const durableOnly = replayOptions('records', options);
-    for (const batch of replayBatches(this, fromLsn, durableOnly)) yield* batch;
+  records(fromLsn?: number | bigint, options?: SegmentedReplayOptions): IterableIterator<SegmentedRecord> {
+    return new RecordIterator(() => replayBatches(this, fromLsn, replayOptions('records', options)));
   }
 
   [Symbol.iterator](): IterableIterator<SegmentedRecord> { return this.records(); }
