@@ -170,6 +170,23 @@ export function encodeRecords(ptr: usize, count: u32, salt: u32, firstLo: u32, f
 }
 
 /**
+ * The salt of a segment that reuses a recycled file (FORMAT.md §S7): the
+ * `len` bytes at ptr are the file's start (its old header and first frame).
+ * Returns `candidate` unless it equals the old header's salt or the first
+ * old frame's, else the next value that equals neither, so no stale frame
+ * left in the file carries the new segment's salt.
+ */
+export function recycledSalt(ptr: usize, len: u32, candidate: u32): u32 {
+  let a: u32 = candidate ^ 1;
+  let b: u32 = candidate ^ 1;
+  if (len >= FILE_HEADER_SIZE) a = load<u32>(ptr + FH_SALT);
+  if (len >= FILE_HEADER_SIZE + FRAME_HEADER_SIZE) b = load<u32>(ptr + FILE_HEADER_SIZE + F_SALT);
+  let s = candidate;
+  while (s == a || s == b) s++;
+  return s;
+}
+
+/**
  * Step 1 of an encrypted record: write the frame header (all but its CRC)
  * and the sub-header with key id and nonce. `sealedLen` is the ciphertext
  * plus tag length; the host then encrypts with AAD = [ptr + REC_AAD_START,

@@ -12,17 +12,16 @@
  * no longer match what the WAL believes, poisons it: every later call throws
  * POISONED until it is reopened (reopening recovers).
  */
-import { randomU32 } from '../../platform/random.js';
 import { Core } from '../../core/core.js';
 import { KeyRing, NonceSource } from './encryption.js';
 import { WalError } from '../../errors.js';
-import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
+import type { FileLock, FileSystem } from '../../fs/types.js';
 import { logFileSystem } from '../../fs/default.js';
 import { FrameFile } from '../../codec/frame-file.js';
 import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
 import { disposeSymbol } from '../../lifecycle/options.js';
 import { safeArg } from '../../core/u64.js';
-import { type SegConsts, segConsts, segmentHeaderBytes, segmentHeaderFor, segmentName, writeSegmentFile } from './segment-file.js';
+import { type SegConsts, segConsts, segmentHeaderFor } from './segment-file.js';
 import { type SegmentMeta, type Recovered, createFirstSegment, listSegments, recover } from './recovery.js';
 import { type ReplayHost, type ReplaySnapshot, type SegmentedReplayOptions, RecordIterator, collect, replayBatches, replayOptions } from './replay.js';
 import { checkSegmentKey } from './scan.js';
@@ -32,6 +31,8 @@ import {
 } from './types.js';
 import { FIELDS, type Fields, checkFields, checkRecord, ensureDir, frameSize } from './records.js';
 import { AppendBuffer } from './append-buffer.js';
+import { SegmentPool } from './recycle.js';
+import { deleteSegmentsBelow, makeSegment } from './segments.js';
 import type { SequenceMode } from '../../core/u64.js';
 
 export type {
@@ -52,6 +53,10 @@ export class SegmentedWal implements ReplayHost {
   readonly #ids: SequenceMode;
   readonly #allowPlaintext: boolean;
   readonly #readCores: Core[] = [];
+  /** Free files for new segments (recycleSegments; ./recycle.ts). */
+  readonly #pool: SegmentPool;
+  /** Whether the active segment reuses a recycled file (old bytes lie after its records: cutStale). */
+  #recycled = false;
   /** Checked fields of the record append() is encoding (reused: append allocates nothing). */
   readonly #fields: Fields = new Float64Array(FIELDS);
   #segs: SegmentMeta[];
@@ -67,7 +72,7 @@ export class SegmentedWal implements ReplayHost {
   /** The segment whose fsync the group commit is running off the JS thread, and a promise that settles (never rejects) when it has. */
   #syncing: { file: FrameFile; done: Promise<unknown> } | undefined;
 
-  private constructor(fs: FileSystem, core: Core, lock: FileLock, o: CheckedOptions, r: Recovered, created: number) {
+  private constructor(fs: FileSystem, core: Core, lock: FileLock, o: CheckedOptions, r: Recovered, created: number, names: readonly string[]) {
     this.#dir = o.dir;
     this.#fs = fs;
     this.#core = core;
@@ -80,6 +85,7 @@ export class SegmentedWal implements ReplayHost {
     this.#ids = o.u64;
     this.#allowPlaintext = o.allowPlaintext;
     this.#segs = r.segments;
+    this.#pool = new SegmentPool(fs, o.dir, o.recycleSegments, names);
     const active = r.segments[r.segments.length - 1]!;
     this.#file = new FrameFile(core, r.handle, active.path, active.header.salt, r.tail.end, r.tail.fileSize, this.#life);
     this.#nextLsn = this.#writtenNext = this.#durableNext = r.nextLsn;
@@ -110,7 +116,7 @@ export class SegmentedWal implements ReplayHost {
       const r = recover(core, fs, dir, found, ctx);
       let wal: SegmentedWal | undefined;
       acquired.add(r.handle, (h) => (wal === undefined ? h.close() : wal.#file.close()));
-      wal = new SegmentedWal(fs, core, lock, o, r, created);
+      wal = new SegmentedWal(fs, core, lock, o, r, created, fs.list(dir));
       if (ring) wal.checkActiveKey(ring);
       const change = ring !== undefined && !wal.compatible(ring);
       // One fsync covers recovery's cut and the open's marker: an open leaves nothing unsynced.
@@ -323,10 +329,18 @@ export class SegmentedWal implements ReplayHost {
 
   private rollNow(): void {
     this.writeBuffered();
+    this.cutStale(this.#file.end);
     this.#file.seal();
     this.active.size = this.#file.end;
     this.#durableNext = this.#writtenNext;
     this.createActive(this.#nextLsn, this.#ring, false);
+  }
+
+  /** A recycled active segment: cut the old life's bytes after `at` (a sealed or closed segment is exactly its frames). */
+  private cutStale(at: number): void {
+    if (!this.#recycled) return;
+    this.#file.h.truncate(at);
+    this.#recycled = false;
   }
 
   /** Rewrite the (empty) active segment's header for `ring`, same first LSN. */
@@ -341,23 +355,17 @@ export class SegmentedWal implements ReplayHost {
    */
   private createActive(firstLsn: number, ring: KeyRing | null, replace: boolean): void {
     const k = this.#k;
-    const header = { salt: randomU32(), ...segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE, ring) };
-    const name = segmentName(firstLsn);
-    const path = `${this.#dir}/${name}`;
-    const bytes = segmentHeaderBytes(this.#core, header, header.salt);
-    writeSegmentFile(this.#fs, this.#dir, name, bytes);
-    try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.#life.poison(e, 'directory fsync after creating a segment failed', this.#dir); }
-    let h: FileHandle;
-    try { h = this.#fs.open(path, { write: true }); } catch (e) { throw this.#life.poison(e, 'opening a new segment failed', path); }
+    const fields = segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE, ring);
+    const seg = makeSegment(this.#core, this.#fs, this.#dir, this.#pool, this.#life, fields, replace);
     // The old handle's fsync may be in flight (syncOffThread): close it only once that has settled.
     const old = this.#file;
     const syncing = this.#syncing;
     if (syncing !== undefined && syncing.file === old) void syncing.done.then(() => old.close());
     else old.close();
-    const meta: SegmentMeta = { name, path, firstLsn, size: bytes.length, header };
-    if (replace) this.#segs[this.#segs.length - 1] = meta;
-    else this.#segs.push(meta);
-    this.#file = new FrameFile(this.#core, h, path, header.salt, bytes.length, bytes.length, this.#life);
+    if (replace) this.#segs[this.#segs.length - 1] = seg.meta;
+    else this.#segs.push(seg.meta);
+    this.#file = new FrameFile(this.#core, seg.handle, seg.meta.path, seg.meta.header.salt, seg.end, seg.end, this.#life);
+    this.#recycled = seg.recycled;
     this.#nonce = new NonceSource();
   }
 
@@ -390,18 +398,7 @@ export class SegmentedWal implements ReplayHost {
   truncateBefore(checkpointLsn: number | bigint): SegmentedTruncateResult {
     this.live();
     const cp = safeArg(checkpointLsn, 'truncateBefore: checkpointLsn');
-    const result: SegmentedTruncateResult = { segmentsDeleted: 0, bytesReclaimed: 0 };
-    while (this.#segs.length > 1 && this.#segs[1]!.firstLsn <= cp) {
-      const s = this.#segs[0]!;
-      try { this.#fs.remove(s.path); } catch (e) {
-        throw new WalError('IO_ERROR', `${s.path}: removing the segment failed after ${result.segmentsDeleted} were deleted`, { path: s.path, cause: e });
-      }
-      this.#segs.shift();
-      try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.#life.poison(e, 'directory fsync after deleting a segment failed'); }
-      result.segmentsDeleted++;
-      result.bytesReclaimed += s.size;
-    }
-    return result;
+    return deleteSegmentsBelow(this.#fs, this.#dir, this.#segs, cp, this.#pool, this.#life);
   }
 
   /** Every segment, oldest first. */
@@ -481,6 +478,7 @@ export class SegmentedWal implements ReplayHost {
   close(): void {
     this.#life.close(() => {
       this.sync();
+      this.cutStale(this.#file.size);
       this.#file.finish();
     }, () => {
       this.#file.close();
