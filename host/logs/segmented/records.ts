@@ -31,6 +31,15 @@ export function checkRecord(r: AppendRecord, where: string, ids: SequenceMode, m
   checkFields(r.recordType, r.tenantId, r.vshardId, r.databaseId, r.payload, `${where}.`, ids, maxBody, out, at);
 }
 
+/** Check appendBatch()'s records (TypeError/RangeError; none is appended on failure); returns their fields. */
+export function checkBatch(records: readonly AppendRecord[], ids: SequenceMode, maxBody: number): Fields {
+  if (!Array.isArray(records)) throw new TypeError('appendBatch: records must be an array');
+  if (records.length === 0) throw new RangeError('appendBatch: records must not be empty');
+  const parsed: Fields = new Float64Array(records.length * FIELDS);
+  records.forEach((r, i) => checkRecord(r, `appendBatch: records[${i}]`, ids, maxBody, parsed, i * FIELDS));
+  return parsed;
+}
+
 const isU32 = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 0xffffffff && Number.isInteger(v);
 const isSafeU64 = (v: unknown): v is number => typeof v === 'number' && v >= 0 && Number.isSafeInteger(v);
 

@@ -18,21 +18,23 @@ import { WalError } from '../../errors.js';
 import type { FileLock, FileSystem } from '../../fs/types.js';
 import { logFileSystem } from '../../fs/default.js';
 import { FrameFile } from '../../codec/frame-file.js';
-import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
+import { Lifecycle, type LogState, openLocked } from '../../lifecycle/lifecycle.js';
 import { disposeSymbol } from '../../lifecycle/options.js';
 import { safeArg } from '../../core/u64.js';
 import { type SegConsts, segConsts, segmentHeaderFor } from './segment-file.js';
 import { type SegmentMeta, type Recovered, createFirstSegment, listSegments, recover } from './recovery.js';
-import { type ReplayHost, type ReplaySnapshot, type SegmentedReplayOptions, RecordIterator, collect, replayBatches, replayOptions } from './replay.js';
+import type { ReplayHost, ReplaySnapshot } from './replay.js';
+import { SegmentedReplayApi } from './replay-api.js';
 import { checkSegmentKey } from './scan.js';
 import {
-  type CheckedOptions, type SegmentInfo, type SegmentedAppendRecord, type SegmentedOpenReport, type SegmentedRecord,
-  type SegmentedReplayPage, type SegmentedTruncateResult, type SegmentedWalOptions, checkOpenOptions,
+  type CheckedOptions, type SegmentInfo, type SegmentedAppendRecord, type SegmentedOpenReport, type SegmentedTruncateResult,
+  type SegmentedWalOptions, checkOpenOptions,
 } from './types.js';
-import { FIELDS, type Fields, checkFields, checkRecord, ensureDir, frameSize } from './records.js';
+import { FIELDS, type Fields, checkBatch, checkFields, ensureDir, frameSize } from './records.js';
 import { AppendBuffer } from './append-buffer.js';
 import { SegmentPool } from './recycle.js';
-import { deleteSegmentsBelow, makeSegment } from './segments.js';
+import { deleteSegmentsBelow, makeSegment, segmentInfos } from './segments.js';
+import { OffThreadSync } from './sync-off-thread.js';
 import type { SequenceMode } from '../../core/u64.js';
 
 export type {
@@ -40,7 +42,7 @@ export type {
   SegmentedTruncateResult, SegmentedWalOptions, TruncateResult, WalRecord,
 } from './types.js';
 
-export class SegmentedWal implements ReplayHost {
+export class SegmentedWal extends SegmentedReplayApi implements ReplayHost {
   readonly openReport: SegmentedOpenReport;
   readonly #dir: string;
   readonly #fs: FileSystem;
@@ -69,23 +71,33 @@ export class SegmentedWal implements ReplayHost {
   #nextLsn: number;
   #writtenNext: number;
   #durableNext: number;
-  /** The segment whose fsync the group commit is running off the JS thread, and a promise that settles (never rejects) when it has. */
-  #syncing: { file: FrameFile; done: Promise<unknown> } | undefined;
+  /** The group commit's fdatasync off the JS thread (./sync-off-thread.ts). */
+  readonly #offThread: OffThreadSync;
 
   private constructor(fs: FileSystem, core: Core, lock: FileLock, o: CheckedOptions, r: Recovered, created: number, names: readonly string[]) {
+    super();
     this.#dir = o.dir;
     this.#fs = fs;
     this.#core = core;
     this.#k = segConsts(core);
     this.#buf = new AppendBuffer(core, this.#k);
     this.#lock = lock;
-    this.#life = new Lifecycle('WAL', o.dir, () => this.sync(), r.handle.syncAsync === undefined ? undefined : () => this.syncOffThread());
+    this.#life = new Lifecycle('WAL', o.dir, () => this.sync(), r.handle.syncAsync === undefined ? undefined : () => this.#offThread.run());
     this.#target = o.segmentTargetSize;
     this.#bufferSize = o.bufferSize;
     this.#ids = o.u64;
     this.#allowPlaintext = o.allowPlaintext;
     this.#segs = r.segments;
     this.#pool = new SegmentPool(fs, o.dir, o.recycleSegments, names);
+    this.#offThread = new OffThreadSync(fs, o.dir, {
+      file: () => this.#file,
+      flush: () => { this.live(); this.writeBuffered(); return this.#writtenNext; },
+      durable: (next) => { if (next > this.#durableNext) this.#durableNext = next; },
+      markIfIdle: (file, end) => {
+        if (this.#life.state === 'open' && this.#file === file && file.end === end && file.durableEnd === end) file.writeMarker(this.#buf.bytes);
+      },
+      segments: () => this.#segs,
+    });
     const active = r.segments[r.segments.length - 1]!;
     this.#file = new FrameFile(core, r.handle, active.path, active.header.salt, r.tail.end, r.tail.fileSize, this.#life);
     this.#nextLsn = this.#writtenNext = this.#durableNext = r.nextLsn;
@@ -184,10 +196,7 @@ export class SegmentedWal implements ReplayHost {
    */
   appendBatch(records: readonly SegmentedAppendRecord[]): number {
     this.live();
-    if (!Array.isArray(records)) throw new TypeError('appendBatch: records must be an array');
-    if (records.length === 0) throw new RangeError('appendBatch: records must not be empty');
-    const parsed: Fields = new Float64Array(records.length * FIELDS);
-    records.forEach((r, i) => checkRecord(r, `appendBatch: records[${i}]`, this.#ids, this.#k.MAX_RECORD_BODY, parsed, i * FIELDS));
+    const parsed = checkBatch(records, this.#ids, this.#k.MAX_RECORD_BODY);
     this.checkRing();
     let total = 0;
     for (const r of records) total += frameSize(this.#core, this.#k, r.payload.length, this.#ring !== null);
@@ -262,55 +271,7 @@ export class SegmentedWal implements ReplayHost {
     this.#file.writeMarker(this.#buf.bytes);
   }
 
-  /**
-   * The group commit's sync off the JS thread: write the buffer, then await
-   * the active segment's fdatasync (FrameFile.syncAsync) while appends keep
-   * buffering; durableSequence advances to what it covered, and a sync
-   * marker follows if nothing was written meanwhile (as sync() does). A
-   * roll while it is in flight seals the segment synchronously (its own
-   * fsync) and closes the old handle only once this fsync has settled
-   * (createActive). If it fails, FrameFile has cut that segment back to its
-   * durable end and the WAL is poisoned; if a roll sealed it meanwhile, the
-   * segments created after it are removed (best effort), because their
-   * first LSNs now lie past a gap and nothing in them was acknowledged by a
-   * sync that proves anything (a concurrent fsync's success proves nothing
-   * once another reported a writeback error): the cut segment becomes the
-   * last again and the next open recovers it, LSNs contiguous.
-   */
-  private async syncOffThread(): Promise<void> {
-    this.live();
-    this.writeBuffered();
-    const file = this.#file;
-    const next = this.#writtenNext;
-    const end = file.end;
-    const run = file.syncAsync();
-    const done = run.then(() => undefined, () => undefined);
-    this.#syncing = { file, done };
-    let synced: boolean;
-    try {
-      synced = await run;
-    } catch (e) {
-      if (file !== this.#file) this.dropSegmentsAfter(file);
-      throw e;
-    } finally {
-      if (this.#syncing?.done === done) this.#syncing = undefined;
-    }
-    if (!synced) return;
-    if (next > this.#durableNext) this.#durableNext = next;
-    if (this.#life.state === 'open' && this.#file === file && file.end === end && file.durableEnd === end) file.writeMarker(this.#buf.bytes);
-  }
-
-  /** After a failed async fsync of a segment a roll sealed meanwhile: remove the segments after it (see syncOffThread). */
-  private dropSegmentsAfter(file: FrameFile): void {
-    const i = this.#segs.findIndex((m) => m.path === file.path);
-    if (i < 0 || i === this.#segs.length - 1) return;
-    quietly(() => {
-      for (const m of this.#segs.slice(i + 1).reverse()) this.#fs.remove(m.path);
-      this.#fs.syncDir(this.#dir);
-    });
-  }
-
-  /** Group commit: resolves once every record appended before the call is durable; callers share one fsync, run off the JS thread where the file system can (syncOffThread). */
+  /** Group commit: resolves once every record appended before the call is durable; callers share one fsync, run off the JS thread where the file system can (./sync-off-thread.ts). */
   syncAsync(): Promise<void> {
     return this.#life.syncAsync();
   }
@@ -357,11 +318,7 @@ export class SegmentedWal implements ReplayHost {
     const k = this.#k;
     const fields = segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_AES256GCM : k.SEG_ENC_NONE, ring);
     const seg = makeSegment(this.#core, this.#fs, this.#dir, this.#pool, this.#life, fields, replace);
-    // The old handle's fsync may be in flight (syncOffThread): close it only once that has settled.
-    const old = this.#file;
-    const syncing = this.#syncing;
-    if (syncing !== undefined && syncing.file === old) void syncing.done.then(() => old.close());
-    else old.close();
+    this.#offThread.release(this.#file); // its fsync may be in flight (group commit)
     if (replace) this.#segs[this.#segs.length - 1] = seg.meta;
     else this.#segs.push(seg.meta);
     this.#file = new FrameFile(this.#core, seg.handle, seg.meta.path, seg.meta.header.salt, seg.end, seg.end, this.#life);
@@ -404,15 +361,7 @@ export class SegmentedWal implements ReplayHost {
   /** Every segment, oldest first. */
   listSegments(): SegmentInfo[] {
     this.live();
-    const n = this.#segs.length;
-    return this.#segs.map((s, i) => ({
-      path: s.path,
-      firstLsn: s.firstLsn,
-      lastLsn: (i < n - 1 ? this.#segs[i + 1]!.firstLsn : this.#nextLsn) - 1,
-      sizeBytes: i < n - 1 ? s.size : this.#file.size,
-      sealed: i < n - 1,
-      encrypted: s.header.enc !== this.#k.SEG_ENC_NONE,
-    }));
+    return segmentInfos(this.#segs, this.#nextLsn, this.#file.size, this.#k.SEG_ENC_NONE);
   }
 
   /** Bytes of all segment files on disk (records still buffered in memory are not counted). */
@@ -440,35 +389,6 @@ export class SegmentedWal implements ReplayHost {
   _takeCore(): Core { return this.#readCores.pop() ?? new Core(); }
   /** @internal */
   _returnCore(core: Core): void { if (this.#readCores.length < 2) this.#readCores.push(core); }
-
-  /**
-   * Lazily yield records with LSN >= fromLsn (default: all retained), segment
-   * by segment, in bounded memory. No file descriptor is held between
-   * batches, so an abandoned iterator leaks nothing.
-   */
-  records(fromLsn?: number | bigint, options?: SegmentedReplayOptions): IterableIterator<SegmentedRecord> {
-    return new RecordIterator(() => replayBatches(this, fromLsn, replayOptions('records', options)));
-  }
-
-  [Symbol.iterator](): IterableIterator<SegmentedRecord> { return this.records(); }
-
-  /** Every retained record, in LSN order (an array: for large logs prefer records()). */
-  replay(options?: SegmentedReplayOptions): SegmentedRecord[] {
-    return collect(this, undefined, Infinity, replayOptions('replay', options)).records;
-  }
-
-  /** Records with LSN >= lsn. LSN_NOT_RETAINED if lsn is below the oldest retained segment. */
-  replayFrom(lsn: number | bigint, options?: SegmentedReplayOptions): SegmentedRecord[] {
-    if (lsn === undefined) throw new TypeError('replayFrom: lsn is required');
-    return collect(this, lsn, Infinity, replayOptions('replayFrom', options)).records;
-  }
-
-  /** At most `max` records from `lsn`, and whether more follow (no record past `max` is read). */
-  replayFromLimit(lsn: number | bigint, max: number, options?: SegmentedReplayOptions): SegmentedReplayPage {
-    if (lsn === undefined) throw new TypeError('replayFromLimit: lsn is required');
-    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError('replayFromLimit: max must be a non-negative integer');
-    return collect(this, lsn, max, replayOptions('replayFromLimit', options));
-  }
 
   /**
    * Sync, make the sync marker durable, release the files and the lock.

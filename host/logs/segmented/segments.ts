@@ -13,7 +13,7 @@ import { randomU32 } from '../../platform/random.js';
 import type { SegmentMeta } from './recovery.js';
 import type { SegmentPool } from './recycle.js';
 import { type SegmentHeader, segmentHeaderBytes, segmentName, writeSegmentFile } from './segment-file.js';
-import type { SegmentedTruncateResult } from './types.js';
+import type { SegmentInfo, SegmentedTruncateResult } from './types.js';
 
 export interface NewSegment {
   meta: SegmentMeta;
@@ -77,4 +77,17 @@ export function deleteSegmentsBelow(fs: FileSystem, dir: string, segs: SegmentMe
     result.bytesReclaimed += s.size;
   }
   return result;
+}
+
+/** listSegments(): every segment, oldest first; the active one ends at `nextLsn` - 1 and has `activeSize` bytes. */
+export function segmentInfos(segs: readonly SegmentMeta[], nextLsn: number, activeSize: number, encNone: number): SegmentInfo[] {
+  const n = segs.length;
+  return segs.map((s, i) => ({
+    path: s.path,
+    firstLsn: s.firstLsn,
+    lastLsn: (i < n - 1 ? segs[i + 1]!.firstLsn : nextLsn) - 1,
+    sizeBytes: i < n - 1 ? s.size : activeSize,
+    sealed: i < n - 1,
+    encrypted: s.header.enc !== encNone,
+  }));
 }
