@@ -170,7 +170,7 @@ export function encodeRecords(ptr: usize, count: u32, salt: u32, firstLo: u32, f
 }
 
 /**
- * The salt of a segment that reuses a recycled file (FORMAT.md §S7): the
+ * The salt of a segment that reuses a recycled file (FORMAT.md §S9): the
  * `len` bytes at ptr are the file's start (its old header and first frame).
  * Returns `candidate` unless it equals the old header's salt or the first
  * old frame's, else the next value that equals neither, so no stale frame

@@ -1,5 +1,5 @@
 /**
- * Segment recycling (the recycleSegments option; docs/FORMAT.md §S7): a
+ * Segment recycling (the recycleSegments option; docs/FORMAT.md §S9): a
  * segment truncateBefore() deletes is renamed `free-<n>.seg` instead of
  * removed, up to `keep` of them, and a roll reuses one for the new segment.
  * The new segment's records then overwrite blocks the file already has,

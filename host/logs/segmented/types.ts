@@ -59,7 +59,7 @@ export interface SegmentedWalOptions {
    * reuse them for new segments, so durable appends overwrite blocks the
    * file already has instead of growing it (fdatasync ~1.5x faster on
    * ext4). Stale records in a reused file never pass validation (docs/FORMAT.md
-   * §S7). true means 4. Default 0: deleted segments are removed.
+   * §S9). true means 4. Default 0: deleted segments are removed.
    */
   recycleSegments?: number | boolean;
 }
