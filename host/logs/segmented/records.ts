@@ -47,14 +47,21 @@ const isSafeU64 = (v: unknown): v is number => typeof v === 'number' && v >= 0 &
 export function checkFields(recordType: unknown, tenantId: unknown, vshardId: unknown, databaseId: unknown, payload: unknown,
   where: string, ids: SequenceMode, maxBody: number, out: Fields, at: number): void {
   out[at] = isU32(recordType) ? recordType : u32Arg(recordType, `${where}recordType`);
-  if (isSafeU64(tenantId)) {
+  // u32-sized ids (the common case) skip the double division of the u64 split.
+  if (isU32(tenantId)) {
+    out[at + 1] = tenantId;
+    out[at + 2] = 0;
+  } else if (isSafeU64(tenantId)) {
     out[at + 1] = tenantId % TWO_32;
     out[at + 2] = Math.floor(tenantId / TWO_32);
   } else {
     [out[at + 1], out[at + 2]] = u64Arg(tenantId, `${where}tenantId`, ids, IDS_HINT);
   }
   out[at + 3] = isU32(vshardId) ? vshardId : u32Arg(vshardId, `${where}vshardId`);
-  if (isSafeU64(databaseId)) {
+  if (isU32(databaseId)) {
+    out[at + 4] = databaseId;
+    out[at + 5] = 0;
+  } else if (isSafeU64(databaseId)) {
     out[at + 4] = databaseId % TWO_32;
     out[at + 5] = Math.floor(databaseId / TWO_32);
   } else {
