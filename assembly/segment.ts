@@ -148,6 +148,47 @@ export function encodeRecord(ptr: usize, bodyLen: u32, recordType: u32, tenantLo
 }
 
 /**
+ * Encode `count` plain record frames back to back from `ptr`, with LSNs
+ * first, first + 1, ...: the host has copied record i's body to its place
+ * (after its frame header and sub-header) and filled record descriptor i's
+ * RD_TYPE, RD_VSHARD, RD_TENANT_*, RD_DATABASE_* and RD_BODY_LEN (the
+ * decode layout, reused as input: a core appends or replays, never both).
+ * One call frames a whole buffer of records, as encodeBatch does for plain
+ * frames. Returns OK, or ERR_ARGUMENT for a bad count (the host knows the
+ * total size: it placed the bodies).
+ */
+export function encodeRecords(ptr: usize, count: u32, salt: u32, firstLo: u32, firstHi: u32, mark: f64): i32 {
+  if (count > RD_CAPACITY) return ERR_ARGUMENT;
+  let p = ptr;
+  let r = RDESC;
+  let lsn: u64 = (<u64>firstHi << 32) | <u64>firstLo;
+  for (let i: u32 = 0; i < count; i++, r += RD_SIZE, lsn++) {
+    const bodyLen = load<u32>(r + RD_BODY_LEN);
+    writeSubHeader(p + FRAME_HEADER_SIZE, load<u32>(r + RD_TYPE), load<u32>(r + RD_TENANT_LO), load<u32>(r + RD_TENANT_HI),
+      load<u32>(r + RD_VSHARD), load<u32>(r + RD_DATABASE_LO), load<u32>(r + RD_DATABASE_HI), 0, 0);
+    p += encodeFrame(p, REC_HEADER_SIZE + bodyLen, TYPE_RECORD, salt, <u32>lsn, <u32>(lsn >>> 32), mark);
+  }
+  return OK;
+}
+
+/**
+ * The salt of a segment that reuses a recycled file (FORMAT.md §S9): the
+ * `len` bytes at ptr are the file's start (its old header and first frame).
+ * Returns `candidate` unless it equals the old header's salt or the first
+ * old frame's, else the next value that equals neither, so no stale frame
+ * left in the file carries the new segment's salt.
+ */
+export function recycledSalt(ptr: usize, len: u32, candidate: u32): u32 {
+  let a: u32 = candidate ^ 1;
+  let b: u32 = candidate ^ 1;
+  if (len >= FILE_HEADER_SIZE) a = load<u32>(ptr + FH_SALT);
+  if (len >= FILE_HEADER_SIZE + FRAME_HEADER_SIZE) b = load<u32>(ptr + FILE_HEADER_SIZE + F_SALT);
+  let s = candidate;
+  while (s == a || s == b) s++;
+  return s;
+}
+
+/**
  * Step 1 of an encrypted record: write the frame header (all but its CRC)
  * and the sub-header with key id and nonce. `sealedLen` is the ciphertext
  * plus tag length; the host then encrypts with AAD = [ptr + REC_AAD_START,

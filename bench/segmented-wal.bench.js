@@ -1,9 +1,15 @@
 // SegmentedWal beside the raw file API doing the same I/O in the same
-// process: 1M buffered appends of 100 B with 4 MiB segments, replay, and
-// encrypted vs plain (appends and replay).
+// process: 1M buffered appends of 100 B with 4 MiB segments, replay,
+// encrypted vs plain (appends and replay), buffered appends beside
+// WalFsWriter, and sync per record with recycled segments beside raw
+// append+fdatasync and overwrite+fdatasync loops.
+// WALCORE_BENCH_ONLY=<text> runs only the rows whose name contains it.
 import * as fs from 'node:fs';
 import { KeyRing, SegmentedWal, WalFsWriter } from 'walcore';
-import { benchDir, compare } from './lib.js';
+import { benchDir, compare as compareAll } from './lib.js';
+
+const ONLY = process.env.WALCORE_BENCH_ONLY;
+const compare = (spec) => (ONLY === undefined || spec.name.includes(ONLY) ? compareAll(spec) : undefined);
 
 const dir = benchDir('seg');
 const N = Number(process.env.WALCORE_BENCH_EVENTS ?? 1_000_000);
@@ -114,8 +120,8 @@ function wfwRun(n) {
   return { work: n, seconds };
 }
 compare({
-  name: `append ${N / 1e6}M x 100 B, default segments vs WalFsWriter`, unit: 'records/s',
-  subject: () => appendRun('d', N, null, undefined),
+  name: `append ${N / 1e6}M x 100 B, default (64 MiB) segments vs WalFsWriter`, unit: 'records/s',
+  subject: () => appendRun('d', N, null, 64 << 20), // the default size (undefined would take appendRun's 4 MiB default)
   baseline: () => wfwRun(N),
   baselineName: 'WalFsWriter',
 });
@@ -218,3 +224,75 @@ function sealedBlockRows() {
 }
 sealedBlockRows();
 // ---- end of the sealed-block rows
+
+// Sync per record (append 100 B, sync(), repeat) with recycleSegments: the
+// WAL's segments are reused files, so each fdatasync overwrites blocks the
+// file has instead of growing it. Beside the raw loop a user would write
+// (pwrite at the end of a growing file + fdatasync) and, for honesty, the raw
+// loop over a preallocated file (pwrite over written zeros + fdatasync),
+// which is what recycling turns the WAL's I/O into. The raw loops write
+// 164 B per record, the size of the WAL's frame.
+const MSYNC = Number(process.env.WALCORE_BENCH_SYNCS ?? 2000);
+const SYNC_SEGMENT = 1 << 20;
+
+/** Timed: MSYNC append+sync() pairs. Untimed setup: with `recycle`, fill, delete and reuse segments so the active one is a recycled file. */
+function syncRun(recycle) {
+  const d = `${dir}/sync`;
+  fs.rmSync(d, { recursive: true, force: true });
+  const wal = SegmentedWal.open({ dir: d, segmentTargetSize: SYNC_SEGMENT, recycleSegments: recycle ? 4 : 0 });
+  if (recycle) {
+    while (wal.listSegments().length < 4) wal.append(7, 42, 1, 1, payload);
+    wal.roll();
+    wal.truncateBefore(wal.activeSegmentFirstLsn);
+    wal.append(7, 42, 1, 1, payload);
+    wal.roll(); // onto a recycled file
+    wal.truncateBefore(wal.activeSegmentFirstLsn);
+  }
+  wal.sync();
+  const t0 = performance.now();
+  for (let i = 0; i < MSYNC; i++) {
+    wal.append(7, 42, i & 63, 1, payload);
+    wal.sync();
+  }
+  const seconds = secondsSince(t0);
+  wal.close();
+  return { work: MSYNC, seconds };
+}
+
+const frame = new Uint8Array(164).map((_, i) => i);
+/** Raw: MSYNC x (pwrite 164 B at the end + fdatasync); `overwrite` first writes and syncs zeros over the whole range (untimed). */
+function rawSyncRun(overwrite) {
+  const p = `${dir}/raw-sync.bin`;
+  fs.rmSync(p, { force: true });
+  const fd = fs.openSync(p, 'w+');
+  if (overwrite) {
+    fs.writeSync(fd, new Uint8Array(MSYNC * frame.length + 4096), 0, MSYNC * frame.length + 4096, 0);
+    fs.fsyncSync(fd);
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < MSYNC; i++) {
+    fs.writeSync(fd, frame, 0, frame.length, i * frame.length);
+    fs.fdatasyncSync(fd);
+  }
+  const seconds = secondsSince(t0);
+  fs.closeSync(fd);
+  return { work: MSYNC, seconds };
+}
+compare({
+  name: `sync per record, recycled segments vs raw append+fdatasync`, unit: 'records/s',
+  subject: () => syncRun(true),
+  baseline: () => rawSyncRun(false),
+  baselineName: 'pwrite append + fdatasync',
+});
+compare({
+  name: `sync per record, recycled segments vs raw overwrite+fdatasync`, unit: 'records/s',
+  subject: () => syncRun(true),
+  baseline: () => rawSyncRun(true),
+  baselineName: 'pwrite overwrite + fdatasync',
+});
+compare({
+  name: `sync per record, new segments vs raw append+fdatasync`, unit: 'records/s',
+  subject: () => syncRun(false),
+  baseline: () => rawSyncRun(false),
+  baselineName: 'pwrite append + fdatasync',
+});

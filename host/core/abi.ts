@@ -37,6 +37,10 @@ export interface CoreFunctions {
   setSegmentKeyCheck(ptr: number, lo: number, hi: number): void;
   /** (ptr: usize, bodyLen: u32, recordType: u32, tenantLo: u32, tenantHi: u32, vshard: u32, dbLo: u32, dbHi: u32, salt: u32, lsnLo: u32, lsnHi: u32, mark: f64): u32 */
   encodeRecord(ptr: number, bodyLen: number, recordType: number, tenantLo: number, tenantHi: number, vshard: number, dbLo: number, dbHi: number, salt: number, lsnLo: number, lsnHi: number, mark: number): number;
+  /** (ptr: usize, count: u32, salt: u32, firstLo: u32, firstHi: u32, mark: f64): i32 */
+  encodeRecords(ptr: number, count: number, salt: number, firstLo: number, firstHi: number, mark: number): number;
+  /** (ptr: usize, len: u32, candidate: u32): u32 */
+  recycledSalt(ptr: number, len: number, candidate: number): number;
   /** (ptr: usize, sealedLen: u32, recordType: u32, tenantLo: u32, tenantHi: u32, vshard: u32, dbLo: u32, dbHi: u32, keyId: u32, n0: u32, n1: u32, n2: u32, salt: u32, lsnLo: u32, lsnHi: u32, mark: f64): u32 */
   encodeEncryptedHeaders(ptr: number, sealedLen: number, recordType: number, tenantLo: number, tenantHi: number, vshard: number, dbLo: number, dbHi: number, keyId: number, n0: number, n1: number, n2: number, salt: number, lsnLo: number, lsnHi: number, mark: number): number;
   /** (): u32 */
@@ -99,7 +103,7 @@ export interface CoreFunctions {
   kvDescribe(ptr: number, from: number, max: number, remaining: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {

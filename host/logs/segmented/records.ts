@@ -33,6 +33,15 @@ export function checkRecord(r: AppendRecord, where: string, ids: SequenceMode, m
   checkFields(r.recordType, r.tenantId, r.vshardId, r.databaseId, r.payload, `${where}.`, ids, maxBody, out, at);
 }
 
+/** Check appendBatch()'s records (TypeError/RangeError; none is appended on failure); returns their fields. */
+export function checkBatch(records: readonly AppendRecord[], ids: SequenceMode, maxBody: number): Fields {
+  if (!Array.isArray(records)) throw new TypeError('appendBatch: records must be an array');
+  if (records.length === 0) throw new RangeError('appendBatch: records must not be empty');
+  const parsed: Fields = new Float64Array(records.length * FIELDS);
+  records.forEach((r, i) => checkRecord(r, `appendBatch: records[${i}]`, ids, maxBody, parsed, i * FIELDS));
+  return parsed;
+}
+
 const isU32 = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 0xffffffff && Number.isInteger(v);
 const isSafeU64 = (v: unknown): v is number => typeof v === 'number' && v >= 0 && Number.isSafeInteger(v);
 
@@ -40,14 +49,21 @@ const isSafeU64 = (v: unknown): v is number => typeof v === 'number' && v >= 0 &
 export function checkFields(recordType: unknown, tenantId: unknown, vshardId: unknown, databaseId: unknown, payload: unknown,
   where: string, ids: SequenceMode, maxBody: number, out: Fields, at: number): void {
   out[at] = isU32(recordType) ? recordType : u32Arg(recordType, `${where}recordType`);
-  if (isSafeU64(tenantId)) {
+  // u32-sized ids (the common case) skip the double division of the u64 split.
+  if (isU32(tenantId)) {
+    out[at + 1] = tenantId;
+    out[at + 2] = 0;
+  } else if (isSafeU64(tenantId)) {
     out[at + 1] = tenantId % TWO_32;
     out[at + 2] = Math.floor(tenantId / TWO_32);
   } else {
     [out[at + 1], out[at + 2]] = u64Arg(tenantId, `${where}tenantId`, ids, IDS_HINT);
   }
   out[at + 3] = isU32(vshardId) ? vshardId : u32Arg(vshardId, `${where}vshardId`);
-  if (isSafeU64(databaseId)) {
+  if (isU32(databaseId)) {
+    out[at + 4] = databaseId;
+    out[at + 5] = 0;
+  } else if (isSafeU64(databaseId)) {
     out[at + 4] = databaseId % TWO_32;
     out[at + 5] = Math.floor(databaseId / TWO_32);
   } else {

@@ -12,26 +12,30 @@
  * no longer match what the WAL believes, poisons it: every later call throws
  * POISONED until it is reopened (reopening recovers).
  */
-import { randomU32 } from '../../platform/random.js';
 import { Core } from '../../core/core.js';
 import { KeyRing, NonceSource } from './encryption.js';
 import { WalError } from '../../errors.js';
-import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
+import type { FileLock, FileSystem } from '../../fs/types.js';
 import { logFileSystem } from '../../fs/default.js';
 import { FrameFile } from '../../codec/frame-file.js';
-import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
+import { Lifecycle, type LogState, openLocked } from '../../lifecycle/lifecycle.js';
 import { disposeSymbol } from '../../lifecycle/options.js';
 import { safeArg } from '../../core/u64.js';
-import { type SegConsts, segConsts, segmentHeaderBytes, segmentHeaderFor, segmentName, writeSegmentFile } from './segment-file.js';
+import { type SegConsts, segConsts, segmentHeaderFor } from './segment-file.js';
 import { type SegmentMeta, type Recovered, createFirstSegment, listSegments, recover } from './recovery.js';
-import { type ReplayHost, type ReplaySnapshot, type SegmentedReplayOptions, collect, replayBatches, replayOptions } from './replay.js';
+import type { ReplayHost, ReplaySnapshot } from './replay.js';
+import { SegmentedReplayApi } from './replay-api.js';
 import { checkSegmentKey } from './scan.js';
 import { sealStaged } from './sealed-blocks.js';
 import {
-  type CheckedOptions, type SegmentInfo, type SegmentedAppendRecord, type SegmentedOpenReport, type SegmentedRecord,
-  type SegmentedReplayPage, type SegmentedTruncateResult, type SegmentedWalOptions, checkOpenOptions,
+  type CheckedOptions, type SegmentInfo, type SegmentedAppendRecord, type SegmentedOpenReport, type SegmentedTruncateResult,
+  type SegmentedWalOptions, checkOpenOptions,
 } from './types.js';
-import { FIELDS, type Fields, checkFields, checkRecord, encodeRecordAt, ensureDir, frameSize } from './records.js';
+import { FIELDS, type Fields, checkBatch, checkFields, ensureDir, frameSize } from './records.js';
+import { AppendBuffer } from './append-buffer.js';
+import { SegmentPool } from './recycle.js';
+import { deleteSegmentsBelow, makeSegment, segmentInfos } from './segments.js';
+import { OffThreadSync } from './sync-off-thread.js';
 import type { SequenceMode } from '../../core/u64.js';
 
 export type {
@@ -39,7 +43,7 @@ export type {
   SegmentedTruncateResult, SegmentedWalOptions, TruncateResult, WalRecord,
 } from './types.js';
 
-export class SegmentedWal implements ReplayHost {
+export class SegmentedWal extends SegmentedReplayApi implements ReplayHost {
   readonly openReport: SegmentedOpenReport;
   readonly #dir: string;
   readonly #fs: FileSystem;
@@ -52,6 +56,10 @@ export class SegmentedWal implements ReplayHost {
   readonly #ids: SequenceMode;
   readonly #allowPlaintext: boolean;
   readonly #readCores: Core[] = [];
+  /** Free files for new segments (recycleSegments; ./recycle.ts). */
+  readonly #pool: SegmentPool;
+  /** Whether the active segment reuses a recycled file (old bytes lie after its records: cutStale). */
+  #recycled = false;
   /** Checked fields of the record append() is encoding (reused: append allocates nothing). */
   readonly #fields: Fields = new Float64Array(FIELDS);
   #segs: SegmentMeta[];
@@ -59,26 +67,38 @@ export class SegmentedWal implements ReplayHost {
   #file: FrameFile;
   #ring: KeyRing | null = null;
   #nonce = new NonceSource();
-  /** Bytes of framed records in core staging, to be written at #file.end. */
-  #buffered = 0;
+  /** Records in core staging, to be written at #file.end. */
+  readonly #buf: AppendBuffer;
   #nextLsn: number;
   #writtenNext: number;
   #durableNext: number;
-  /** The segment whose fsync the group commit is running off the JS thread, and a promise that settles (never rejects) when it has. */
-  #syncing: { file: FrameFile; done: Promise<unknown> } | undefined;
+  /** The group commit's fdatasync off the JS thread (./sync-off-thread.ts). */
+  readonly #offThread: OffThreadSync;
 
-  private constructor(fs: FileSystem, core: Core, lock: FileLock, o: CheckedOptions, r: Recovered, created: number) {
+  private constructor(fs: FileSystem, core: Core, lock: FileLock, o: CheckedOptions, r: Recovered, created: number, names: readonly string[]) {
+    super();
     this.#dir = o.dir;
     this.#fs = fs;
     this.#core = core;
     this.#k = segConsts(core);
+    this.#buf = new AppendBuffer(core, this.#k);
     this.#lock = lock;
-    this.#life = new Lifecycle('WAL', o.dir, () => this.sync(), r.handle.syncAsync === undefined ? undefined : () => this.syncOffThread());
+    this.#life = new Lifecycle('WAL', o.dir, () => this.sync(), r.handle.syncAsync === undefined ? undefined : () => this.#offThread.run());
     this.#target = o.segmentTargetSize;
     this.#bufferSize = o.bufferSize;
     this.#ids = o.u64;
     this.#allowPlaintext = o.allowPlaintext;
     this.#segs = r.segments;
+    this.#pool = new SegmentPool(fs, o.dir, o.recycleSegments, names);
+    this.#offThread = new OffThreadSync(fs, o.dir, {
+      file: () => this.#file,
+      flush: () => { this.live(); this.writeBuffered(); return this.#writtenNext; },
+      durable: (next) => { if (next > this.#durableNext) this.#durableNext = next; },
+      markIfIdle: (file, end) => {
+        if (this.#life.state === 'open' && this.#file === file && file.end === end && file.durableEnd === end) file.writeMarker(this.#buf.bytes);
+      },
+      segments: () => this.#segs,
+    });
     const active = r.segments[r.segments.length - 1]!;
     this.#file = new FrameFile(core, r.handle, active.path, active.header.salt, r.tail.end, r.tail.fileSize, this.#life);
     this.#nextLsn = this.#writtenNext = this.#durableNext = r.nextLsn;
@@ -109,7 +129,7 @@ export class SegmentedWal implements ReplayHost {
       const r = recover(core, fs, dir, found, ctx);
       let wal: SegmentedWal | undefined;
       acquired.add(r.handle, (h) => (wal === undefined ? h.close() : wal.#file.close()));
-      wal = new SegmentedWal(fs, core, lock, o, r, created);
+      wal = new SegmentedWal(fs, core, lock, o, r, created, fs.list(dir));
       if (ring) wal.checkActiveKey(ring);
       const change = ring !== undefined && !wal.compatible(ring);
       // One fsync covers recovery's cut and the open's marker: an open leaves nothing unsynced.
@@ -165,7 +185,7 @@ export class SegmentedWal implements ReplayHost {
     this.checkRing();
     const size = frameSize(this.#core, this.#k, payload.length, this.#ring !== null);
     this.prepare(size, 1);
-    this.encode(this.#buffered, this.#nextLsn, this.#fields, 0, payload);
+    this.add(this.#nextLsn, this.#fields, 0, payload);
     return this.commit(size, 1);
   }
 
@@ -177,17 +197,14 @@ export class SegmentedWal implements ReplayHost {
    */
   appendBatch(records: readonly SegmentedAppendRecord[]): number {
     this.live();
-    if (!Array.isArray(records)) throw new TypeError('appendBatch: records must be an array');
-    if (records.length === 0) throw new RangeError('appendBatch: records must not be empty');
-    const parsed: Fields = new Float64Array(records.length * FIELDS);
-    records.forEach((r, i) => checkRecord(r, `appendBatch: records[${i}]`, this.#ids, this.#k.MAX_RECORD_BODY, parsed, i * FIELDS));
+    const parsed = checkBatch(records, this.#ids, this.#k.MAX_RECORD_BODY);
     this.checkRing();
     let total = 0;
     for (const r of records) total += frameSize(this.#core, this.#k, r.payload.length, this.#ring !== null);
     this.prepare(total, records.length);
-    let off = this.#buffered;
     for (let i = 0; i < records.length; i++) {
-      off += this.encode(off, this.#nextLsn + i, parsed, i * FIELDS, records[i]!.payload);
+      if (i > 0) this.#buf.reserve(0, this.#file);
+      this.add(this.#nextLsn + i, parsed, i * FIELDS, records[i]!.payload);
     }
     return this.commit(total, records.length);
   }
@@ -205,27 +222,27 @@ export class SegmentedWal implements ReplayHost {
   /** Roll if the active segment is full, make room in the buffer for `size` bytes and `count` nonces. */
   private prepare(size: number, count: number): void {
     if (this.#nextLsn + count > Number.MAX_SAFE_INTEGER) throw new RangeError('append: LSNs are exhausted (they are kept below 2^53)');
-    if (!this.activeEmpty() && this.#file.end + this.#buffered >= this.#target) this.rollNow();
-    if (this.#buffered > 0 && this.#buffered + size > this.#bufferSize) this.writeBuffered();
-    this.#core.ensure(this.#buffered + size);
+    if (!this.activeEmpty() && this.#file.end + this.#buf.bytes >= this.#target) this.rollNow();
+    if (this.#buf.bytes > 0 && this.#buf.bytes + size > this.#bufferSize) this.writeBuffered();
+    this.#buf.reserve(size, this.#file);
     if (this.#ring !== null && !this.#nonce.has(count)) this.#nonce = new NonceSource();
   }
 
-  /** Encode one record at staging offset `off`; returns its frame size. */
-  private encode(off: number, lsn: number, f: Fields, i: number, payload: Uint8Array): number {
-    return encodeRecordAt(this.#core, this.#k, off, lsn, f, i, payload, this.#file.salt, this.#file.durableEnd, this.#ring, this.#nonce);
+  /** Add one record (room was reserved) to the buffer: plain, or the encryption branch with a ring. */
+  private add(lsn: number, f: Fields, i: number, payload: Uint8Array): void {
+    if (this.#ring === null) this.#buf.addPlain(lsn, f, i, payload);
+    else this.#buf.addEncrypted(lsn, f, i, payload, this.#file, this.#ring, this.#nonce);
   }
 
   /** Account for `count` encoded records; write when the buffer is full, un-appending them if that fails. */
   private commit(size: number, count: number): number {
     const first = this.#nextLsn;
-    this.#buffered += size;
     this.#nextLsn += count;
-    if (this.#buffered >= this.#bufferSize) {
+    if (this.#buf.bytes >= this.#bufferSize) {
       try {
         this.writeBuffered();
       } catch (e) {
-        if (this.#life.state === 'open') { this.#buffered -= size; this.#nextLsn -= count; }
+        if (this.#life.state === 'open') { this.#buf.drop(size); this.#nextLsn -= count; }
         throw e;
       }
     }
@@ -234,14 +251,15 @@ export class SegmentedWal implements ReplayHost {
 
   /** Write buffered frames (not durable). A failed write is rolled back, keeping the buffer, or poisons. */
   private writeBuffered(): void {
-    if (this.#buffered === 0) return;
-    const core = this.#core;
+    const buf = this.#buf;
+    if (buf.bytes === 0) return;
+    buf.encodePending(this.#file);
     // sealed-blocks hook (FORMAT.md §S9): an encrypting WAL staged plaintext inner records; seal them into block frames.
     const ring = this.#ring;
-    const bytes = ring === null ? core.u8.subarray(core.staging, core.staging + this.#buffered)
-      : sealStaged(core, this.#k, this.#buffered, this.#writtenNext, this.#file.salt, this.#file.durableEnd, ring, this.#nonce);
+    const bytes = ring === null ? buf.view()
+      : sealStaged(this.#core, this.#k, buf.bytes, this.#writtenNext, this.#file.salt, this.#file.durableEnd, ring, this.#nonce);
     this.#file.write(bytes);
-    this.#buffered = 0;
+    buf.clear();
     this.#writtenNext = this.#nextLsn;
   }
 
@@ -255,58 +273,10 @@ export class SegmentedWal implements ReplayHost {
     this.writeBuffered();
     if (!this.#file.sync()) return;
     this.#durableNext = this.#writtenNext;
-    this.#file.writeMarker(this.#buffered);
+    this.#file.writeMarker(this.#buf.bytes);
   }
 
-  /**
-   * The group commit's sync off the JS thread: write the buffer, then await
-   * the active segment's fdatasync (FrameFile.syncAsync) while appends keep
-   * buffering; durableSequence advances to what it covered, and a sync
-   * marker follows if nothing was written meanwhile (as sync() does). A
-   * roll while it is in flight seals the segment synchronously (its own
-   * fsync) and closes the old handle only once this fsync has settled
-   * (createActive). If it fails, FrameFile has cut that segment back to its
-   * durable end and the WAL is poisoned; if a roll sealed it meanwhile, the
-   * segments created after it are removed (best effort), because their
-   * first LSNs now lie past a gap and nothing in them was acknowledged by a
-   * sync that proves anything (a concurrent fsync's success proves nothing
-   * once another reported a writeback error): the cut segment becomes the
-   * last again and the next open recovers it, LSNs contiguous.
-   */
-  private async syncOffThread(): Promise<void> {
-    this.live();
-    this.writeBuffered();
-    const file = this.#file;
-    const next = this.#writtenNext;
-    const end = file.end;
-    const run = file.syncAsync();
-    const done = run.then(() => undefined, () => undefined);
-    this.#syncing = { file, done };
-    let synced: boolean;
-    try {
-      synced = await run;
-    } catch (e) {
-      if (file !== this.#file) this.dropSegmentsAfter(file);
-      throw e;
-    } finally {
-      if (this.#syncing?.done === done) this.#syncing = undefined;
-    }
-    if (!synced) return;
-    if (next > this.#durableNext) this.#durableNext = next;
-    if (this.#life.state === 'open' && this.#file === file && file.end === end && file.durableEnd === end) file.writeMarker(this.#buffered);
-  }
-
-  /** After a failed async fsync of a segment a roll sealed meanwhile: remove the segments after it (see syncOffThread). */
-  private dropSegmentsAfter(file: FrameFile): void {
-    const i = this.#segs.findIndex((m) => m.path === file.path);
-    if (i < 0 || i === this.#segs.length - 1) return;
-    quietly(() => {
-      for (const m of this.#segs.slice(i + 1).reverse()) this.#fs.remove(m.path);
-      this.#fs.syncDir(this.#dir);
-    });
-  }
-
-  /** Group commit: resolves once every record appended before the call is durable; callers share one fsync, run off the JS thread where the file system can (syncOffThread). */
+  /** Group commit: resolves once every record appended before the call is durable; callers share one fsync, run off the JS thread where the file system can (./sync-off-thread.ts). */
   syncAsync(): Promise<void> {
     return this.#life.syncAsync();
   }
@@ -325,10 +295,18 @@ export class SegmentedWal implements ReplayHost {
 
   private rollNow(): void {
     this.writeBuffered();
+    this.cutStale(this.#file.end);
     this.#file.seal();
     this.active.size = this.#file.end;
     this.#durableNext = this.#writtenNext;
     this.createActive(this.#nextLsn, this.#ring, false);
+  }
+
+  /** A recycled active segment: cut the old life's bytes after `at` (a sealed or closed segment is exactly its frames). */
+  private cutStale(at: number): void {
+    if (!this.#recycled) return;
+    this.#file.h.truncate(at);
+    this.#recycled = false;
   }
 
   /** Rewrite the (empty) active segment's header for `ring`, same first LSN. */
@@ -343,23 +321,13 @@ export class SegmentedWal implements ReplayHost {
    */
   private createActive(firstLsn: number, ring: KeyRing | null, replace: boolean): void {
     const k = this.#k;
-    const header = { salt: randomU32(), ...segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_SEALED_BLOCKS : k.SEG_ENC_NONE, ring) };
-    const name = segmentName(firstLsn);
-    const path = `${this.#dir}/${name}`;
-    const bytes = segmentHeaderBytes(this.#core, header, header.salt);
-    writeSegmentFile(this.#fs, this.#dir, name, bytes);
-    try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.#life.poison(e, 'directory fsync after creating a segment failed', this.#dir); }
-    let h: FileHandle;
-    try { h = this.#fs.open(path, { write: true }); } catch (e) { throw this.#life.poison(e, 'opening a new segment failed', path); }
-    // The old handle's fsync may be in flight (syncOffThread): close it only once that has settled.
-    const old = this.#file;
-    const syncing = this.#syncing;
-    if (syncing !== undefined && syncing.file === old) void syncing.done.then(() => old.close());
-    else old.close();
-    const meta: SegmentMeta = { name, path, firstLsn, size: bytes.length, header };
-    if (replace) this.#segs[this.#segs.length - 1] = meta;
-    else this.#segs.push(meta);
-    this.#file = new FrameFile(this.#core, h, path, header.salt, bytes.length, bytes.length, this.#life);
+    const fields = segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_SEALED_BLOCKS : k.SEG_ENC_NONE, ring);
+    const seg = makeSegment(this.#core, this.#fs, this.#dir, this.#pool, this.#life, fields, replace);
+    this.#offThread.release(this.#file); // its fsync may be in flight (group commit)
+    if (replace) this.#segs[this.#segs.length - 1] = seg.meta;
+    else this.#segs.push(seg.meta);
+    this.#file = new FrameFile(this.#core, seg.handle, seg.meta.path, seg.meta.header.salt, seg.end, seg.end, this.#life);
+    this.#recycled = seg.recycled;
     this.#nonce = new NonceSource();
   }
 
@@ -392,32 +360,13 @@ export class SegmentedWal implements ReplayHost {
   truncateBefore(checkpointLsn: number | bigint): SegmentedTruncateResult {
     this.live();
     const cp = safeArg(checkpointLsn, 'truncateBefore: checkpointLsn');
-    const result: SegmentedTruncateResult = { segmentsDeleted: 0, bytesReclaimed: 0 };
-    while (this.#segs.length > 1 && this.#segs[1]!.firstLsn <= cp) {
-      const s = this.#segs[0]!;
-      try { this.#fs.remove(s.path); } catch (e) {
-        throw new WalError('IO_ERROR', `${s.path}: removing the segment failed after ${result.segmentsDeleted} were deleted`, { path: s.path, cause: e });
-      }
-      this.#segs.shift();
-      try { this.#fs.syncDir(this.#dir); } catch (e) { throw this.#life.poison(e, 'directory fsync after deleting a segment failed'); }
-      result.segmentsDeleted++;
-      result.bytesReclaimed += s.size;
-    }
-    return result;
+    return deleteSegmentsBelow(this.#fs, this.#dir, this.#segs, cp, this.#pool, this.#life);
   }
 
   /** Every segment, oldest first. */
   listSegments(): SegmentInfo[] {
     this.live();
-    const n = this.#segs.length;
-    return this.#segs.map((s, i) => ({
-      path: s.path,
-      firstLsn: s.firstLsn,
-      lastLsn: (i < n - 1 ? this.#segs[i + 1]!.firstLsn : this.#nextLsn) - 1,
-      sizeBytes: i < n - 1 ? s.size : this.#file.size,
-      sealed: i < n - 1,
-      encrypted: s.header.enc !== this.#k.SEG_ENC_NONE,
-    }));
+    return segmentInfos(this.#segs, this.#nextLsn, this.#file.size, this.#k.SEG_ENC_NONE);
   }
 
   /** Bytes of all segment files on disk (records still buffered in memory are not counted). */
@@ -447,36 +396,6 @@ export class SegmentedWal implements ReplayHost {
   _returnCore(core: Core): void { if (this.#readCores.length < 2) this.#readCores.push(core); }
 
   /**
-   * Lazily yield records with LSN >= fromLsn (default: all retained), segment
-   * by segment, in bounded memory. No file descriptor is held between
-   * batches, so an abandoned iterator leaks nothing.
-   */
-  *records(fromLsn?: number | bigint, options?: SegmentedReplayOptions): IterableIterator<SegmentedRecord> {
-    const durableOnly = replayOptions('records', options);
-    for (const batch of replayBatches(this, fromLsn, durableOnly)) yield* batch;
-  }
-
-  [Symbol.iterator](): IterableIterator<SegmentedRecord> { return this.records(); }
-
-  /** Every retained record, in LSN order (an array: for large logs prefer records()). */
-  replay(options?: SegmentedReplayOptions): SegmentedRecord[] {
-    return collect(this, undefined, Infinity, replayOptions('replay', options)).records;
-  }
-
-  /** Records with LSN >= lsn. LSN_NOT_RETAINED if lsn is below the oldest retained segment. */
-  replayFrom(lsn: number | bigint, options?: SegmentedReplayOptions): SegmentedRecord[] {
-    if (lsn === undefined) throw new TypeError('replayFrom: lsn is required');
-    return collect(this, lsn, Infinity, replayOptions('replayFrom', options)).records;
-  }
-
-  /** At most `max` records from `lsn`, and whether more follow (no record past `max` is read). */
-  replayFromLimit(lsn: number | bigint, max: number, options?: SegmentedReplayOptions): SegmentedReplayPage {
-    if (lsn === undefined) throw new TypeError('replayFromLimit: lsn is required');
-    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError('replayFromLimit: max must be a non-negative integer');
-    return collect(this, lsn, max, replayOptions('replayFromLimit', options));
-  }
-
-  /**
    * Sync, make the sync marker durable, release the files and the lock.
    * Idempotent; pending syncAsync() calls settle first; on a poisoned WAL it
    * only releases.
@@ -484,6 +403,7 @@ export class SegmentedWal implements ReplayHost {
   close(): void {
     this.#life.close(() => {
       this.sync();
+      this.cutStale(this.#file.size);
       this.#file.finish();
     }, () => {
       this.#file.close();

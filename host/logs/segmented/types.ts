@@ -54,6 +54,14 @@ export interface SegmentedWalOptions {
    * before encryption was switched on. Default false.
    */
   allowPlaintext?: boolean;
+  /**
+   * Keep up to this many segment files that truncateBefore() deletes, and
+   * reuse them for new segments, so durable appends overwrite blocks the
+   * file already has instead of growing it (fdatasync ~1.5x faster on
+   * ext4). Stale records in a reused file never pass validation (docs/FORMAT.md
+   * §S9). true means 4. Default 0: deleted segments are removed.
+   */
+  recycleSegments?: number | boolean;
 }
 
 /** One record for appendBatch(): exactly these five fields (another key is a TypeError). */
@@ -91,7 +99,7 @@ export type ReplayPage = SegmentedReplayPage;
 /** What open() found: bytes cut from a torn tail (and why), segments it created. */
 export interface SegmentedOpenReport { truncatedBytes: number; truncatedReason: string | undefined; createdSegments: number }
 
-const OPTION_KEYS = ['dir', 'segmentTargetSize', 'fs', 'bufferSize', 'encryptionRing', 'u64', 'ids', 'allowPlaintext'] as const;
+const OPTION_KEYS = ['dir', 'segmentTargetSize', 'fs', 'bufferSize', 'encryptionRing', 'u64', 'ids', 'allowPlaintext', 'recycleSegments'] as const;
 
 export interface CheckedOptions {
   dir: string;
@@ -99,6 +107,7 @@ export interface CheckedOptions {
   bufferSize: number;
   u64: SequenceMode;
   allowPlaintext: boolean;
+  recycleSegments: number;
   fs: FileSystem | undefined;
   encryptionRing: KeyRing | null | undefined;
 }
@@ -115,5 +124,7 @@ export function checkOpenOptions(o: SegmentedWalOptions): CheckedOptions {
   if (ring !== undefined && ring !== null && !(ring instanceof KeyRing)) throw new TypeError(`${where}: encryptionRing must be a KeyRing or null`);
   const dir = o.dir.length > 1 ? o.dir.replace(/\/+$/, '') : o.dir;
   const allowPlaintext = boolOption(where, 'allowPlaintext', o.allowPlaintext, false);
-  return { dir, segmentTargetSize, bufferSize, u64, allowPlaintext, fs: o.fs, encryptionRing: ring };
+  const recycle = o.recycleSegments;
+  const recycleSegments = typeof recycle === 'boolean' ? (recycle ? 4 : 0) : intOption(where, 'recycleSegments', recycle, 0, 0, 1 << 20);
+  return { dir, segmentTargetSize, bufferSize, u64, allowPlaintext, recycleSegments, fs: o.fs, encryptionRing: ring };
 }

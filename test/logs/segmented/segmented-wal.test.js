@@ -103,6 +103,39 @@ test('replay sees buffered records, and an iterator started earlier stops at its
   wal.close();
 });
 
+test('records() iterates like a generator: starts at the first next(), done after the end, a throw or return(); many records through batches', () => {
+  const wal = SegmentedWal.open({ dir: '/w', fs: new MemoryFileSystem(), segmentTargetSize: 4096 });
+  const oracle = new Map();
+  fill(wal, 3, oracle);
+  const it = wal.records();
+  fill(wal, 2, oracle); // appended before the first next(): inside the snapshot
+  const first = it.next();
+  assert.is(first.done, false);
+  assert.is(first.value.lsn, 1);
+  const rest = [...it];
+  assert.is(rest.length, 4);
+  assert.equal(it.next(), { value: undefined, done: true });
+  // return() (a for-of break) ends it; the next replay still works.
+  let seen = 0;
+  for (const r of wal.records()) { seen = r.lsn; if (r.lsn === 2) break; }
+  assert.is(seen, 2);
+  const ended = wal.records(3);
+  assert.is(ended.next().value.lsn, 3);
+  assert.equal(ended.return(), { value: undefined, done: true });
+  assert.is(ended.next().done, true);
+  // Bad options throw at the first next(), then the iterator is done.
+  const bad = wal.records(1, { durableOnly: 'yes' });
+  assert.is(code(() => bad.next()), 'TypeError');
+  assert.is(bad.next().done, true);
+  // Thousands of records across segments and scan batches, in order.
+  fill(wal, 6000, oracle);
+  let n = 0;
+  for (const r of wal.records(10)) { assert.is(r.lsn, 10 + n); n++; }
+  assert.is(n, wal.nextLsn - 10);
+  checkReplay([...wal.records()], oracle, 'records()');
+  wal.close();
+});
+
 test('truncateBefore deletes only sealed segments wholly below the checkpoint, oldest first; replay below the floor is LSN_NOT_RETAINED', () => {
   const fs = new MemoryFileSystem();
   const wal = SegmentedWal.open({ dir: '/w', fs, segmentTargetSize: 250 });
