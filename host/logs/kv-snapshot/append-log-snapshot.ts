@@ -161,23 +161,14 @@ export class AppendLogSnapshot implements SnapshotStore {
     try { size = h.size(); } catch (e) { throw ioError('stat', path, e); }
     const fold = new Fold();
     const r = replayKvFile(core, h, path, salt, size, fold);
-    const tail = recoverTail(core, h, path, r.scanner, size, s.repair);
-    let { end, fileSize, endsWithFrame, truncatedBytes, truncatedReason } = tail;
-    if (r.pendingStart >= 0) {
-      // A batch whose last frame is missing: it was written in one write after the last sync (never acknowledged): cut it whole.
-      if (s.repair === 'strict') {
-        throw new WalError('TORN_TAIL', `${path}: torn tail (a batch without its last frame) at offset ${r.pendingStart}`, { path, offset: r.pendingStart, reason: 'incomplete-payload' });
-      }
-      truncatedBytes = size - r.pendingStart;
-      truncatedReason ??= 'incomplete-payload';
-      try { h.truncate(r.pendingStart); } catch (e) { throw ioError('truncate', path, e); }
-      end = fileSize = r.pendingStart;
-      endsWithFrame = r.pendingStart > c.FILE_HEADER_SIZE;
-    }
-    const report: KvOpenReport = { truncatedBytes, truncatedReason, batches: r.batches, compacted: false };
+    // A batch whose last frame is missing was written in one write after the last sync (never acknowledged): cut whole.
+    const unfinished = r.pendingStart >= 0 ? { start: r.pendingStart, reason: 'incomplete-payload' } : undefined;
+    const tail = recoverTail(core, h, path, r.scanner, size, s.repair, unfinished);
+    const report: KvOpenReport = { truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason, batches: r.batches, compacted: false };
     const store = new AppendLogSnapshot(path, core, fs, lock, fold, s, WatchCursor.from(r.cursor), r.seq, generation, report);
-    const file = new FrameFile(core, h, path, salt, end, fileSize, store.#life);
-    file.settle(endsWithFrame && !created, 0);
+    const file = new FrameFile(core, h, path, salt, tail.end, tail.fileSize, store.#life);
+    // The shared open path: rewrite what may be only in the page cache, fsync, marker, fsync (fsyncgate-safe).
+    file.settle(tail.endsWithFrame && !created, 0, tail.knownDurable);
     store.#file = file;
     if (store.overThreshold()) {
       store.compact();
