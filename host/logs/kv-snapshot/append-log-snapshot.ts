@@ -215,8 +215,10 @@ export class AppendLogSnapshot implements SnapshotStore {
   /** The live entry for `key` (a copy), or undefined. */
   get(key: string): KvEntry | undefined {
     this.#life.live();
-    checkKey(this.#core, 'get', key);
-    return this.#fold.entry(key);
+    if (typeof key !== 'string') checkKey(this.#core, 'get', key);
+    const e = this.#fold.entry(key);
+    if (e === undefined) checkKey(this.#core, 'get', key); // only a miss can be an invalid key (apply refuses them)
+    return e;
   }
 
   /** Every live entry whose key starts with `prefix`, ascending by the UTF-8 bytes of the key. */
