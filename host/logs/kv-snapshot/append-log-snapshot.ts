@@ -1,17 +1,20 @@
 /**
  * AppendLogSnapshot: a SnapshotStore on one append-only CRC-framed file
- * (docs/FORMAT.md §12, docs/kv-snapshot.md). The whole fold lives in RAM (a
- * Map plus a lazily sorted key array); the file is its durable history.
+ * (docs/FORMAT.md §12, docs/kv-snapshot.md). The whole fold lives in RAM
+ * (fold.ts: an arena of records and a Map to them; key-order.ts); the file
+ * is its durable history.
  *
  * - open() takes the writer lock, creates the file crash-safely or replays
- *   it (a torn tail is cut, a batch whose last frame is missing is cut as a
- *   whole, damage to synced data is CORRUPTED), settles it (nothing left
- *   unsynced) and compacts if the file exceeds the live data by more than
- *   compactThreshold.
+ *   it (store-open.ts), recovers the tail on the shared path (recoverTail:
+ *   a torn tail is cut, a batch whose last frame is missing is cut as a
+ *   whole, damage to synced data is CORRUPTED), settles it (FrameFile.settle:
+ *   nothing left unsynced, fsyncgate-safe) and compacts if the file exceeds
+ *   the live data by more than compactThreshold.
  * - apply(batch, cursor) writes the batch and its cursor as one frame (or a
  *   group of frames flagged KV_FLAG_MORE but the last), in one write, then
  *   updates the fold. A failed write is rolled back and nothing is applied.
- *   Durable only after sync()/syncAsync() or { sync: true }.
+ *   Durable only after sync()/syncAsync() or { sync: true }; syncAsync()'s
+ *   fdatasync runs off the JS thread (FrameFile.syncAsync, group commit).
  * - Compaction writes the fold to a temp file, fsyncs, renames it over the
  *   log and fsyncs the directory (host/lifecycle/atomic-file.ts): a crash at
  *   any point leaves the old file or the new one, each complete.

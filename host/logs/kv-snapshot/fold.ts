@@ -47,15 +47,6 @@ export function copyOut(src: Uint8Array, at: number, len: number): Uint8Array {
   return out;
 }
 
-/** Where a record lies: its chunk's bytes and the offset of its header. */
-export interface RecordRef {
-  u8: Uint8Array;
-  at: number;
-  verLen: number;
-  valLen: number;
-  keyLen: number;
-}
-
 /** Receives the ops replay decodes (replayKvFile); the bytes are valid only during the call. */
 export interface OpSink {
   put(key: string, keyLen: number, src: Uint8Array, verAt: number, verLen: number, valAt: number, valLen: number): void;
@@ -187,14 +178,6 @@ export class Fold implements OpSink {
     this.#pos = 0;
   }
 
-  #refAt(loc: number): RecordRef {
-    const c = Math.floor(loc / SPAN);
-    const at = (loc - c * SPAN) * 4;
-    const i32 = this.#i32[c]!;
-    const meta = i32[(at >>> 2) + 1]!;
-    return { u8: this.#u8[c]!, at, valLen: i32[at >>> 2]!, verLen: meta & 0xff, keyLen: meta >>> 8 };
-  }
-
   #free(loc: number): void {
     const c = Math.floor(loc / SPAN);
     const w = loc - c * SPAN;
@@ -245,13 +228,20 @@ export class Fold implements OpSink {
     }
   }
 
-  /** Call `fn` for every live entry in key order with its record (valid during the call). */
-  forEachSorted(fn: (key: string, r: RecordRef) => void): void {
-    const keys = this.sorted();
-    for (const key of keys) {
-      const loc = this.#map.get(key);
-      if (loc !== undefined) fn(key, this.#refAt(loc));
+  /**
+   * Call `fn` for every live entry in key order with where its record lies:
+   * version bytes at u8[body, body + verLen), value bytes right after them
+   * (valid during the call).
+   */
+  forEachSorted(fn: (key: string, u8: Uint8Array, body: number, verLen: number, valLen: number) => void): void {
+    const map = this.#map;
+    for (const key of this.sorted()) {
+      const loc = map.get(key);
+      if (loc === undefined) continue;
+      const c = Math.floor(loc / SPAN);
+      const w = loc - c * SPAN;
+      const i32 = this.#i32[c]!;
+      fn(key, this.#u8[c]!, w * 4 + HEADER, i32[w + 1]! & 0xff, i32[w]!);
     }
   }
 }
-

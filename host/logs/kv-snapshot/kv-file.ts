@@ -191,13 +191,12 @@ export function writeFold(core: Core, fold: Fold, cursor: Uint8Array, salt: numb
     p = HDR + BH;
     count = 0;
   };
-  fold.forEachSorted((key, r) => {
-    core.ensure(p + OH + 3 * key.length + r.verLen + r.valLen);
+  fold.forEachSorted((key, src, body, verLen, valLen) => {
+    core.ensure(p + OH + 3 * key.length + verLen + valLen);
     const u8 = core.u8;
     const kl = writeKey(u8, S + p + OH, key);
-    const body = r.verLen + r.valLen;
-    if (body > 0) u8.set(r.u8.subarray(r.at + 8, r.at + 8 + body), S + p + OH + kl);
-    p += core.x.encodeKvOp(S + p, c.KV_OP_PUT, kl, r.verLen, r.valLen);
+    if (verLen + valLen > 0) u8.set(src.subarray(body, body + verLen + valLen), S + p + OH + kl);
+    p += core.x.encodeKvOp(S + p, c.KV_OP_PUT, kl, verLen, valLen);
     count++;
     if (p - HDR >= FRAME_TARGET) flush(EMPTY);
   });
