@@ -73,10 +73,6 @@ export class Fold implements OpSink {
     return this.#map.size;
   }
 
-  has(key: string): boolean {
-    return this.#map.has(key);
-  }
-
   /** Put from replay: version at src[verAt..], value at src[valAt..] (copied). */
   put(key: string, keyLen: number, src: Uint8Array, verAt: number, verLen: number, valAt: number, valLen: number): void {
     const at = this.#place(key, keyLen, verLen, valLen);
