@@ -1,98 +1,238 @@
-// AppendLogSnapshot: apply of N puts (16 B keys, 100 B values) in batches of
-// 100, buffered and durable per batch ({ sync: true }), each beside a raw
-// write (+ fdatasync per batch) loop of the same bytes; reopen (replay) time
-// beside a raw read of the file; get/s beside a plain Map. Scaled to run in
-// well under a minute per runtime (WALCORE_BENCH_RUNS runs, default 5).
+// AppendLogSnapshot, every figure of its benchmark goal beside a baseline run
+// in the same process (WALCORE_BENCH_RUNS runs each, alternating; medians):
+//   1. apply of N puts (16 B keys, 100 B values, N distinct keys; default
+//      1,000,000) in batches of 100, buffered (goal >= 2M puts/s) — baseline:
+//      the same bytes written with one fs.writeSync per batch plus each
+//      key -> value set into a plain Map (the least a durable fold does);
+//   2. durable per batch ({ sync: true }, DURABLE puts) — baseline: a raw
+//      write + fdatasync loop of the same bytes (goal >= 0.9x);
+//   3. reopen of the N-put store (goal < 1 s) — baseline: reading the file;
+//   4. get of N random keys (goal >= 5M/s) — baseline: Map.get on a plain Map;
+//   5. range over 1,000-key prefixes (every prefix once) — baseline: a
+//      sorted key array sliced, each key looked up in a plain Map;
+//   6. export + import of a ~100 MB fold (goal >= 300 MB/s of data file,
+//      SHA-256 included) — baseline: the same file copied twice with
+//      SHA-256 and fdatasync (what export + import must at least do);
+//   7. RAM per entry beyond key and value bytes (goal <= 64 B) after reopen,
+//      and after a range() built the key order — baseline: a plain
+//      Map<string, Uint8Array> of the same entries.
+// The load average is printed first: on a shared machine it moves every figure.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { createHash } from 'node:crypto';
 import { AppendLogSnapshot, WatchCursor } from 'walcore';
-import { benchDir, compare } from './lib.js';
+import { benchDir, compare, median, runtime } from './lib.js';
 
-const N = 50_000;
+const N = Number(process.env.WALCORE_BENCH_KV_N ?? 1_000_000);
 const BATCH = 100;
-const DURABLE_BATCHES = 100; // 10k puts, one fdatasync each batch
+const DURABLE = Number(process.env.WALCORE_BENCH_KV_DURABLE ?? 100_000);
+const EXPORT_BYTES = Number(process.env.WALCORE_BENCH_KV_EXPORT_MB ?? 100) << 20;
+const HEAVY_RUNS = Number(process.env.WALCORE_BENCH_RUNS ?? 3);
 const dir = benchDir('kv');
-const key = (i) => `key-${String(i).padStart(12, '0')}`; // 16 bytes
+const key = (i) => `key-${String(i).padStart(12, '0')}`; // 16 bytes; keys i*1000 .. i*1000+999 share a 13-byte prefix
 const value = new Uint8Array(100).fill(7);
-const batches = (n) => {
-  const out = [];
-  for (let b = 0; b < n / BATCH; b++) {
-    const batch = [];
-    for (let i = 0; i < BATCH; i++) batch.push({ type: 'put', key: key(b * BATCH + i), value });
-    out.push(batch);
-  }
-  return out;
-};
-const all = batches(N);
+const secondsSince = (t0) => (performance.now() - t0) / 1000;
+console.log(`| ${runtime.padEnd(4)} | load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} | ${os.cpus().length} cores |`);
+
+const batches = [];
+for (let b = 0; b < N / BATCH; b++) {
+  const batch = [];
+  for (let i = 0; i < BATCH; i++) batch.push({ type: 'put', key: key(b * BATCH + i), value });
+  batches.push(batch);
+}
+const cursors = batches.map((_, b) => WatchCursor.fromRevision(b + 1));
 // Bytes per batch on disk: 32 frame + 8 batch header + 8 cursor + 100 x (12 + 16 + 100).
 const BATCH_BYTES = 32 + 8 + 8 + BATCH * (12 + 16 + 100);
 let run = 0;
 
+/** Apply `count` puts to a fresh store; times the applies (and, durable, their fsyncs). */
 function applyAll(count, sync) {
   const path = `${dir}/a-${run++}.kv`;
   const { store } = AppendLogSnapshot.open(path, { compactThreshold: 1 << 30 });
   const t0 = performance.now();
-  for (let b = 0; b < count / BATCH; b++) store.apply(all[b], WatchCursor.fromRevision(b + 1), { sync });
-  if (!sync) store.sync();
-  const seconds = (performance.now() - t0) / 1000;
+  for (let b = 0; b < count / BATCH; b++) store.apply(batches[b], cursors[b], { sync });
+  const seconds = secondsSince(t0);
   store.close();
   fs.rmSync(path);
   return { work: count, seconds };
 }
 
+/** The baseline: the same bytes, one write per batch (fdatasync each, durable), plus a Map.set per put unless durable. */
 function rawAll(count, syncEach) {
   const path = `${dir}/raw-${run++}`;
   const fd = fs.openSync(path, 'w');
   const buf = new Uint8Array(BATCH_BYTES).fill(1);
+  const map = new Map();
   const t0 = performance.now();
   let pos = 0;
   for (let b = 0; b < count / BATCH; b++) {
     fs.writeSync(fd, buf, 0, buf.length, pos);
     pos += buf.length;
     if (syncEach) fs.fdatasyncSync(fd);
+    else for (const u of batches[b]) map.set(u.key, u.value);
   }
-  if (!syncEach) fs.fdatasyncSync(fd);
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = secondsSince(t0);
   fs.closeSync(fd);
   fs.rmSync(path);
   return { work: count, seconds };
 }
 
 compare({
-  name: `apply ${N / 1000}k puts (16 B keys, 100 B values), batches of ${BATCH}, buffered`, unit: 'puts/s',
-  subject: () => applyAll(N, false), baseline: () => rawAll(N, false), baselineName: 'raw write loop, same bytes',
+  name: `apply ${N / 1e6}M puts (16 B keys, 100 B values), batches of ${BATCH}, buffered`, unit: 'puts/s', runs: HEAVY_RUNS,
+  subject: () => applyAll(N, false), baseline: () => rawAll(N, false), baselineName: 'write per batch + Map.set',
 });
 compare({
-  name: `apply ${DURABLE_BATCHES * BATCH / 1000}k puts, batches of ${BATCH}, { sync: true } per batch`, unit: 'puts/s',
-  subject: () => applyAll(DURABLE_BATCHES * BATCH, true), baseline: () => rawAll(DURABLE_BATCHES * BATCH, true), baselineName: 'raw write+fdatasync per batch',
+  name: `apply ${DURABLE / 1000}k puts, batches of ${BATCH}, { sync: true } each`, unit: 'puts/s', runs: HEAVY_RUNS,
+  subject: () => applyAll(DURABLE, true), baseline: () => rawAll(DURABLE, true), baselineName: 'write + fdatasync per batch',
 });
 
-// Reopen: replay a file of N puts (2000 batches) into the fold.
-const reopenPath = `${dir}/reopen.kv`;
+// The N-put store the read figures use.
+const storePath = `${dir}/store.kv`;
 {
-  const { store } = AppendLogSnapshot.open(reopenPath, { compactThreshold: 1 << 30 });
-  for (let b = 0; b < all.length; b++) store.apply(all[b], WatchCursor.fromRevision(b + 1));
+  const { store } = AppendLogSnapshot.open(storePath, { compactThreshold: 1 << 30 });
+  for (let b = 0; b < batches.length; b++) store.apply(batches[b], cursors[b]);
   store.close();
 }
+const fileBytes = fs.statSync(storePath).size;
 compare({
-  name: `reopen: replay ${N / 1000}k puts into the fold`, unit: 'puts/s',
+  name: `reopen: replay ${N / 1e6}M puts (${(fileBytes / 1e6).toFixed(0)} MB) into the fold`, unit: 'puts/s', runs: HEAVY_RUNS,
   subject: () => {
     const t0 = performance.now();
-    const { store } = AppendLogSnapshot.open(reopenPath, { compactThreshold: 1 << 30 });
-    const seconds = (performance.now() - t0) / 1000;
+    const { store } = AppendLogSnapshot.open(storePath, { compactThreshold: 1 << 30 });
+    const seconds = secondsSince(t0);
     store.close();
+    console.log(`|      | reopen took ${seconds.toFixed(3)} s (goal < 1 s) |`);
     return { work: N, seconds };
   },
-  baseline: () => { fs.readFileSync(reopenPath); return N; }, baselineName: 'fs.readFileSync of the file',
+  baseline: () => { fs.readFileSync(storePath); return N; }, baselineName: 'fs.readFileSync of the file',
 });
 
-const { store } = AppendLogSnapshot.open(reopenPath);
-const map = new Map();
-for (const e of store) map.set(e.key, e);
-const keys = [];
-for (let i = 0; i < 50_000; i++) keys.push(key((i * 7919) % N));
+// Reads: one open store, and a plain Map of the same entries.
+const { store } = AppendLogSnapshot.open(storePath, { compactThreshold: 1 << 30 });
+const plain = new Map();
+for (const batch of batches) for (const u of batch) plain.set(u.key, u.value);
+const randomKeys = [];
+for (let i = 0; i < N; i++) randomKeys.push(key((i * 7919) % N));
+// Hash every lookup key once first (as keys a program decoded and keeps are): the first lookup of a fresh string pays its hashing, whichever map runs first.
+for (const k of randomKeys) plain.get(k);
 compare({
-  name: 'get of 50k random keys (copies out)', unit: 'gets/s',
-  subject: () => { for (const k of keys) store.get(k); return keys.length; },
-  baseline: () => { for (const k of keys) map.get(k).value.slice(); return keys.length; }, baselineName: 'Map.get + copy',
+  name: `get of ${N / 1e6}M random keys (copies out)`, unit: 'gets/s',
+  // Both sides use what they read (an unused Map.get is optimized away).
+  subject: () => { let n = 0; for (const k of randomKeys) n += store.get(k).value.length; return n / 100; },
+  baseline: () => { let n = 0; for (const k of randomKeys) n += plain.get(k).length; return n / 100; }, baselineName: 'Map.get, no copy',
+});
+const prefixes = [];
+for (let p = 0; p < N / 1000; p++) prefixes.push(key(p * 1000).slice(0, 13));
+const sortedKeys = [...plain.keys()].sort();
+compare({
+  name: `range over ${prefixes.length} prefixes of 1,000 keys each`, unit: 'entries/s',
+  subject: () => { let n = 0; for (const p of prefixes) n += store.range(p).length; return n; },
+  baseline: () => {
+    let n = 0;
+    let bytes = 0;
+    for (let p = 0; p < prefixes.length; p++) for (const k of sortedKeys.slice(p * 1000, p * 1000 + 1000)) { bytes += plain.get(k).length; n++; }
+    return bytes > 0 ? n : 0;
+  },
+  baselineName: 'sorted array slice + Map.get',
 });
 store.close();
+
+// RAM per entry, after the reopen and after range() built the key order.
+let gc = globalThis.gc;
+if (!gc && globalThis.Bun) gc = () => globalThis.Bun.gc(true);
+if (!gc) {
+  try {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc');
+  } catch { gc = undefined; }
+}
+const used = () => {
+  for (let i = 0; i < 3; i++) gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+};
+const DATA = N * (16 + 100);
+plain.clear();
+randomKeys.length = 0;
+sortedKeys.length = 0;
+{
+  const before = used();
+  const opened = AppendLogSnapshot.open(storePath, { compactThreshold: 1 << 30 });
+  const afterOpen = used();
+  opened.store.range('key-000000000');
+  const afterRange = used();
+  opened.store.close();
+  const m0 = used();
+  const naive = new Map();
+  for (const batch of batches) for (const u of batch) naive.set(key(Number(u.key.slice(4))), u.value.slice());
+  const m1 = used();
+  naive.clear();
+  const perEntry = (bytes) => (bytes - DATA) / N;
+  const row = { runtime, name: 'RAM per entry beyond key + value bytes', unit: 'B', walcore: perEntry(afterOpen - before), baseline: perEntry(m1 - m0), baselineName: 'Map<string, Uint8Array>', runs: 1 };
+  row.ratio = row.walcore / row.baseline;
+  console.log(`| ${runtime.padEnd(4)} | ${row.name.padEnd(44)} | ${row.walcore.toFixed(1).padStart(8)} B (after a range: ${perEntry(afterRange - before).toFixed(1)} B) | ${row.baseline.toFixed(1)} B (${row.baselineName}) | ${gc ? '' : 'no gc(): rough'} |`);
+  if (process.env.WALCORE_BENCH_OUT) fs.appendFileSync(process.env.WALCORE_BENCH_OUT, JSON.stringify(row) + '\n');
+}
+
+// Export + import of a ~100 MB fold: distinct keys, 100 B values, as above.
+{
+  const path = `${dir}/export-src.kv`;
+  const entries = Math.round(EXPORT_BYTES / (12 + 16 + 100));
+  const opened = AppendLogSnapshot.open(path, { compactThreshold: 1 << 30 });
+  for (let b = 0; b * BATCH < entries; b++) opened.store.apply(batches[b % batches.length].map((u, i) => ({ type: 'put', key: key(b * BATCH + i), value: u.value })), WatchCursor.fromRevision(b + 1));
+  opened.store.sync();
+  let k = 0;
+  const times = [];
+  let size = 0;
+  compare({
+    name: `export + import of a ${(EXPORT_BYTES / 2 ** 20).toFixed(0)} MiB fold (SHA-256 included)`, unit: 'B/s', runs: HEAVY_RUNS,
+    subject: () => {
+      const art = `${dir}/art-${++k}`;
+      const dest = `${dir}/imported-${k}.kv`;
+      const t0 = performance.now();
+      const m = opened.store.exportTo(art);
+      const t1 = performance.now();
+      const imported = AppendLogSnapshot.import(art, dest);
+      const seconds = secondsSince(t0);
+      times.push([(t1 - t0) / 1000, (performance.now() - t1) / 1000]);
+      imported.store.close();
+      size = m.files[0].size;
+      fs.rmSync(art, { recursive: true });
+      fs.rmSync(dest);
+      return { work: size, seconds };
+    },
+    baseline: () => {
+      const src = `${dir}/copy-src`;
+      if (!fs.existsSync(src)) fs.copyFileSync(path, src);
+      const t0 = performance.now();
+      copyHashed(src, `${dir}/copy-1`);
+      copyHashed(`${dir}/copy-1`, `${dir}/copy-2`);
+      const seconds = secondsSince(t0);
+      fs.rmSync(`${dir}/copy-1`);
+      fs.rmSync(`${dir}/copy-2`);
+      return { work: fs.statSync(src).size, seconds };
+    },
+    baselineName: '2 x (read + SHA-256 + write + fdatasync)',
+  });
+  console.log(`|      | export ${median(times.map((t) => t[0])).toFixed(3)} s + import ${median(times.map((t) => t[1])).toFixed(3)} s of a ${(size / 1e6).toFixed(0)} MB data file (${entries} entries) |`);
+  opened.store.close();
+}
+
+/** Copy `from` to `to` in 1 MiB chunks, hashing what is copied, then fdatasync. */
+function copyHashed(from, to) {
+  const h = createHash('sha256');
+  const fi = fs.openSync(from, 'r');
+  const fo = fs.openSync(to, 'w');
+  const buf = new Uint8Array(1 << 20);
+  let pos = 0;
+  for (let n; (n = fs.readSync(fi, buf, 0, buf.length, pos)) > 0; pos += n) {
+    h.update(buf.subarray(0, n));
+    fs.writeSync(fo, buf, 0, n, pos);
+  }
+  fs.fdatasyncSync(fo);
+  h.digest('hex');
+  fs.closeSync(fi);
+  fs.closeSync(fo);
+}

@@ -27,10 +27,12 @@
  * - seal(): cut anything after `end`, fdatasync: the file is exactly its
  *   frames and durable (a sealed segment).
  * - recoverTail(): after a scan, classify the first invalid frame (torn tail
- *   or corruption), cut a torn tail, drop a trailing marker from `end`.
+ *   or corruption), cut a torn tail (back to the start of a multi-frame
+ *   write whose last frame is missing, when the log names one), drop a
+ *   trailing marker from `end`.
  */
 import type { Core } from '../core/core.js';
-import { WalError } from '../errors.js';
+import { type FrameFailure, WalError } from '../errors.js';
 import type { FileHandle } from '../fs/types.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import type { FrameScanner } from './frame-scanner.js';
@@ -60,12 +62,27 @@ export interface RecoveredTail {
 }
 
 /**
+ * A group of frames written in one write (a log's multi-frame record, e.g.
+ * an AppendLogSnapshot batch) whose last frame is missing from the valid
+ * prefix: it was never synced whole, so recovery cuts it with the tail.
+ */
+export interface UnfinishedWrite {
+  /** Offset of the group's first frame. */
+  start: number;
+  /** The reason reported for the cut (truncatedReason, or TORN_TAIL's reason under 'strict'). */
+  reason: string;
+}
+
+/**
  * Classify and cut the tail after `scanner` ran to completion over a file
  * of `size` bytes. Corruption of durable data is CORRUPTED; a torn tail is
  * TORN_TAIL under 'strict', else cut (not yet synced: FrameFile.settle()
- * syncs once, after writing a marker).
+ * syncs once, after writing a marker). `unfinished`, if given, is a write
+ * whose last frame is missing: the cut goes back to its start (a torn tail:
+ * TORN_TAIL under 'strict').
  */
-export function recoverTail(core: Core, h: FileHandle, _path: string, scanner: FrameScanner, size: number, repair: RepairPolicy): RecoveredTail {
+export function recoverTail(core: Core, h: FileHandle, path: string, scanner: FrameScanner, size: number, repair: RepairPolicy,
+  unfinished?: UnfinishedWrite): RecoveredTail {
   let end = scanner.pos;
   let truncatedBytes = 0;
   let truncatedReason: string | undefined;
@@ -74,16 +91,27 @@ export function recoverTail(core: Core, h: FileHandle, _path: string, scanner: F
     const { torn } = scanner.classify();
     if (!torn || repair === 'strict') throw scanner.error(torn);
     end = failure.offset;
-    truncatedBytes = size - end;
     truncatedReason = failure.reason;
+  }
+  const cutUnfinished = unfinished !== undefined && unfinished.start < end;
+  if (cutUnfinished) {
+    if (repair === 'strict') {
+      throw new WalError('TORN_TAIL', `${path}: torn tail (a write whose last frame is missing) at offset ${unfinished.start}`, { path, offset: unfinished.start, reason: unfinished.reason as FrameFailure });
+    }
+    end = unfinished.start;
+    truncatedReason ??= unfinished.reason;
+  }
+  if (end < size) {
+    truncatedBytes = size - end;
     h.truncate(end);
   }
   const fileSize = end;
   const HDR = core.c.FRAME_HEADER_SIZE;
-  const endsWithMarker = scanner.lastStart >= 0 && scanner.lastType === core.c.TYPE_SYNC_MARK && scanner.lastStart + HDR === end;
+  const endsWithMarker = !cutUnfinished && scanner.lastStart >= 0 && scanner.lastType === core.c.TYPE_SYNC_MARK && scanner.lastStart + HDR === end;
   if (endsWithMarker) end = scanner.lastStart;
   const knownDurable = Math.min(Math.max(scanner.mark, core.c.FILE_HEADER_SIZE), end);
-  return { end, fileSize, endsWithFrame: scanner.lastStart >= 0 && !endsWithMarker, truncatedBytes, truncatedReason, knownDurable };
+  const endsWithFrame = cutUnfinished ? end > core.c.FILE_HEADER_SIZE : scanner.lastStart >= 0 && !endsWithMarker;
+  return { end, fileSize, endsWithFrame, truncatedBytes, truncatedReason, knownDurable };
 }
 
 export class FrameFile {

@@ -9,6 +9,7 @@ import { buildSegmented } from './segmented.js';
 import { buildSegmented2 } from './segmented-v2.js';
 import { buildRing } from './ring.js';
 import { buildRaft } from './raft.js';
+import { buildKv } from './kv-snapshot.js';
 
 const REGEN = 'Built by scripts/make-vectors.mjs; regenerate only on purpose (a format change adds a -v2 file).';
 
@@ -38,6 +39,11 @@ export const VECTORS = {
     'Opened: snapshot (1, 1, "state@1"); entries 2 (term 2, type 5, "B"), 3 "ccc", 4 "dddd"; hard state { term 2, vote 1, commit 2 }.',
     REGEN,
   ], buildRaft(core)),
+  'kv-snapshot-v1.hex': (core) => formatVector([
+    'walcore test vector: an AppendLogSnapshot file, format version 1, docs/FORMAT.md §12.8.',
+    'Opened: cursor revision 3; app/a = "avocado" @ rev 3, app/c = "cat" @ rev 3, ключ = "значение" @ versionstamp 0000017f4e3a9c10002a.',
+    REGEN,
+  ], buildKv(core)),
 };
 
 /** The committed text of a vector. */

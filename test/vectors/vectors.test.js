@@ -13,8 +13,9 @@ import { GOLDEN_OFFSETS } from './golden.js';
 import { SEGMENTS, segmentName } from './segmented.js';
 import { RING_CAPACITY, RING_FILE, RING_SLOT_SIZE } from './ring.js';
 import { RAFT_SEG1, RAFT_SEG2, RAFT_SNAP } from './raft.js';
+import { KV_FILE, KV_FRAME_OFFSETS, KV_MARKER, KV_SIZE } from './kv-snapshot.js';
 
-const NAMES = ['wal-file-v1.hex', 'segmented-v1.hex', 'segmented-v2.hex', 'ring-v1.hex', 'raft-v1.hex'];
+const NAMES = ['wal-file-v1.hex', 'segmented-v1.hex', 'segmented-v2.hex', 'ring-v1.hex', 'raft-v1.hex', 'kv-snapshot-v1.hex'];
 const doc = readFileSync(new URL('../../docs/FORMAT.md', import.meta.url), 'utf8');
 const quoted = Object.fromEntries([...doc.matchAll(/<!-- vector-file: (\S+) -->\n```text\n([\s\S]*?)```/g)].map((m) => [m[1], m[2]]));
 const crc = (b) => CRC32C.buf(b) >>> 0;
@@ -46,6 +47,7 @@ test('the vectors hold the documented files and sizes', () => {
   assert.equal(readVector('raft-v1.hex').map((f) => f.name), [RAFT_SEG1, RAFT_SEG2, RAFT_SNAP]);
   const ring = readVector('ring-v1.hex');
   assert.equal(ring.map((f) => [f.name, f.bytes.length]), [[RING_FILE, 4096 + RING_CAPACITY * RING_SLOT_SIZE]]);
+  assert.equal(readVector('kv-snapshot-v1.hex').map((f) => [f.name, f.bytes.length]), [[KV_FILE, KV_SIZE]]);
 });
 
 test('every CRC in the vectors agrees with the independent CRC-32C oracle', () => {
@@ -67,6 +69,14 @@ test('every CRC in the vectors agrees with the independent CRC-32C oracle', () =
     }
     assert.ok(frames >= 2, name);
   }
+  const [{ bytes: kv }] = readVector('kv-snapshot-v1.hex');
+  assert.is(u32(kv, 60), crc(kv.subarray(0, 60)), 'kv header');
+  const kvFrames = [];
+  for (let p = 64; p < kv.length; p += 32 + u32(kv, p + 4)) {
+    assert.is(u32(kv, p), crc(kv.subarray(p + 4, p + 32 + u32(kv, p + 4))), `kv frame @${p}`);
+    kvFrames.push(p);
+  }
+  assert.equal(kvFrames, [...KV_FRAME_OFFSETS.flat(), KV_MARKER], 'kv frame offsets as documented');
   const [{ bytes: ring }] = readVector('ring-v1.hex');
   for (const at of [2048, 2560]) assert.is(u32(ring, at), crc(ring.subarray(at + 4, at + 32)), `state @${at}`);
   for (let i = 0; i < RING_CAPACITY; i++) {

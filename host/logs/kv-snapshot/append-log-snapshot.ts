@@ -1,64 +1,42 @@
 /**
  * AppendLogSnapshot: a SnapshotStore on one append-only CRC-framed file
- * (docs/FORMAT.md §12, docs/kv-snapshot.md). The whole fold lives in RAM (a
- * Map plus a lazily sorted key array); the file is its durable history.
+ * (docs/FORMAT.md §12, docs/kv-snapshot.md). The whole fold lives in RAM
+ * (fold.ts: an arena of records and a Map to them; key-order.ts); the file
+ * is its durable history.
  *
  * - open() takes the writer lock, creates the file crash-safely or replays
- *   it (a torn tail is cut, a batch whose last frame is missing is cut as a
- *   whole, damage to synced data is CORRUPTED), settles it (nothing left
- *   unsynced) and compacts if the file exceeds the live data by more than
- *   compactThreshold.
+ *   it (store-open.ts), recovers the tail on the shared path (recoverTail:
+ *   a torn tail is cut, a batch whose last frame is missing is cut as a
+ *   whole, damage to synced data is CORRUPTED), settles it (FrameFile.settle:
+ *   nothing left unsynced, fsyncgate-safe) and compacts if the file exceeds
+ *   the live data by more than compactThreshold.
  * - apply(batch, cursor) writes the batch and its cursor as one frame (or a
  *   group of frames flagged KV_FLAG_MORE but the last), in one write, then
  *   updates the fold. A failed write is rolled back and nothing is applied.
- *   Durable only after sync()/syncAsync() or { sync: true }.
+ *   Durable only after sync()/syncAsync() or { sync: true }; syncAsync()'s
+ *   fdatasync runs off the JS thread (FrameFile.syncAsync, group commit).
  * - Compaction writes the fold to a temp file, fsyncs, renames it over the
  *   log and fsyncs the directory (host/lifecycle/atomic-file.ts): a crash at
  *   any point leaves the old file or the new one, each complete.
  */
 import { FrameFile, recoverTail } from '../../codec/frame-file.js';
-import { directoryError, readFileHeader } from '../../codec/file-header.js';
 import { Core } from '../../core/core.js';
-import { WalError, ioError } from '../../errors.js';
-import { logFileSystem } from '../../fs/default.js';
+import { WalError } from '../../errors.js';
 import type { FileHandle, FileLock, FileSystem } from '../../fs/types.js';
-import { publishFile, removeTempFilesOf } from '../../lifecycle/atomic-file.js';
+import { publishFile } from '../../lifecycle/atomic-file.js';
 import { type Acquired, Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
-import { boolOption, checkOptions, disposeSymbol, enumOption, intOption, pathArg } from '../../lifecycle/options.js';
+import { boolOption, checkOptions, disposeSymbol, pathArg } from '../../lifecycle/options.js';
 import { dirname } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
 import { exportFold, importArtifact } from './artifact.js';
 import { Fold } from './fold.js';
-import { WHAT, encodeFrames, keyBytes, prefixArg, prepareBatch, replayKvFile, writeFold } from './kv-file.js';
+import { Pass, checkKey, encodeBatch, prefixArg } from './kv-encode.js';
+import { writeFold } from './kv-file.js';
+import { type LoadedFile, type Settings, loadStoreFile, openStoreFile, settings } from './store-open.js';
 import type {
   AppendLogSnapshotOptions, ExportManifest, KvApplyOptions, KvEntry, KvOpenReport, KvUpdate, OpenedSnapshot, SnapshotStore,
 } from './types.js';
 import { WatchCursor } from './watch-cursor.js';
-
-const OPTION_KEYS = ['compactThreshold', 'fs', 'repair', 'cursorMustAdvance'] as const;
-/** Default compactThreshold: 16 MiB of garbage. */
-export const DEFAULT_COMPACT_THRESHOLD = 16 << 20;
-
-interface Settings {
-  fs: FileSystem;
-  compactThreshold: number;
-  repair: 'strict' | 'truncate-partial';
-  cursorMustAdvance: boolean;
-}
-
-function settings(where: string, options: AppendLogSnapshotOptions, extra: readonly string[] = []): Settings {
-  checkOptions(where, options, [...OPTION_KEYS, ...extra]);
-  const fs = logFileSystem(options.fs);
-  if (options.fs !== undefined && (options.fs === null || typeof options.fs !== 'object' || typeof options.fs.open !== 'function')) {
-    throw new TypeError(`${where}: fs must be a FileSystem`);
-  }
-  return {
-    fs,
-    compactThreshold: intOption(where, 'compactThreshold', options.compactThreshold, DEFAULT_COMPACT_THRESHOLD, 0, Number.MAX_SAFE_INTEGER),
-    repair: enumOption(where, 'repair', options.repair, ['strict', 'truncate-partial'] as const, 'truncate-partial'),
-    cursorMustAdvance: boolOption(where, 'cursorMustAdvance', options.cursorMustAdvance, true),
-  };
-}
 
 export class AppendLogSnapshot implements SnapshotStore {
   readonly path: string;
@@ -126,58 +104,29 @@ export class AppendLogSnapshot implements SnapshotStore {
     pathArg(where, destPath);
     const s = settings(where, options);
     const store = openLocked(s.fs, destPath, (lock, acquired) => {
-      importArtifact(new Core(), s.fs, artifactDir, destPath);
-      return AppendLogSnapshot.openHeld(destPath, s, lock, acquired);
+      const core = new Core();
+      return AppendLogSnapshot.fromLoaded(destPath, s, lock, core, importArtifact(core, s.fs, artifactDir, destPath, acquired));
     });
     return { cursor: store.cursor(), store };
   }
 
   private static openHeld(path: string, s: Settings, lock: FileLock, acquired: Acquired): AppendLogSnapshot {
-    const { fs } = s;
     const core = new Core();
-    const c = core.c;
-    let created = false;
-    try {
-      removeTempFilesOf(fs, path);
-      const st = fs.stat(path);
-      if (st?.isDirectory) throw directoryError(path, WHAT);
-      if (st === undefined || st.size === 0) {
-        core.x.encodeFileHeader(core.staging, c.KIND_KV_SNAPSHOT, randomU32(), 0, 0, 0);
-        const header = core.u8.slice(core.staging, core.staging + c.FILE_HEADER_SIZE);
-        publishFile(fs, path, (h) => h.write(header, 0));
-        fs.syncDir(dirname(path));
-        created = true;
-      }
-    } catch (e) {
-      throw ioError('open', path, e);
-    }
-    let h: FileHandle;
-    try { h = fs.open(path, { write: true }); } catch (e) { throw ioError('open', path, e); }
-    acquired.add(h, (x) => x.close());
-    readFileHeader(core, h, path, c.KIND_KV_SNAPSHOT, WHAT);
-    const salt = core.out('hdrSalt');
-    const generation = core.out('hdrP0');
-    let size: number;
-    try { size = h.size(); } catch (e) { throw ioError('stat', path, e); }
-    const fold = new Fold();
-    const r = replayKvFile(core, h, path, salt, size, fold);
-    const tail = recoverTail(core, h, path, r.scanner, size, s.repair);
-    let { end, fileSize, endsWithFrame, truncatedBytes, truncatedReason } = tail;
-    if (r.pendingStart >= 0) {
-      // A batch whose last frame is missing: it was written in one write after the last sync (never acknowledged): cut it whole.
-      if (s.repair === 'strict') {
-        throw new WalError('TORN_TAIL', `${path}: torn tail (a batch without its last frame) at offset ${r.pendingStart}`, { path, offset: r.pendingStart, reason: 'incomplete-payload' });
-      }
-      truncatedBytes = size - r.pendingStart;
-      truncatedReason ??= 'incomplete-payload';
-      try { h.truncate(r.pendingStart); } catch (e) { throw ioError('truncate', path, e); }
-      end = fileSize = r.pendingStart;
-      endsWithFrame = r.pendingStart > c.FILE_HEADER_SIZE;
-    }
-    const report: KvOpenReport = { truncatedBytes, truncatedReason, batches: r.batches, compacted: false };
-    const store = new AppendLogSnapshot(path, core, fs, lock, fold, s, WatchCursor.from(r.cursor), r.seq, generation, report);
-    const file = new FrameFile(core, h, path, salt, end, fileSize, store.#life);
-    file.settle(endsWithFrame && !created, 0);
+    const { h, created } = openStoreFile(core, s.fs, path, acquired);
+    return AppendLogSnapshot.fromLoaded(path, s, lock, core, loadStoreFile(core, h, path, created));
+  }
+
+  /** Cut the tail as recovery rules say, settle the file, compact if over the threshold. */
+  private static fromLoaded(path: string, s: Settings, lock: FileLock, core: Core, f: LoadedFile): AppendLogSnapshot {
+    const r = f.replayed;
+    // A batch whose last frame is missing was written in one write after the last sync (never acknowledged): cut whole.
+    const unfinished = r.pendingStart >= 0 ? { start: r.pendingStart, reason: 'incomplete-payload' } : undefined;
+    const tail = recoverTail(core, f.h, path, r.scanner, f.size, s.repair, unfinished);
+    const report: KvOpenReport = { truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason, batches: r.batches, compacted: false };
+    const store = new AppendLogSnapshot(path, core, s.fs, lock, f.fold, s, WatchCursor.from(r.cursor), r.seq, f.generation, report);
+    const file = new FrameFile(core, f.h, path, f.salt, tail.end, tail.fileSize, store.#life);
+    // The shared open path: rewrite what may be only in the page cache, fsync, marker, fsync (fsyncgate-safe).
+    file.settle(tail.endsWithFrame && !f.created, 0, tail.knownDurable);
     store.#file = file;
     if (store.overThreshold()) {
       store.compact();
@@ -243,15 +192,18 @@ export class AppendLogSnapshot implements SnapshotStore {
       throw new RangeError(`${where}: cursor ${cursor.toHex() || 'none'} does not advance past the current cursor ${this.#cursor.toHex() || 'none'} (open with cursorMustAdvance: false to allow it)`);
     }
     const core = this.#core;
-    const ops = prepareBatch(core, where, batch);
     const file = this.#file;
-    const r = encodeFrames(core, 0, ops, WatchCursor.bytesOf(cursor), { salt: file.salt, seq: this.#seq + 1, mark: file.durableEnd, base: file.end, group: true });
-    file.write(core.u8.subarray(core.staging, core.staging + r.bytes));
-    this.#seq += r.frames;
     const fold = this.#fold;
-    for (const op of ops) {
-      if (op.kind === core.c.KV_OP_PUT) fold.put(op.key, { value: op.value.slice(), version: op.version.slice(), keyLen: op.keyBytes.length });
-      else fold.delete(op.key);
+    try {
+      const r = encodeBatch(core, where, batch, WatchCursor.bytesOf(cursor), { salt: file.salt, seq: this.#seq + 1, mark: file.durableEnd });
+      file.write(core.u8.subarray(core.staging, core.staging + r.bytes));
+      this.#seq += r.frames;
+      for (let i = 0; i < Pass.count; i++) {
+        if (Pass.put[i]) fold.set(Pass.key[i]!, Pass.keyLen[i]!, Pass.version[i]!, Pass.value[i]!);
+        else fold.delete(Pass.key[i]!);
+      }
+    } finally {
+      Pass.clear();
     }
     this.#cursor = cursor;
     if (sync) this.sync();
@@ -266,9 +218,10 @@ export class AppendLogSnapshot implements SnapshotStore {
   /** The live entry for `key` (a copy), or undefined. */
   get(key: string): KvEntry | undefined {
     this.#life.live();
-    keyBytes(this.#core, 'get', key);
-    const rec = this.#fold.map.get(key);
-    return rec === undefined ? undefined : { key, value: rec.value.slice(), version: rec.version.slice() };
+    if (typeof key !== 'string') checkKey(this.#core, 'get', key);
+    const e = this.#fold.entry(key);
+    if (e === undefined) checkKey(this.#core, 'get', key); // only a miss can be an invalid key (apply refuses them)
+    return e;
   }
 
   /** Every live entry whose key starts with `prefix`, ascending by the UTF-8 bytes of the key. */
@@ -305,8 +258,8 @@ export class AppendLogSnapshot implements SnapshotStore {
     const fold = this.#fold;
     for (const key of fold.keys(prefix)) {
       this.#life.live();
-      const rec = fold.map.get(key);
-      if (rec !== undefined) yield { key, value: rec.value.slice(), version: rec.version.slice() };
+      const e = fold.entry(key);
+      if (e !== undefined) yield e;
     }
   }
 

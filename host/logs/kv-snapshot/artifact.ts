@@ -18,15 +18,15 @@
 import type { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
-import { readFileHeader } from '../../codec/file-header.js';
-import { tempPathFor } from '../../lifecycle/atomic-file.js';
-import { quietly } from '../../lifecycle/lifecycle.js';
+import { removeTempFilesOf, tempPathFor } from '../../lifecycle/atomic-file.js';
+import { type Acquired, quietly } from '../../lifecycle/lifecycle.js';
 import { dirname, join } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
 import { sha256 } from '../../platform/sha256.js';
 import { isSymlink } from '../../platform/symlink.js';
-import { Fold } from './fold.js';
-import { WHAT, replayKvFile, writeFold } from './kv-file.js';
+import type { Fold } from './fold.js';
+import { WHAT, writeFold } from './kv-file.js';
+import { type LoadedFile, loadStoreFile } from './store-open.js';
 import type { ExportManifest, ExportedFile } from './types.js';
 import { WatchCursor } from './watch-cursor.js';
 
@@ -204,13 +204,17 @@ function checkListing(fs: FileSystem, artifactDir: string, manifest: ExportManif
  * Verify the artifact and publish its data file at `destPath` (which must
  * not exist; the caller holds its lock). Throws BAD_ARTIFACT or IO_ERROR and
  * leaves nothing at `destPath` (a staged temp file is removed, or removed by
- * the next open of `destPath`).
+ * the next open of `destPath`). Returns the published file as replayed
+ * from the staged copy, its handle registered on `acquired`.
  */
-export function importArtifact(core: Core, fs: FileSystem, artifactDir: string, destPath: string): void {
+export function importArtifact(core: Core, fs: FileSystem, artifactDir: string, destPath: string, acquired: Acquired): LoadedFile {
   // Leftovers of an import that crashed are the staged temp files beside destPath.
   const dir = dirname(destPath);
   let st;
-  try { st = fs.stat(destPath); } catch (e) { throw ioError('stat', destPath, e); }
+  try {
+    removeTempFilesOf(fs, destPath);
+    st = fs.stat(destPath);
+  } catch (e) { throw ioError('stat', destPath, e); }
   if (st !== undefined) throw exists(destPath);
   const manifest = readManifest(fs, artifactDir);
   checkListing(fs, artifactDir, manifest);
@@ -243,24 +247,28 @@ export function importArtifact(core: Core, fs: FileSystem, artifactDir: string, 
     if (hash.hex() !== file.sha256) throw bad(`${file.path}: SHA-256 does not match the manifest`, artifactDir);
     try { out.sync(); } catch (e) { throw ioError('fsync', tmp, e); }
     // Load the staged copy strictly: any invalid frame or unfinished batch is a bad artifact.
+    let loaded: LoadedFile;
     try {
-      readFileHeader(core, out, tmp, core.c.KIND_KV_SNAPSHOT, WHAT);
+      loaded = loadStoreFile(core, out, tmp, false);
     } catch (e) {
+      if (e instanceof WalError && e.code === 'IO_ERROR') throw e;
       throw bad(`${file.path} is not a ${WHAT}: ${(e as Error).message}`, artifactDir, e);
     }
-    const r = replayKvFile(core, out, tmp, core.out('hdrSalt'), pos, new Fold());
+    const r = loaded.replayed;
     if (r.scanner.failure !== undefined) {
       throw bad(`${file.path} has an invalid frame at offset ${r.scanner.failure.offset} (${r.scanner.failure.reason})`, artifactDir);
     }
     if (r.pendingStart >= 0) throw bad(`${file.path} ends inside a batch (offset ${r.pendingStart})`, artifactDir);
     const cursor = WatchCursor.from(r.cursor).toHex();
     if (cursor !== manifest.cursor) throw bad(`the data's cursor ${cursor || 'none'} is not the manifest's ${manifest.cursor || 'none'}`, artifactDir);
-    quietly(() => out?.close());
-    out = undefined;
     if (fs.stat(destPath) !== undefined) throw exists(destPath);
     try { fs.rename(tmp, destPath); } catch (e) { throw ioError('rename', destPath, e); }
     published = true;
     try { fs.syncDir(dir); } catch (e) { throw ioError('fsync directory', dir, e); }
+    // The staged handle is the published file's: the store keeps it.
+    acquired.add(out, (x) => x.close());
+    out = undefined;
+    return loaded;
   } catch (e) {
     if (!published) quietly(() => fs.remove(tmp));
     throw e;

@@ -12,7 +12,7 @@ import type { Core } from '../../core/core.js';
 import { directoryError, readFileHeader } from '../../codec/file-header.js';
 import { ioError } from '../../errors.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
-import { Fold, type FoldRecord } from './fold.js';
+import { Fold } from './fold.js';
 import { WHAT, replayKvFile } from './kv-file.js';
 
 /** One op of a batch as replay applied it. */
@@ -74,15 +74,15 @@ class RecordingFold extends Fold {
     super();
   }
 
-  override put(key: string, rec: FoldRecord): void {
+  override put(key: string, keyLen: number, src: Uint8Array, verAt: number, verLen: number, valAt: number, valLen: number): void {
     this.puts++;
-    this.record?.({ type: 'put', key, version: rec.version, value: rec.value });
-    if (this.keep) super.put(key, rec);
+    this.record?.({ type: 'put', key, version: src.slice(verAt, verAt + verLen), value: src.slice(valAt, valAt + valLen) });
+    if (this.keep) super.put(key, keyLen, src, verAt, verLen, valAt, valLen);
   }
 
-  override delete(key: string, version?: Uint8Array): void {
+  override delete(key: string, keyLen = 0, src?: Uint8Array, verAt = 0, verLen = 0): void {
     this.deletes++;
-    this.record?.({ type: 'delete', key, version: version ?? new Uint8Array(0), value: new Uint8Array(0) });
+    this.record?.({ type: 'delete', key, version: src === undefined ? new Uint8Array(0) : src.slice(verAt, verAt + verLen), value: new Uint8Array(0) });
     if (this.keep) super.delete(key);
   }
 }

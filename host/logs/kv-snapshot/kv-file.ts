@@ -1,166 +1,21 @@
 /**
  * The key-value snapshot log file (docs/FORMAT.md §12): header(kind 6)
  * then TYPE_KV_BATCH frames (and at most one trailing sync marker). This
- * module validates input into ops, frames batches into core staging, replays
- * a file into a Fold, and writes a whole fold as a fresh file (compaction,
- * export). Byte layout comes from the core (assembly/kv.ts); nothing here
+ * module replays a file into an OpSink (a Fold) and writes a whole fold as a
+ * fresh file (compaction, export); kv-encode.ts frames the batches apply()
+ * writes. Byte layout comes from the core (assembly/kv.ts); nothing here
  * re-implements it.
  */
 import type { Core } from '../../core/core.js';
 import { ioError } from '../../errors.js';
 import { FrameScanner } from '../../codec/frame-scanner.js';
 import type { FileHandle } from '../../fs/types.js';
-import type { Fold } from './fold.js';
-import type { KvUpdate } from './types.js';
+import type { Fold, OpSink } from './fold.js';
+import { EMPTY, FRAME_TARGET, writeKey } from './kv-encode.js';
 
 export const WHAT = 'key-value snapshot log';
 
-/** Payload bytes per frame when a batch or a fold is split (each frame stays far below MAX_FRAME_PAYLOAD). */
-export const FRAME_TARGET = 1 << 20;
-
-export interface Op {
-  kind: number;
-  key: string;
-  keyBytes: Uint8Array;
-  version: Uint8Array;
-  value: Uint8Array;
-}
-
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-const EMPTY = new Uint8Array(0);
-
-/** Whether `s` has no lone surrogate (so it is exactly representable in UTF-8). */
-export function isWellFormed(s: string): boolean {
-  if (!/[\uD800-\uDFFF]/.test(s)) return true;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdfff) continue;
-    if (c >= 0xdc00) return false;
-    const d = s.charCodeAt(i + 1);
-    if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
-    i++;
-  }
-  return true;
-}
-
-/** Check a key argument (TypeError: not a string; RangeError: lone surrogate or too long). Returns its UTF-8 bytes. */
-export function keyBytes(core: Core, where: string, key: unknown): Uint8Array {
-  if (typeof key !== 'string') throw new TypeError(`${where}: key must be a string, got ${key === null ? 'null' : typeof key}`);
-  if (!isWellFormed(key)) throw new RangeError(`${where}: key ${JSON.stringify(key)} is not valid Unicode (a lone surrogate has no UTF-8 form)`);
-  const b = encoder.encode(key);
-  if (b.length > core.c.KV_MAX_KEY) throw new RangeError(`${where}: key of ${b.length} UTF-8 bytes exceeds the ${core.c.KV_MAX_KEY}-byte limit`);
-  return b;
-}
-
-/** Check a prefix argument (a string that is valid Unicode). */
-export function prefixArg(where: string, prefix: unknown): string {
-  if (typeof prefix !== 'string') throw new TypeError(`${where}: prefix must be a string, got ${prefix === null ? 'null' : typeof prefix}`);
-  if (!isWellFormed(prefix)) throw new RangeError(`${where}: prefix is not valid Unicode (a lone surrogate)`);
-  return prefix;
-}
-
-/** Validate a batch into ops; throws TypeError/RangeError before anything is written. */
-export function prepareBatch(core: Core, where: string, batch: unknown): Op[] {
-  if (!Array.isArray(batch)) throw new TypeError(`${where}: batch must be an array of { type: 'put' | 'delete', key, ... }`);
-  const c = core.c;
-  const ops: Op[] = new Array(batch.length);
-  for (let i = 0; i < batch.length; i++) {
-    const u = batch[i] as KvUpdate | null;
-    const at = `${where}: batch[${i}]`;
-    if (u === null || typeof u !== 'object') throw new TypeError(`${at} must be an object`);
-    const kb = keyBytes(core, at, u.key);
-    const version = u.version ?? EMPTY;
-    if (!(version instanceof Uint8Array)) throw new TypeError(`${at}.version must be a Uint8Array`);
-    if (version.length > c.KV_MAX_VERSION) throw new RangeError(`${at}.version of ${version.length} bytes exceeds the ${c.KV_MAX_VERSION}-byte limit`);
-    if (u.type === 'put') {
-      const value = u.value;
-      if (!(value instanceof Uint8Array)) throw new TypeError(`${at}.value must be a Uint8Array`);
-      if (value.length > c.KV_MAX_VALUE) throw new RangeError(`${at}.value of ${value.length} bytes exceeds the ${c.KV_MAX_VALUE}-byte limit`);
-      ops[i] = { kind: c.KV_OP_PUT, key: u.key, keyBytes: kb, version, value };
-    } else if (u.type === 'delete') {
-      if ((u as { value?: unknown }).value !== undefined) throw new TypeError(`${at}: a delete has no value`);
-      ops[i] = { kind: c.KV_OP_DELETE, key: u.key, keyBytes: kb, version, value: EMPTY };
-    } else {
-      throw new TypeError(`${at}.type must be 'put' or 'delete', got ${JSON.stringify((u as { type?: unknown }).type)}`);
-    }
-  }
-  return ops;
-}
-
-function opSize(core: Core, op: Op): number {
-  return core.c.KV_OP_HEADER_SIZE + op.keyBytes.length + op.version.length + op.value.length;
-}
-
-export interface FrameOptions {
-  salt: number;
-  /** Sequence of the first frame (halves kept as a number: < 2^53). */
-  seq: number;
-  /** Watermark of every frame, or 'own': each frame's own file offset (a file published whole by the atomic recipe). */
-  mark: number | 'own';
-  /** File offset of staging offset 0 (for 'own' marks). */
-  base: number;
-  /** Frames of one batch: KV_FLAG_MORE on all but the last (apply); false: independent frames (a fold). */
-  group: boolean;
-}
-
-/**
- * Frame `ops` (and `cursor` in the last frame) into core staging from
- * offset `off`, split into frames of about FRAME_TARGET payload bytes.
- * Returns the bytes and frames written.
- */
-export function encodeFrames(core: Core, off: number, ops: readonly Op[], cursor: Uint8Array, o: FrameOptions): { bytes: number; frames: number } {
-  const c = core.c;
-  const HDR = c.FRAME_HEADER_SIZE;
-  const BH = c.KV_BATCH_HEADER_SIZE;
-  // Split points: frame k holds ops [starts[k], starts[k+1]).
-  const starts = [0];
-  let total = 0;
-  let cur = 0;
-  for (let i = 0; i < ops.length; i++) {
-    const s = opSize(core, ops[i]!);
-    if (cur > 0 && cur + s > FRAME_TARGET) {
-      starts.push(i);
-      total += HDR + BH + cur;
-      cur = 0;
-    }
-    cur += s;
-  }
-  total += HDR + BH + cur + cursor.length;
-  starts.push(ops.length);
-  core.ensure(off + total);
-  let p = off;
-  const frames = starts.length - 1;
-  for (let k = 0; k < frames; k++) {
-    const last = k === frames - 1;
-    const frameStart = p;
-    let q = p + HDR;
-    const cur = last ? cursor : EMPTY;
-    q += core.x.encodeKvBatchHeader(core.staging + q, starts[k + 1]! - starts[k]!, cur.length);
-    core.u8.set(cur, core.staging + q);
-    q += cur.length;
-    for (let i = starts[k]!; i < starts[k + 1]!; i++) {
-      const op = ops[i]!;
-      const n = core.x.encodeKvOp(core.staging + q, op.kind, op.keyBytes.length, op.version.length, op.value.length);
-      const u8 = core.u8;
-      let r = core.staging + q + c.KV_OP_HEADER_SIZE;
-      u8.set(op.keyBytes, r);
-      r += op.keyBytes.length;
-      u8.set(op.version, r);
-      r += op.version.length;
-      u8.set(op.value, r);
-      q += n;
-    }
-    const len = q - frameStart - HDR;
-    const more = o.group && !last ? c.KV_FLAG_MORE << 8 : 0;
-    const seq = o.seq + k;
-    const lo = seq % 0x100000000;
-    const mark = o.mark === 'own' ? o.base + (frameStart - off) : o.mark;
-    core.x.encodeFrame(core.staging + frameStart, len, c.TYPE_KV_BATCH | more, o.salt, lo, (seq - lo) / 0x100000000, mark);
-    p = q;
-  }
-  return { bytes: p - off, frames };
-}
 
 export interface Replayed {
   scanner: FrameScanner;
@@ -199,7 +54,7 @@ function scanFlags(core: Core): number {
  * `onBatch`, if given, is called after each complete batch has been applied
  * to `fold`; returning false stops the replay there (read-only tools).
  */
-export function replayKvFile(core: Core, h: FileHandle, path: string, salt: number, size: number, fold: Fold,
+export function replayKvFile(core: Core, h: FileHandle, path: string, salt: number, size: number, fold: OpSink,
   onBatch?: (batch: ReplayedBatch) => boolean | void): Replayed {
   const c = core.c;
   const HDR = c.FRAME_HEADER_SIZE;
@@ -208,11 +63,9 @@ export function replayKvFile(core: Core, h: FileHandle, path: string, salt: numb
   let batches = 0;
   let pendingStart = -1;
   let seq = 0;
-  let pending: Array<[number, string, Uint8Array, Uint8Array, number]> = [];
-  const apply = (kind: number, key: string, version: Uint8Array, value: Uint8Array, keyLen: number): void => {
-    if (kind === c.KV_OP_PUT) fold.put(key, { value, version, keyLen });
-    else fold.delete(key, version);
-  };
+  /** Ops of an unfinished batch: [kind, key, keyLen, version + value bytes, version length]. */
+  let pending: Array<[number, string, number, Uint8Array, number]> = [];
+  const PUT = c.KV_OP_PUT;
   try {
     for (let n = scanner.next(); n > 0; n = scanner.next()) {
       const frames = core.u32.slice(core.desc >>> 2, (core.desc + n * c.DESC_SIZE) >>> 2);
@@ -254,7 +107,7 @@ export function replayKvFile(core: Core, h: FileHandle, path: string, salt: numb
             const kk = u32[e + (c.KD_KIND >>> 2)]!;
             const kind = kk & 0xff;
             const verLen = kk >>> 8;
-            let q = opAt + c.KV_OP_HEADER_SIZE;
+            const q = opAt + c.KV_OP_HEADER_SIZE;
             let key: string;
             try {
               key = decoder.decode(u8.subarray(q, q + klen));
@@ -262,17 +115,19 @@ export function replayKvFile(core: Core, h: FileHandle, path: string, salt: numb
               scanner.fail(offset, 'decode-failure');
               return done();
             }
-            q += klen;
-            const version = u8.slice(q, q + verLen);
-            q += verLen;
-            const value = kind === c.KV_OP_PUT ? u8.slice(q, q + vlen) : EMPTY;
-            if (grouped) pending.push([kind, key, version, value, klen]);
-            else apply(kind, key, version, value, klen);
+            const verAt = q + klen;
+            const valLen = kind === PUT ? vlen : 0;
+            if (grouped) pending.push([kind, key, klen, u8.slice(verAt, verAt + verLen + valLen), verLen]);
+            else if (kind === PUT) fold.put(key, klen, u8, verAt, verLen, verAt + verLen, valLen);
+            else fold.delete(key, klen, u8, verAt, verLen);
           }
           left -= m;
         }
         if (!more) {
-          for (const [kind, key, version, value, klen] of pending) apply(kind, key, version, value, klen);
+          for (const [kind, key, klen, b, verLen] of pending) {
+            if (kind === PUT) fold.put(key, klen, b, 0, verLen, verLen, b.length - verLen);
+            else fold.delete(key, klen, b, 0, verLen);
+          }
           pending = [];
           const start = pendingStart >= 0 ? pendingStart : offset;
           pendingStart = -1;
@@ -304,36 +159,50 @@ function frameSeq(frames: Uint32Array, d: number, lo: number, hi: number): numbe
  * published whole (fsync before rename), so damage anywhere is witnessed by
  * a later frame (CORRUPTED, never a torn tail). Returns where the next
  * frame goes (the marker's offset), the file size and the last sequence.
+ * `emit` gets a view of core staging, valid only during the call.
  */
 export function writeFold(core: Core, fold: Fold, cursor: Uint8Array, salt: number, generation: number,
   emit: (bytes: Uint8Array, at: number) => void): { end: number; size: number; seq: number } {
   const c = core.c;
+  const HDR = c.FRAME_HEADER_SIZE;
+  const BH = c.KV_BATCH_HEADER_SIZE;
+  const OH = c.KV_OP_HEADER_SIZE;
+  const S = core.staging;
   core.ensure(c.FILE_HEADER_SIZE);
-  core.x.encodeFileHeader(core.staging, c.KIND_KV_SNAPSHOT, salt, generation, 0, 0);
-  emit(core.u8.slice(core.staging, core.staging + c.FILE_HEADER_SIZE), 0);
+  core.x.encodeFileHeader(S, c.KIND_KV_SNAPSHOT, salt, generation, 0, 0);
+  emit(core.u8.subarray(S, S + c.FILE_HEADER_SIZE), 0);
   let pos = c.FILE_HEADER_SIZE;
   let seq = 0;
-  const keys = fold.sorted();
-  let chunk: Op[] = [];
-  let chunkBytes = 0;
+  // The frame being filled in staging: ops from HDR + BH on (the cursor, if any, is moved in by the last frame).
+  let p = HDR + BH;
+  let count = 0;
   const flush = (cur: Uint8Array): void => {
-    const r = encodeFrames(core, 0, chunk, cur, { salt, seq: seq + 1, mark: 'own', base: pos, group: false });
-    emit(core.u8.slice(core.staging, core.staging + r.bytes), pos);
-    pos += r.bytes;
-    seq += r.frames;
-    chunk = [];
-    chunkBytes = 0;
+    if (cur.length > 0) {
+      core.ensure(p + cur.length);
+      core.u8.copyWithin(S + HDR + BH + cur.length, S + HDR + BH, S + p);
+      core.u8.set(cur, S + HDR + BH);
+      p += cur.length;
+    }
+    core.x.encodeKvBatchHeader(S + HDR, count, cur.length);
+    seq++;
+    core.x.encodeFrame(S, p - HDR, c.TYPE_KV_BATCH, salt, seq, 0, pos);
+    emit(core.u8.subarray(S, S + p), pos);
+    pos += p;
+    p = HDR + BH;
+    count = 0;
   };
-  for (const key of keys) {
-    const rec = fold.map.get(key)!;
-    const op: Op = { kind: c.KV_OP_PUT, key, keyBytes: encoder.encode(key), version: rec.version, value: rec.value };
-    chunk.push(op);
-    chunkBytes += opSize(core, op);
-    if (chunkBytes >= FRAME_TARGET) flush(EMPTY);
-  }
-  if (chunk.length > 0 || cursor.length > 0) flush(cursor);
+  fold.forEachSorted((key, src, body, verLen, valLen) => {
+    core.ensure(p + OH + 3 * key.length + verLen + valLen);
+    const u8 = core.u8;
+    const kl = writeKey(u8, S + p + OH, key);
+    if (verLen + valLen > 0) u8.set(src.subarray(body, body + verLen + valLen), S + p + OH + kl);
+    p += core.x.encodeKvOp(S + p, c.KV_OP_PUT, kl, verLen, valLen);
+    count++;
+    if (p - HDR >= FRAME_TARGET) flush(EMPTY);
+  });
+  if (count > 0 || cursor.length > 0) flush(cursor);
   if (seq === 0) return { end: pos, size: pos, seq };
-  core.x.encodeFrame(core.staging, 0, c.TYPE_SYNC_MARK, salt, 0, 0, pos);
-  emit(core.u8.slice(core.staging, core.staging + c.FRAME_HEADER_SIZE), pos);
-  return { end: pos, size: pos + c.FRAME_HEADER_SIZE, seq };
+  core.x.encodeFrame(S, 0, c.TYPE_SYNC_MARK, salt, 0, 0, pos);
+  emit(core.u8.subarray(S, S + HDR), pos);
+  return { end: pos, size: pos + HDR, seq };
 }
