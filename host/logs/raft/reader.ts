@@ -1,0 +1,189 @@
+/**
+ * WalLog's read path: entries read from the segment files by their indexed
+ * offsets (CRC checked), a small cache of recent entries, and verify() (a
+ * full scan of every segment against its footer).
+ */
+import type { Core } from '../../core/core.js';
+import { WalError, ioError } from '../../errors.js';
+import type { FileSystem } from '../../fs/types.js';
+import type { LogIndex } from './log-index.js';
+import { OP_F64S, OpList } from './op-list.js';
+import { type SegmentMeta, readFooter, scanSegment, sizeOf } from './segments.js';
+import type { LogEntry, VerifyReport } from './types.js';
+import type { RaftWriter } from './writer.js';
+
+/** Bytes read at once for entry(): one read for entries up to this size. */
+const READ_GUESS = 4096;
+/** Bytes read at once by entries(): a range of frames is read with one pread and checked in the core. */
+const RANGE_CHUNK = 1 << 20;
+
+export class RaftReader {
+  readonly #cache = new Map<number, LogEntry>();
+
+  constructor(readonly core: Core, readonly fs: FileSystem, readonly idx: LogIndex, readonly w: RaftWriter, readonly cacheMax: number) {}
+
+  /** Forget cached entries (a write may have replaced them). */
+  clear(): void { this.#cache.clear(); }
+
+  handle(seg: SegmentMeta) {
+    return (seg.h ??= this.fs.open(seg.path));
+  }
+
+  /** Live entry `index` (the caller checked the range). */
+  entry(index: number): LogEntry {
+    const hit = this.#cache.get(index);
+    if (hit !== undefined) return { index, term: hit.term, payload: hit.payload.slice(), type: hit.type };
+    const out: LogEntry[] = [];
+    this.readRange(index, index, out);
+    const e = out[0]!;
+    this.remember(e);
+    return e;
+  }
+
+  private remember(e: LogEntry): void {
+    if (this.cacheMax === 0) return;
+    if (this.#cache.size >= this.cacheMax) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(e.index, { ...e, payload: e.payload.slice() });
+  }
+
+  /**
+   * Entries f..t (live, f <= t) into `out`: per segment, a range of frames is
+   * read with one pread (up to RANGE_CHUNK bytes) and checked by the core
+   * (scanFrames: CRCs and framing); each live entry's frame is picked by its
+   * indexed offset and decoded. A frame too large for a chunk, or damage,
+   * falls back to read() for that entry (which reports CORRUPTED precisely).
+   */
+  readRange(f: number, t: number, out: LogEntry[]): void {
+    const idx = this.idx;
+    const core = this.core;
+    const c = core.c;
+    const segs = this.w.segs;
+    const first = segs[0]!.num;
+    let i = f;
+    while (i <= t) {
+      const num = idx.seg(i);
+      const seg = segs[num - first]!;
+      const start = idx.off(i);
+      // the last index of this range in this segment bounds the read
+      let j = i;
+      const hi = Math.min(t, i + 4096);
+      while (j < hi && idx.seg(j + 1) === num && idx.off(j + 1) - start < RANGE_CHUNK) j++;
+      const active = seg === this.w.active;
+      this.w.flushFor(seg, idx.off(j));
+      const h = this.handle(seg);
+      const end = active ? this.w.file.end : Infinity;
+      const len = Math.min(RANGE_CHUNK, end - start, idx.off(j) - start + READ_GUESS);
+      core.ensure(len);
+      let got: number;
+      try { got = h.read(core.u8.subarray(core.staging, core.staging + len), start); } catch (e) { throw ioError('read', seg.path, e); }
+      const before = i;
+      const dv = core.dv; // after ensure(): memory may have grown
+      // The payloads of this chunk are copied out once: entries get disjoint views of the copy.
+      const copy = j > i ? core.u8.slice(core.staging, core.staging + got) : undefined;
+      const HDR = c.FRAME_HEADER_SIZE;
+      const SUB = c.RAFT_ENTRY_HEADER_SIZE;
+      let pos = 0;
+      scan: while (pos < got && i <= t && idx.seg(i) === num) {
+        const st = core.x.scanFrames(core.staging + pos, got - pos, start + pos, seg.salt, c.MAX_FRAME_PAYLOAD, c.SCAN_EMIT, 0, 0, 0, c.DESC_CAPACITY);
+        const count = core.out('outCount');
+        for (let k = 0; k < count; k++) {
+          if (i > t || idx.seg(i) !== num) break scan;
+          const d = core.desc + k * c.DESC_SIZE;
+          const rel = pos + dv.getUint32(d + c.D_OFFSET, true);
+          const want = idx.off(i) - start;
+          if (rel < want) continue; // a control frame or a truncated entry
+          if (rel > want) break scan; // the indexed offset is not a frame start: read() reports it
+          // The core checked the CRC and framing; the §11.3 rules of an entry (as decodeRaftFrame) are checked here
+          // from the descriptor and the sub-header, so a frame costs no extra call into the core.
+          const typeFlags = dv.getUint32(d + c.D_TYPE, true);
+          const len = dv.getUint32(d + c.D_LEN, true);
+          const fp = core.staging + rel;
+          const term = dv.getUint32(fp + HDR, true) + dv.getUint32(fp + HDR + 4, true) * 2 ** 32;
+          if ((typeFlags & 0xff) !== c.TYPE_RAFT_ENTRY || (typeFlags >>> 8) > c.RAFT_FLAG_MORE || len < SUB ||
+            dv.getUint32(d + c.D_SEQ_LO, true) + dv.getUint32(d + c.D_SEQ_LO + 4, true) * 2 ** 32 !== i || term !== idx.termAt(i) ||
+            (dv.getUint32(fp + HDR + 8, true) >>> 8) !== 0 || dv.getUint32(fp + HDR + 12, true) !== 0) break scan;
+          const body = rel + HDR + SUB;
+          const payload = copy !== undefined ? copy.subarray(body, body + len - SUB) : core.u8.slice(core.staging + body, core.staging + body + len - SUB);
+          out.push({ index: i, term, payload, type: core.u8[fp + HDR + 8]! });
+          i++;
+        }
+        if (st !== c.MORE) break;
+        pos += core.out('outEnd');
+      }
+      if (i === before && i <= t) out.push(this.read(i++)); // no progress: a large frame or damage
+    }
+  }
+
+  /** One entry by itself: the precise CORRUPTED report for damage, and frames larger than a range chunk. */
+  private read(index: number): LogEntry {
+    const hit = this.#cache.get(index);
+    if (hit !== undefined) return { index, term: hit.term, payload: hit.payload.slice(), type: hit.type };
+    const idx = this.idx;
+    const segs = this.w.segs;
+    const seg = segs[idx.seg(index) - segs[0]!.num]!;
+    const off = idx.off(index);
+    this.w.flushFor(seg, off);
+    const core = this.core;
+    const c = core.c;
+    const h = this.handle(seg);
+    const readAt = (len: number): number => {
+      core.ensure(len);
+      try { return h.read(core.u8.subarray(core.staging, core.staging + len), off); } catch (e) { throw ioError('read', seg.path, e); }
+    };
+    let got = readAt(READ_GUESS);
+    let total = got;
+    if (got >= c.FRAME_HEADER_SIZE) {
+      const len = core.dv.getUint32(core.staging + c.F_LEN, true);
+      total = Math.min(c.FRAME_HEADER_SIZE + len, c.FRAME_HEADER_SIZE + c.MAX_FRAME_PAYLOAD);
+      if (total > got) got = readAt(total);
+    }
+    const st = core.x.scanFrames(core.staging, Math.min(got, total), off, seg.salt, c.MAX_FRAME_PAYLOAD, 0, 0, 0, 0, 1);
+    if (st < 0) {
+      const reason = core.failure(st);
+      throw new WalError('CORRUPTED', `${seg.path}: entry ${index} at offset ${off}: ${reason}`, { path: seg.path, offset: off, reason });
+    }
+    if (core.x.decodeRaftFrame(core.staging) !== c.OK || core.out('raftType') !== c.TYPE_RAFT_ENTRY || core.out('raftA') !== index || core.out('raftB') !== idx.termAt(index)) {
+      throw new WalError('CORRUPTED', `${seg.path}: the frame at offset ${off} is not entry ${index}`, { path: seg.path, offset: off, reason: 'decode-failure' });
+    }
+    const body = core.out('raftBody');
+    const payload = core.u8.slice(core.staging + body, core.staging + body + core.out('raftBodyLen'));
+    const e: LogEntry = { index, term: core.out('raftB'), payload, type: core.out('raftFlags') };
+    this.remember(e);
+    return e;
+  }
+
+  /**
+   * Scan every frame of every segment (the buffer written out first) and
+   * check each sealed segment's footer against its frames. Snapshot bytes
+   * are the caller's.
+   */
+  verify(): VerifyReport {
+    this.w.flush();
+    const core = this.core;
+    const segs = this.w.segs;
+    const report: VerifyReport = { segments: 0, frames: 0, bytes: 0 };
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i]!;
+      const h = this.handle(seg);
+      const last = i === segs.length - 1;
+      const size = last ? this.w.file.end : sizeOf(h, seg.path);
+      const scanned = new OpList();
+      const { scanner: scan, pendingStart } = scanSegment(core, h, seg.path, seg.salt, size, last ? () => {} : (op, flags, offset, a, b, c) => { scanned.push(op, flags, offset, a, b, c); });
+      if (scan.failure !== undefined) throw scan.error(false);
+      if (pendingStart >= 0) throw new WalError('CORRUPTED', `${seg.path}: ends inside a write (offset ${pendingStart})`, { path: seg.path, offset: pendingStart, reason: 'decode-failure' });
+      if (!last) {
+        const footer = new OpList();
+        if (readFooter(core, h, seg.path, seg.salt, size, (op, flags, offset, a, b, c) => { footer.push(op, flags, offset, a, b, c); })) {
+          const n = footer.count * OP_F64S;
+          if (footer.count !== scanned.count || footer.data.subarray(0, n).some((v, j) => v !== scanned.data[j])) {
+            throw new WalError('CORRUPTED', `${seg.path}: the index footer does not match the segment's frames`, { path: seg.path, reason: 'decode-failure' });
+          }
+        }
+      }
+      report.segments++;
+      report.frames += scan.frames;
+      report.bytes += size;
+    }
+    return report;
+  }
+}

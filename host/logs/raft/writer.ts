@@ -1,0 +1,210 @@
+/**
+ * WalLog's write path: frames staged in core memory (entries, truncate,
+ * hard state, snapshot marks), the write buffer, sync, rolling to a new
+ * segment (index footer + locator, fdatasync, new segment by the atomic
+ * recipe) and deleting segments below the snapshot. The index is updated
+ * once a write is taken (writeStaged).
+ */
+import { FrameFile } from '../../codec/frame-file.js';
+import type { Core } from '../../core/core.js';
+import { WalError, ioError } from '../../errors.js';
+import type { FileSystem } from '../../fs/types.js';
+import { type Lifecycle, quietly } from '../../lifecycle/lifecycle.js';
+import { join } from '../../platform/path.js';
+import { type LogIndex, applyOp } from './log-index.js';
+import { OP_F64S, type OpList } from './op-list.js';
+import { type SegmentMeta, createSegment, segmentName } from './segments.js';
+import type { HardState, LogEntry } from './types.js';
+
+/** Buffered frames are written out once they reach this many bytes (and at every sync, roll and read of them). */
+const FLUSH_AT = 1 << 20;
+/** Ops per segment before it rolls (its footer stays well below a frame's 64 MiB). */
+const MAX_OPS = 1 << 20;
+
+export class RaftWriter {
+  file: FrameFile;
+  hs: HardState;
+  /** The hard state changed since it was last written. */
+  hsPending = false;
+  /** Frames staged by append/truncate and not yet written: they go to the active segment at file.end. */
+  #pend = new Uint8Array(1 << 16);
+  #pendLen = 0;
+
+  constructor(
+    readonly core: Core, readonly fs: FileSystem, readonly dir: string, readonly life: Lifecycle, readonly idx: LogIndex,
+    readonly ops: OpList, readonly segs: SegmentMeta[], file: FrameFile, hs: HardState, readonly target: number,
+    /** Called when a write may have replaced entries (truncate, conflicting append, snapshot). */
+    readonly invalidate: () => void,
+  ) {
+    this.file = file;
+    this.hs = hs;
+  }
+
+  get active(): SegmentMeta { return this.segs[this.segs.length - 1]!; }
+  /** Bytes buffered and not yet written. */
+  get pending(): number { return this.#pendLen; }
+
+  /** Encode an entry frame at staging offset `buf`; records its op. Returns the new offset. */
+  stageEntry(buf: number, e: LogEntry, more: boolean): number {
+    const core = this.core;
+    const c = core.c;
+    const at = core.staging + buf;
+    core.u8.set(e.payload, at + c.FRAME_HEADER_SIZE + c.RAFT_ENTRY_HEADER_SIZE);
+    const n = core.x.encodeRaftEntry(at, e.payload.length, this.file.salt, e.index, e.term, e.type ?? 0, more ? 1 : 0, this.file.durableEnd);
+    this.ops.push(c.RAFT_OP_ENTRY, e.type ?? 0, this.file.end + this.#pendLen + buf, e.index, e.term, 0);
+    return buf + n;
+  }
+
+  stageControl(buf: number, type: number, op: number, a: number, b: number, cc: number, flags: number, more: boolean): number {
+    const core = this.core;
+    const n = core.x.encodeRaftControl(core.staging + buf, type, this.file.salt, a, b, cc, flags, more ? 1 : 0, this.file.durableEnd);
+    this.ops.push(op, flags, this.file.end + this.#pendLen + buf, a, b, cc);
+    return buf + n;
+  }
+
+  /** Stage the hard state if it changed since it was last written (`more`: frames of the same write follow). */
+  stageHardState(buf: number, more: boolean): number {
+    if (!this.hsPending) return buf;
+    const c = this.core.c;
+    const hs = this.hs;
+    return this.stageControl(buf, c.TYPE_RAFT_HARD_STATE, c.RAFT_OP_HARD_STATE, hs.term, hs.vote ?? 0, hs.commit, hs.vote === null ? 0 : c.RAFT_HS_VOTE, more);
+  }
+
+  /**
+   * Take staging [0, buf) as one write, then apply the staged ops to the
+   * index. The bytes join the write buffer (written out with one pwrite at
+   * the next sync, roll, read of them, or once FLUSH_AT bytes are buffered);
+   * a write larger than the buffer goes out at once. On a failure nothing is
+   * applied (a failure writing out earlier buffered writes poisons: they
+   * were already applied).
+   */
+  writeStaged(buf: number, invalidate: boolean): void {
+    const core = this.core;
+    const ops = this.ops;
+    let first = ops.count;
+    // count the ops staged since the last write: they were pushed after the previous count
+    for (let off = this.file.end + this.#pendLen; first > 0 && ops.data[(first - 1) * OP_F64S + 1]! >= off; first--) { /* back to the first staged op */ }
+    const bytes = core.u8.subarray(core.staging, core.staging + buf);
+    if (this.#pendLen > 0 && this.#pendLen + buf > FLUSH_AT) {
+      // Ops offsets of this write assumed the buffered bytes precede it: they do, once written.
+      this.flush();
+    }
+    if (this.#pendLen === 0 && buf > FLUSH_AT) {
+      try {
+        this.file.write(bytes);
+      } catch (e) {
+        ops.count = first;
+        throw e;
+      }
+    } else {
+      if (this.#pendLen + buf > this.#pend.length) {
+        const grown = new Uint8Array(Math.max(this.#pend.length * 2, this.#pendLen + buf));
+        grown.set(this.#pend.subarray(0, this.#pendLen));
+        this.#pend = grown;
+      }
+      this.#pend.set(bytes, this.#pendLen);
+      this.#pendLen += buf;
+    }
+    this.hsPending = false;
+    if (invalidate) this.invalidate();
+    const d = ops.data;
+    const num = this.active.num;
+    for (let i = first; i < ops.count; i++) {
+      const j = i * OP_F64S;
+      const op = d[j]! % 256;
+      const err = applyOp(core, this.idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, this.idx.snapIndex);
+      if (err !== undefined) throw this.life.poison(new Error(err), 'internal error applying a written op');
+    }
+  }
+
+  /** Write the buffered frames to the active segment (one pwrite). A failure poisons: their ops are already applied. */
+  flush(): void {
+    if (this.#pendLen === 0) return;
+    const n = this.#pendLen;
+    try {
+      this.file.write(this.#pend.subarray(0, n));
+    } catch (e) {
+      this.#pendLen = 0;
+      if (e instanceof WalError && e.code === 'POISONED') throw e;
+      throw this.life.poison(e, 'writing buffered entries failed after they were appended', this.file.path);
+    }
+    this.#pendLen = 0;
+    if (this.#pend.length > 4 * FLUSH_AT) this.#pend = new Uint8Array(1 << 16);
+  }
+
+  /** Write out the buffer if `off` in segment `seg` lies in it (the frame is not in the file yet). */
+  flushFor(seg: SegmentMeta, off: number): void {
+    if (this.#pendLen > 0 && off >= this.file.end && seg === this.active) this.flush();
+  }
+
+  /** Write a pending hard state and the buffer, fdatasync the active segment, then an advisory sync marker. */
+  sync(): void {
+    if (this.hsPending) {
+      this.core.ensure(64);
+      this.writeStaged(this.stageHardState(0, false), false);
+    }
+    this.flush();
+    if (this.file.sync()) this.file.writeMarker(0);
+  }
+
+  /** Seal the active segment first when `bytes` more would pass the target size. */
+  maybeRoll(bytes: number, ops: number): void {
+    if (this.ops.count <= 1) return; // only the hard state it was created with
+    if (this.file.end + this.#pendLen + bytes > this.target || this.ops.count + ops > MAX_OPS) this.roll();
+  }
+
+  /**
+   * Seal the active segment (index footer + locator, fdatasync) and create
+   * the next one (header with the current last index and term, and the
+   * current hard state) by the atomic recipe. A failure before the new
+   * segment's rename is IO_ERROR (the log keeps writing the old segment);
+   * after it, the log is poisoned.
+   */
+  roll(): void {
+    this.flush();
+    const core = this.core;
+    const c = core.c;
+    const file = this.file;
+    const ops = this.ops;
+    const n = ops.count;
+    const len = n * c.RAFT_OP_SIZE;
+    const locAt = c.FRAME_HEADER_SIZE + len;
+    const total = locAt + c.FRAME_HEADER_SIZE + c.RAFT_CONTROL_SIZE;
+    let src = total;
+    core.ensure(src + 8 + n * OP_F64S * 8);
+    while ((core.staging + src) % 8 !== 0) src++;
+    new Float64Array(core.u8.buffer, core.staging + src, n * OP_F64S).set(ops.data.subarray(0, n * OP_F64S));
+    if (core.x.encodeRaftOps(core.staging + src, n, core.staging + c.FRAME_HEADER_SIZE) !== c.OK) throw new Error('walcore: bad op in the footer');
+    const footerAt = file.end;
+    core.x.encodeFrame(core.staging, len, c.TYPE_RAFT_FOOTER, file.salt, 0, 0, file.durableEnd);
+    core.x.encodeRaftControl(core.staging + locAt, c.TYPE_RAFT_LOCATOR, file.salt, footerAt, n, 0, 0, 0, file.durableEnd);
+    file.write(core.u8.subarray(core.staging, core.staging + total));
+    file.seal();
+    const old = this.active;
+    const num = old.num + 1;
+    const segPath = join(this.dir, segmentName(num));
+    const created = createSegment(core, this.fs, this.dir, num, this.idx.lastIndex, this.idx.lastTerm, this.hs);
+    try { this.fs.syncDir(this.dir); } catch (e) { throw this.life.poison(e, 'directory fsync after creating a segment failed'); }
+    let h;
+    try { h = this.fs.open(segPath, { write: true }); } catch (e) { throw this.life.poison(e, 'opening a new segment failed', segPath); }
+    this.segs.push({ num, path: segPath, salt: created.salt, base: this.idx.lastIndex, baseTerm: this.idx.lastTerm, h });
+    this.file = new FrameFile(core, h, segPath, created.salt, created.size, created.size, this.life);
+    ops.reset();
+    const hs = this.hs;
+    ops.push(c.RAFT_OP_HARD_STATE, hs.vote === null ? 0 : c.RAFT_HS_VOTE, c.FILE_HEADER_SIZE, hs.term, hs.vote ?? 0, hs.commit);
+    this.hsPending = false;
+  }
+
+  /** Delete segments whose entries all lie at or below the snapshot, oldest first, each removal durable before the next. */
+  reclaim(): void {
+    const segs = this.segs;
+    while (segs.length > 1 && segs[1]!.base <= this.idx.snapIndex) {
+      const s = segs[0]!;
+      if (s.h !== undefined) quietly(() => s.h!.close());
+      s.h = undefined;
+      try { this.fs.remove(s.path); } catch (e) { throw ioError('remove', s.path, e); }
+      segs.shift();
+      try { this.fs.syncDir(this.dir); } catch (e) { throw this.life.poison(e, 'directory fsync after deleting a segment failed'); }
+    }
+  }
+}
