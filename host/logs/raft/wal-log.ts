@@ -89,7 +89,8 @@ export class WalLog implements RaftLog {
     const core = new Core();
     return openLocked(fs, path, (lock, acquired) => {
       let log: WalLog | undefined;
-      const rec = recover(core, fs, path, acquired, () => new Lifecycle('Raft log', path, () => log!.sync()));
+      const rec = recover(core, fs, path, acquired, (h) => new Lifecycle('Raft log', path, () => log!.sync(),
+        h.syncAsync === undefined ? undefined : () => log!.#w.syncOffThread()));
       let r: RaftReader | undefined;
       const w = new RaftWriter(core, fs, path, rec.life, rec.idx, rec.ops, rec.segs, rec.file, rec.hs, target, () => r!.clear());
       r = new RaftReader(core, fs, rec.idx, w, cacheMax);
@@ -198,7 +199,11 @@ export class WalLog implements RaftLog {
     this.#w.sync();
   }
 
-  /** Group commit: resolves once everything before the call is durable; concurrent callers share one fsync. */
+  /**
+   * Group commit: resolves once everything before the call is durable;
+   * concurrent callers share one fsync, run off the JS thread where the file
+   * system can (FileHandle.syncAsync; appends keep buffering meanwhile).
+   */
   syncAsync(): Promise<void> { return this.#life.syncAsync(); }
 
   /** The current snapshot read from its file (CRC checked), or undefined. */

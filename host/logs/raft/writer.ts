@@ -29,6 +29,8 @@ export class RaftWriter {
   /** Frames staged by append/truncate and not yet written: they go to the active segment at file.end. */
   #pend = new Uint8Array(1 << 16);
   #pendLen = 0;
+  /** The async fsync in flight (syncOffThread): its file, and a promise that settles when it has. */
+  #syncing: { file: FrameFile; done: Promise<void> } | undefined;
 
   constructor(
     readonly core: Core, readonly fs: FileSystem, readonly dir: string, readonly life: Lifecycle, readonly idx: LogIndex,
@@ -147,6 +149,54 @@ export class RaftWriter {
     if (this.file.sync()) this.file.writeMarker(0);
   }
 
+  /**
+   * The group commit's sync off the JS thread: write a pending hard state
+   * and the buffer, then await the active segment's fdatasync
+   * (FrameFile.syncAsync) while appends keep buffering; a sync marker
+   * follows if nothing was written meanwhile (as sync() does). A roll while
+   * it is in flight seals the old segment synchronously (its own fsync); the
+   * old handle stays open for reads, and reclaim() closes a handle only once
+   * its fsync has settled. If it fails, FrameFile has cut that segment back
+   * to its durable end and the log is poisoned; if a roll sealed it
+   * meanwhile, the segments created after it are removed (best effort): their
+   * entries now follow a gap, and nothing in them was acknowledged by a sync
+   * that proves anything (a concurrent fsync's success proves nothing once
+   * another reported a writeback error).
+   */
+  async syncOffThread(): Promise<void> {
+    this.life.live();
+    if (this.hsPending) {
+      this.core.ensure(64);
+      this.writeStaged(this.stageHardState(0, false), false);
+    }
+    this.flush();
+    const file = this.file;
+    const end = file.end;
+    const run = file.syncAsync();
+    const done = run.then(() => undefined, () => undefined);
+    this.#syncing = { file, done };
+    let synced: boolean;
+    try {
+      synced = await run;
+    } catch (e) {
+      if (file !== this.file) this.dropSegmentsAfter(file);
+      throw e;
+    } finally {
+      if (this.#syncing?.done === done) this.#syncing = undefined;
+    }
+    if (synced && this.life.state === 'open' && this.file === file && file.end === end && file.durableEnd === end && this.#pendLen === 0) file.writeMarker(0);
+  }
+
+  /** After a failed async fsync of a segment a roll sealed meanwhile: remove the segments after it, newest first. */
+  private dropSegmentsAfter(file: FrameFile): void {
+    const i = this.segs.findIndex((m) => m.path === file.path);
+    if (i < 0 || i === this.segs.length - 1) return;
+    quietly(() => {
+      for (const m of this.segs.slice(i + 1).reverse()) this.fs.remove(m.path);
+      this.fs.syncDir(this.dir);
+    });
+  }
+
   /** Seal the active segment first when `bytes` more would pass the target size. */
   maybeRoll(bytes: number, ops: number): void {
     if (this.ops.count <= 1) return; // only the hard state it was created with
@@ -200,8 +250,14 @@ export class RaftWriter {
     const segs = this.segs;
     while (segs.length > 1 && segs[1]!.base <= this.idx.snapIndex) {
       const s = segs[0]!;
-      if (s.h !== undefined) quietly(() => s.h!.close());
+      const h = s.h;
       s.h = undefined;
+      // A handle whose fsync is in flight (syncOffThread) is closed once it has settled.
+      const syncing = this.#syncing;
+      if (h !== undefined) {
+        if (syncing !== undefined && syncing.file.path === s.path) void syncing.done.then(() => quietly(() => h.close()));
+        else quietly(() => h.close());
+      }
       try { this.fs.remove(s.path); } catch (e) { throw ioError('remove', s.path, e); }
       segs.shift();
       try { this.fs.syncDir(this.dir); } catch (e) { throw this.life.poison(e, 'directory fsync after deleting a segment failed'); }
