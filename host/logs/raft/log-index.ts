@@ -31,7 +31,7 @@ export class LogIndex {
   push(index: number, term: number, seg: number, off: number): string | undefined {
     if (index !== this.lastIndex + 1) return `entry ${index} does not follow the last index ${this.lastIndex}`;
     if (term < this.lastTerm) return `entry ${index} has term ${term}, below the previous term ${this.lastTerm}`;
-    if (this.count === this.#term.length) this.grow(this.count * 2);
+    if (this.count === this.#term.length) this.grow(this.count + (this.count >> 1));
     this.#seg[this.count] = seg;
     this.#off[this.count] = off;
     this.#term[this.count] = term;
@@ -62,9 +62,9 @@ export class LogIndex {
     if (this.#term.length > 4096 && this.count * 4 < this.#term.length) this.grow(Math.max(1024, this.count * 2));
   }
 
-  /** Shrink the capacity to the entries plus 1/16 (after open: replay grew it by doubling). */
+  /** Shrink the capacity to the entries plus 1024 (after open: replay grew it by half at a time). */
   trim(): void {
-    const cap = Math.max(1024, this.count + (this.count >> 4));
+    const cap = this.count + 1024;
     if (cap < this.#term.length) this.grow(cap);
   }
 

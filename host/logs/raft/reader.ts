@@ -54,6 +54,7 @@ export class RaftReader {
    * falls back to read() for that entry (which reports CORRUPTED precisely).
    */
   readRange(f: number, t: number, out: LogEntry[]): void {
+    this.w.flush(); // reads use core staging, where buffered frames wait
     const idx = this.idx;
     const core = this.core;
     const c = core.c;
@@ -69,7 +70,6 @@ export class RaftReader {
       const hi = Math.min(t, i + 4096);
       while (j < hi && idx.seg(j + 1) === num && idx.off(j + 1) - start < RANGE_CHUNK) j++;
       const active = seg === this.w.active;
-      this.w.flushFor(seg, idx.off(j));
       const h = this.handle(seg);
       const end = active ? this.w.file.end : Infinity;
       const len = Math.min(RANGE_CHUNK, end - start, idx.off(j) - start + READ_GUESS);
@@ -122,7 +122,6 @@ export class RaftReader {
     const segs = this.w.segs;
     const seg = segs[idx.seg(index) - segs[0]!.num]!;
     const off = idx.off(index);
-    this.w.flushFor(seg, off);
     const core = this.core;
     const c = core.c;
     const h = this.handle(seg);

@@ -158,9 +158,8 @@ export class WalLog implements RaftLog {
     for (let i = plan.start; i < list.length; i++) bytes += c.FRAME_HEADER_SIZE + c.RAFT_ENTRY_HEADER_SIZE + list[i]!.payload.length;
     if (bytes > MAX_SEGMENT - (64 << 20)) throw new RangeError(`append: a batch of ${bytes} bytes is too large; split it`);
     this.#w.maybeRoll(bytes, list.length - plan.start + 2);
-    this.#core.ensure(bytes);
     // One write: [hard state] [truncate] entries; every frame but the last carries RAFT_FLAG_MORE.
-    let buf = this.#w.stageHardState(0, true);
+    let buf = this.#w.stageHardState(this.#w.start(bytes), true);
     if (plan.truncateFrom !== undefined) buf = this.#w.stageControl(buf, c.TYPE_RAFT_TRUNCATE, c.RAFT_OP_TRUNCATE, plan.truncateFrom, 0, 0, 0, true);
     for (let i = plan.start; i < list.length; i++) buf = this.#w.stageEntry(buf, list[i]!, i < list.length - 1);
     this.#w.writeStaged(buf, plan.truncateFrom !== undefined);
@@ -173,8 +172,7 @@ export class WalLog implements RaftLog {
     if (f === this.#idx.lastIndex + 1) return;
     const c = this.#core.c;
     this.#w.maybeRoll(128, 2);
-    this.#core.ensure(128);
-    const buf = this.#w.stageControl(this.#w.stageHardState(0, true), c.TYPE_RAFT_TRUNCATE, c.RAFT_OP_TRUNCATE, f, 0, 0, 0, false);
+    const buf = this.#w.stageControl(this.#w.stageHardState(this.#w.start(128), true), c.TYPE_RAFT_TRUNCATE, c.RAFT_OP_TRUNCATE, f, 0, 0, 0, false);
     this.#w.writeStaged(buf, true);
   }
 
@@ -210,6 +208,7 @@ export class WalLog implements RaftLog {
   snapshot(): Snapshot | undefined {
     this.#life.live();
     if (this.#snapFileIndex === 0) return undefined;
+    this.#w.flush(); // reading uses core staging, where buffered frames wait
     const p = join(this.path, SNAPSHOT_NAME);
     const h = this.#fs.open(p);
     try {
@@ -237,12 +236,11 @@ export class WalLog implements RaftLog {
     try { this.#fs.syncDir(this.path); } catch (e) { throw this.#life.poison(e, 'directory fsync after publishing a snapshot failed'); }
     this.#snapFileIndex = s.index;
     const c = this.#core.c;
-    this.#core.ensure(64);
     const idx = this.#idx;
     // The mark records the outcome (the last index after it), so replay never needs terms below it.
     const after = s.index <= idx.lastIndex && idx.termAt(s.index) === s.term ? idx.lastIndex : s.index;
     try {
-      this.#w.writeStaged(this.#w.stageControl(0, c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, s.index, s.term, after, 0, false), true);
+      this.#w.writeStaged(this.#w.stageControl(this.#w.start(64), c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, s.index, s.term, after, 0, false), true);
       this.#w.flush();
     } catch (e) {
       throw this.#life.poison(e, 'writing the snapshot mark failed after the snapshot file was published');
@@ -271,9 +269,8 @@ export class WalLog implements RaftLog {
     if (u > idx.lastIndex) throw new RangeError(`compact: upTo ${u} is beyond lastIndex() = ${idx.lastIndex}`);
     this.sync();
     const c = this.#core.c;
-    this.#core.ensure(64);
     try {
-      this.#w.writeStaged(this.#w.stageControl(0, c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, u, idx.termAt(u)!, idx.lastIndex, c.RAFT_SNAP_COMPACT, false), true);
+      this.#w.writeStaged(this.#w.stageControl(this.#w.start(64), c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, u, idx.termAt(u)!, idx.lastIndex, c.RAFT_SNAP_COMPACT, false), true);
       this.#w.flush();
     } catch (e) {
       if (e instanceof WalError && e.code === 'POISONED') throw e;
@@ -284,7 +281,7 @@ export class WalLog implements RaftLog {
       // The log keeps no entry: seal so the old active segment can go too. The
       // new segment repeats the mark (it justifies deleting every older one).
       this.#w.roll();
-      this.#w.writeStaged(this.#w.stageControl(0, c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, u, idx.snapTerm, u, c.RAFT_SNAP_COMPACT, false), false);
+      this.#w.writeStaged(this.#w.stageControl(this.#w.start(64), c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, u, idx.snapTerm, u, c.RAFT_SNAP_COMPACT, false), false);
       this.sync();
     }
     this.#w.reclaim();

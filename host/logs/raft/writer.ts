@@ -26,8 +26,12 @@ export class RaftWriter {
   hs: HardState;
   /** The hard state changed since it was last written. */
   hsPending = false;
-  /** Frames staged by append/truncate and not yet written: they go to the active segment at file.end. */
-  #pend = new Uint8Array(1 << 16);
+  /**
+   * Frames written by append/truncate and not yet in the file: core staging
+   * [0, #pendLen), bound for the active segment at file.end. A new write is
+   * staged right after them, so it joins the buffer without a copy; whoever
+   * else uses core staging (reads, snapshot file, footer) flushes first.
+   */
   #pendLen = 0;
   /** The async fsync in flight (syncOffThread): its file, and a promise that settles when it has. */
   #syncing: { file: FrameFile; done: Promise<void> } | undefined;
@@ -46,6 +50,24 @@ export class RaftWriter {
   /** Bytes buffered and not yet written. */
   get pending(): number { return this.#pendLen; }
 
+  /** A write is being staged: its ops start at #stagedFrom. */
+  #staging = false;
+  #stagedFrom = 0;
+
+  /**
+   * Start staging a write of at most `bytes` bytes; returns the staging
+   * offset to stage its first frame at (after the buffered frames; the
+   * buffer is written out first if it would pass FLUSH_AT). writeStaged()
+   * ends it.
+   */
+  start(bytes: number): number {
+    if (this.#pendLen > 0 && this.#pendLen + bytes > FLUSH_AT) this.flush();
+    this.core.ensure(this.#pendLen + bytes);
+    this.#stagedFrom = this.ops.count;
+    this.#staging = true;
+    return this.#pendLen;
+  }
+
   /** Encode an entry frame at staging offset `buf`; records its op. Returns the new offset. */
   stageEntry(buf: number, e: LogEntry, more: boolean): number {
     const core = this.core;
@@ -53,14 +75,14 @@ export class RaftWriter {
     const at = core.staging + buf;
     core.u8.set(e.payload, at + c.FRAME_HEADER_SIZE + c.RAFT_ENTRY_HEADER_SIZE);
     const n = core.x.encodeRaftEntry(at, e.payload.length, this.file.salt, e.index, e.term, e.type ?? 0, more ? 1 : 0, this.file.durableEnd);
-    this.ops.push(c.RAFT_OP_ENTRY, e.type ?? 0, this.file.end + this.#pendLen + buf, e.index, e.term, 0);
+    this.ops.push(c.RAFT_OP_ENTRY, e.type ?? 0, this.file.end + buf, e.index, e.term, 0);
     return buf + n;
   }
 
   stageControl(buf: number, type: number, op: number, a: number, b: number, cc: number, flags: number, more: boolean): number {
     const core = this.core;
     const n = core.x.encodeRaftControl(core.staging + buf, type, this.file.salt, a, b, cc, flags, more ? 1 : 0, this.file.durableEnd);
-    this.ops.push(op, flags, this.file.end + this.#pendLen + buf, a, b, cc);
+    this.ops.push(op, flags, this.file.end + buf, a, b, cc);
     return buf + n;
   }
 
@@ -73,48 +95,38 @@ export class RaftWriter {
   }
 
   /**
-   * Take staging [0, buf) as one write, then apply the staged ops to the
-   * index. The bytes join the write buffer (written out with one pwrite at
-   * the next sync, roll, read of them, or once FLUSH_AT bytes are buffered);
-   * a write larger than the buffer goes out at once. On a failure nothing is
-   * applied (a failure writing out earlier buffered writes poisons: they
-   * were already applied).
+   * Take the frames staged since start() (up to staging offset `end`) as one
+   * write, then apply their ops to the index. They join the write buffer
+   * (written out with one pwrite at the next sync, roll, read, or once
+   * FLUSH_AT bytes are buffered); a write larger than FLUSH_AT goes out at
+   * once. On a failure nothing is applied (a failure writing out earlier
+   * buffered writes poisons: they were already applied).
    */
-  writeStaged(buf: number, invalidate: boolean): void {
+  writeStaged(end: number, invalidate: boolean): void {
     const core = this.core;
     const ops = this.ops;
-    let first = ops.count;
-    // count the ops staged since the last write: they were pushed after the previous count
-    for (let off = this.file.end + this.#pendLen; first > 0 && ops.data[(first - 1) * OP_F64S + 1]! >= off; first--) { /* back to the first staged op */ }
-    const bytes = core.u8.subarray(core.staging, core.staging + buf);
-    if (this.#pendLen > 0 && this.#pendLen + buf > FLUSH_AT) {
-      // Ops offsets of this write assumed the buffered bytes precede it: they do, once written.
-      this.flush();
-    }
-    if (this.#pendLen === 0 && buf > FLUSH_AT) {
+    const first = this.#staging ? this.#stagedFrom : ops.count;
+    this.#staging = false;
+    if (this.#pendLen === 0 && end > FLUSH_AT) {
       try {
-        this.file.write(bytes);
+        this.file.write(core.u8.subarray(core.staging, core.staging + end));
       } catch (e) {
         ops.count = first;
         throw e;
       }
     } else {
-      if (this.#pendLen + buf > this.#pend.length) {
-        const grown = new Uint8Array(Math.max(this.#pend.length * 2, this.#pendLen + buf));
-        grown.set(this.#pend.subarray(0, this.#pendLen));
-        this.#pend = grown;
-      }
-      this.#pend.set(bytes, this.#pendLen);
-      this.#pendLen += buf;
+      this.#pendLen = end;
     }
     this.hsPending = false;
     if (invalidate) this.invalidate();
     const d = ops.data;
     const num = this.active.num;
+    const idx = this.idx;
+    const ENTRY = core.c.RAFT_OP_ENTRY;
     for (let i = first; i < ops.count; i++) {
       const j = i * OP_F64S;
       const op = d[j]! % 256;
-      const err = applyOp(core, this.idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, this.idx.snapIndex);
+      const err = op === ENTRY ? idx.push(d[j + 2]!, d[j + 3]!, num, d[j + 1]!) : applyOp(core, idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, idx.snapIndex);
       if (err !== undefined) throw this.life.poison(new Error(err), 'internal error applying a written op');
     }
   }
@@ -123,28 +135,20 @@ export class RaftWriter {
   flush(): void {
     if (this.#pendLen === 0) return;
     const n = this.#pendLen;
+    const core = this.core;
     try {
-      this.file.write(this.#pend.subarray(0, n));
+      this.file.write(core.u8.subarray(core.staging, core.staging + n));
     } catch (e) {
       this.#pendLen = 0;
       if (e instanceof WalError && e.code === 'POISONED') throw e;
       throw this.life.poison(e, 'writing buffered entries failed after they were appended', this.file.path);
     }
     this.#pendLen = 0;
-    if (this.#pend.length > 4 * FLUSH_AT) this.#pend = new Uint8Array(1 << 16);
-  }
-
-  /** Write out the buffer if `off` in segment `seg` lies in it (the frame is not in the file yet). */
-  flushFor(seg: SegmentMeta, off: number): void {
-    if (this.#pendLen > 0 && off >= this.file.end && seg === this.active) this.flush();
   }
 
   /** Write a pending hard state and the buffer, fdatasync the active segment, then an advisory sync marker. */
   sync(): void {
-    if (this.hsPending) {
-      this.core.ensure(64);
-      this.writeStaged(this.stageHardState(0, false), false);
-    }
+    if (this.hsPending) this.writeStaged(this.stageHardState(this.start(64), false), false);
     this.flush();
     if (this.file.sync()) this.file.writeMarker(0);
   }
@@ -165,10 +169,7 @@ export class RaftWriter {
    */
   async syncOffThread(): Promise<void> {
     this.life.live();
-    if (this.hsPending) {
-      this.core.ensure(64);
-      this.writeStaged(this.stageHardState(0, false), false);
-    }
+    if (this.hsPending) this.writeStaged(this.stageHardState(this.start(64), false), false);
     this.flush();
     const file = this.file;
     const end = file.end;
