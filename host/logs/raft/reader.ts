@@ -5,7 +5,7 @@
  */
 import type { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
-import type { FileSystem } from '../../fs/types.js';
+import type { FileHandle, FileSystem } from '../../fs/types.js';
 import type { LogIndex } from './log-index.js';
 import { OP_F64S, OpList } from './op-list.js';
 import { type SegmentMeta, readFooter, scanSegment, sizeOf } from './segments.js';
@@ -18,12 +18,22 @@ const READ_GUESS = 4096;
 const RANGE_CHUNK = 1 << 20;
 
 export class RaftReader {
-  readonly #cache = new Map<number, LogEntry>();
+  /** Recently read entries, direct-mapped by index (slot index % cacheMax); copies of what was returned. */
+  readonly #cache: Array<LogEntry | undefined>;
+  #view: Uint8Array | undefined;
 
-  constructor(readonly core: Core, readonly fs: FileSystem, readonly idx: LogIndex, readonly w: RaftWriter, readonly cacheMax: number) {}
+  constructor(readonly core: Core, readonly fs: FileSystem, readonly idx: LogIndex, readonly w: RaftWriter, readonly cacheMax: number) {
+    this.#cache = new Array<LogEntry | undefined>(cacheMax).fill(undefined);
+  }
 
   /** Forget cached entries (a write may have replaced them). */
-  clear(): void { this.#cache.clear(); }
+  clear(): void { if (this.cacheMax > 0) this.#cache.fill(undefined); }
+
+  private cached(index: number): LogEntry | undefined {
+    if (this.cacheMax === 0) return undefined;
+    const hit = this.#cache[index % this.cacheMax];
+    return hit !== undefined && hit.index === index ? { index, term: hit.term, payload: hit.payload.slice(), type: hit.type } : undefined;
+  }
 
   handle(seg: SegmentMeta) {
     return (seg.h ??= this.fs.open(seg.path));
@@ -31,19 +41,12 @@ export class RaftReader {
 
   /** Live entry `index` (the caller checked the range). */
   entry(index: number): LogEntry {
-    const hit = this.#cache.get(index);
-    if (hit !== undefined) return { index, term: hit.term, payload: hit.payload.slice(), type: hit.type };
-    const out: LogEntry[] = [];
-    this.readRange(index, index, out);
-    const e = out[0]!;
-    this.remember(e);
+    const hit = this.cached(index);
+    if (hit !== undefined) return hit;
+    this.w.flush(); // reads use core staging, where buffered frames wait
+    const e = this.read(index);
+    if (this.cacheMax > 0) this.#cache[index % this.cacheMax] = { index, term: e.term, payload: e.payload.slice(), type: e.type };
     return e;
-  }
-
-  private remember(e: LogEntry): void {
-    if (this.cacheMax === 0) return;
-    if (this.#cache.size >= this.cacheMax) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(e.index, { ...e, payload: e.payload.slice() });
   }
 
   /**
@@ -114,41 +117,51 @@ export class RaftReader {
     }
   }
 
-  /** One entry by itself: the precise CORRUPTED report for damage, and frames larger than a range chunk. */
+  /**
+   * One entry by itself, with one pread of its frame's bytes (up to the next
+   * entry's offset when it is known) into core staging: entry(); and for
+   * readRange() the precise CORRUPTED report for damage, and frames larger
+   * than a range chunk. The caller has written out the buffer.
+   */
   private read(index: number): LogEntry {
-    const hit = this.#cache.get(index);
-    if (hit !== undefined) return { index, term: hit.term, payload: hit.payload.slice(), type: hit.type };
     const idx = this.idx;
     const segs = this.w.segs;
-    const seg = segs[idx.seg(index) - segs[0]!.num]!;
+    const num = idx.seg(index);
+    const seg = segs[num - segs[0]!.num]!;
     const off = idx.off(index);
     const core = this.core;
     const c = core.c;
+    const HDR = c.FRAME_HEADER_SIZE;
     const h = this.handle(seg);
-    const readAt = (len: number): number => {
-      core.ensure(len);
-      try { return h.read(core.u8.subarray(core.staging, core.staging + len), off); } catch (e) { throw ioError('read', seg.path, e); }
-    };
-    let got = readAt(READ_GUESS);
+    const next = index < idx.lastIndex && idx.seg(index + 1) === num ? idx.off(index + 1) - off : 0;
+    let got = this.pread(h, seg.path, next > HDR ? next : READ_GUESS, off);
     let total = got;
-    if (got >= c.FRAME_HEADER_SIZE) {
-      const len = core.dv.getUint32(core.staging + c.F_LEN, true);
-      total = Math.min(c.FRAME_HEADER_SIZE + len, c.FRAME_HEADER_SIZE + c.MAX_FRAME_PAYLOAD);
-      if (total > got) got = readAt(total);
+    if (got >= HDR) {
+      total = Math.min(HDR + core.dv.getUint32(core.staging + c.F_LEN, true), HDR + c.MAX_FRAME_PAYLOAD);
+      if (total > got) got = this.pread(h, seg.path, total, off);
     }
     const st = core.x.scanFrames(core.staging, Math.min(got, total), off, seg.salt, c.MAX_FRAME_PAYLOAD, 0, 0, 0, 0, 1);
     if (st < 0) {
       const reason = core.failure(st);
       throw new WalError('CORRUPTED', `${seg.path}: entry ${index} at offset ${off}: ${reason}`, { path: seg.path, offset: off, reason });
     }
-    if (core.x.decodeRaftFrame(core.staging) !== c.OK || core.out('raftType') !== c.TYPE_RAFT_ENTRY || core.out('raftA') !== index || core.out('raftB') !== idx.termAt(index)) {
+    const term = idx.termAt(index)!;
+    if (core.x.decodeRaftFrame(core.staging) !== c.OK || core.out('raftType') !== c.TYPE_RAFT_ENTRY || core.out('raftA') !== index || core.out('raftB') !== term) {
       throw new WalError('CORRUPTED', `${seg.path}: the frame at offset ${off} is not entry ${index}`, { path: seg.path, offset: off, reason: 'decode-failure' });
     }
-    const body = core.out('raftBody');
-    const payload = core.u8.slice(core.staging + body, core.staging + body + core.out('raftBodyLen'));
-    const e: LogEntry = { index, term: core.out('raftB'), payload, type: core.out('raftFlags') };
-    this.remember(e);
-    return e;
+    // decodeRaftFrame checked the sub-header: the body follows it, the entry type is its first byte.
+    const body = core.staging + HDR + c.RAFT_ENTRY_HEADER_SIZE;
+    const payload = core.u8.slice(body, core.staging + HDR + core.dv.getUint32(core.staging + c.F_LEN, true));
+    return { index, term, payload, type: core.u8[core.staging + HDR + 8]! };
+  }
+
+  /** pread `len` bytes at `off` into core staging (a view reused while the length and memory stay the same). */
+  private pread(h: FileHandle, path: string, len: number, off: number): number {
+    const core = this.core;
+    core.ensure(len);
+    let v = this.#view;
+    if (v === undefined || v.length !== len || v.buffer !== core.u8.buffer) v = this.#view = core.u8.subarray(core.staging, core.staging + len);
+    try { return h.read(v, off); } catch (e) { throw ioError('read', path, e); }
   }
 
   /**
