@@ -17,7 +17,7 @@ import { join } from '../../platform/path.js';
 import { LogIndex, applyOp } from './log-index.js';
 import { OpList } from './op-list.js';
 import {
-  createSegment, type OpSink, SNAPSHOT_NAME, type SegmentMeta, isOwnName, parseSegmentName, readFooter, readSegmentHeader,
+  createSegment, footerOpCount, type OpSink, SNAPSHOT_NAME, type SegmentMeta, isOwnName, parseSegmentName, readFooter, readSegmentHeader,
   readSnapshotHeader, scanSegment, segmentName, sizeOf,
 } from './segments.js';
 import type { HardState, WalLogOpenReport } from './types.js';
@@ -75,7 +75,15 @@ export function recover(core: Core, fs: FileSystem, path: string, acquired: Acqu
   let cur = 0;
   let curPath = '';
   let active = false;
+  const ENTRY = core.c.RAFT_OP_ENTRY;
   const sink: OpSink = (op, flags, offset, a, b, c) => {
+    if (op === ENTRY) {
+      // the common case, straight into the index
+      const err = idx.push(a, b, cur, offset);
+      if (err !== undefined) throw new WalError('CORRUPTED', `${curPath}: ${err} (frame at offset ${offset})`, { path: curPath, offset, reason: 'sequence-order' });
+      if (active) ops.push(op, flags, offset, a, b, c);
+      return;
+    }
     if (op === core.c.RAFT_OP_SNAPSHOT) {
       anyMark = Math.max(anyMark, a);
       if ((flags & core.c.RAFT_SNAP_COMPACT) === 0) fileMark = Math.max(fileMark, a);
@@ -86,21 +94,41 @@ export function recover(core: Core, fs: FileSystem, path: string, acquired: Acqu
     if (err !== undefined) throw new WalError('CORRUPTED', `${curPath}: ${err} (frame at offset ${offset})`, { path: curPath, offset, reason: 'sequence-order' });
     if (active) ops.push(op, flags, offset, a, b, c);
   };
+  /** A sealed segment's footer: entries straight into the index, other ops through the sink. */
+  const bulk = (f: Float64Array, count: number): void => {
+    const bad = idx.replayOps(f, count, cur, ENTRY, sink);
+    if (bad !== undefined) throw new WalError('CORRUPTED', `${curPath}: ${bad.err} (frame at offset ${bad.offset})`, { path: curPath, offset: bad.offset, reason: 'sequence-order' });
+  };
+  // Open every segment and read its header (and a sealed one's locator): the index is sized once, before replay.
+  const sizes: number[] = [];
+  let sealedOps = 0;
+  let sealedBytes = 0;
   for (let i = 0; i < nums.length; i++) {
-    cur = nums[i]!;
-    curPath = join(path, segmentName(cur));
+    const num = nums[i]!;
+    const p = join(path, segmentName(num));
+    const last = i === nums.length - 1;
+    const h = acquired.add(fs.open(p, last ? { write: true } : {}), (x) => x.close());
+    const head = readSegmentHeader(core, h, p, num);
+    const size = sizeOf(h, p);
+    sizes.push(size);
+    segs.push({ num, path: p, salt: head.salt, base: head.base, baseTerm: head.baseTerm, h });
+    const ops = last ? undefined : footerOpCount(core, h, p, head.salt, size);
+    if (ops !== undefined) { sealedOps += ops; sealedBytes += size; }
+  }
+  // The active segment's entries are estimated from the sealed segments' bytes per op.
+  idx.reserve(sealedOps + (sealedOps > 0 ? Math.ceil(sizes[sizes.length - 1]! / (sealedBytes / sealedOps)) : 0));
+  oldestBase = idx.snapIndex = segs[0]!.base;
+  idx.snapTerm = segs[0]!.baseTerm;
+  for (let i = 0; i < nums.length; i++) {
+    const seg = segs[i]!;
+    const h = seg.h!;
+    const head = seg;
+    cur = seg.num;
+    curPath = seg.path;
     active = i === nums.length - 1;
-    const h = acquired.add(fs.open(curPath, active ? { write: true } : {}), (x) => x.close());
-    const head = readSegmentHeader(core, h, curPath, cur);
-    if (i === 0) {
-      oldestBase = head.base;
-      idx.snapIndex = head.base;
-      idx.snapTerm = head.baseTerm;
-    }
-    const size = sizeOf(h, curPath);
-    segs.push({ num: cur, path: curPath, salt: head.salt, base: head.base, baseTerm: head.baseTerm, h });
+    const size = sizes[i]!;
     if (!active) {
-      if (readFooter(core, h, curPath, head.salt, size, sink)) { footersRead++; continue; }
+      if (readFooter(core, h, curPath, head.salt, size, sink, bulk)) { footersRead++; continue; }
       const { scanner, pendingStart } = scanSegment(core, h, curPath, head.salt, size, sink);
       if (scanner.failure !== undefined) throw scanner.error(false);
       if (pendingStart >= 0) throw new WalError('CORRUPTED', `${curPath}: a sealed segment ends inside a write (offset ${pendingStart})`, { path: curPath, offset: pendingStart, reason: 'decode-failure' });

@@ -74,9 +74,11 @@ function corrupt(path: string, offset: number, what: string): WalError {
  * Read the ops of a sealed segment from its index footer: the locator frame
  * ends the file and names the footer frame. Returns false when the segment
  * has no valid locator (it was never sealed, or sealing was cut short): the
- * caller scans it instead.
+ * caller scans it instead. With `bulk`, the ops go to it at once instead
+ * (unpacked as OpList holds them) and `sink` is not called.
  */
-export function readFooter(core: Core, h: FileHandle, path: string, salt: number, size: number, sink: OpSink): boolean {
+export function readFooter(core: Core, h: FileHandle, path: string, salt: number, size: number, sink: OpSink,
+  bulk?: (ops: Float64Array, count: number) => void): boolean {
   const c = core.c;
   const LOC = c.FRAME_HEADER_SIZE + c.RAFT_CONTROL_SIZE;
   if (size < c.FILE_HEADER_SIZE + LOC) return false;
@@ -102,11 +104,27 @@ export function readFooter(core: Core, h: FileHandle, path: string, salt: number
     throw corrupt(path, footerAt + c.FRAME_HEADER_SIZE + core.out('raftBadOp') * c.RAFT_OP_SIZE, 'invalid op record in the index footer');
   }
   const f = new Float64Array(core.u8.buffer, core.staging + outAt, count * F);
+  if (bulk !== undefined) {
+    bulk(f, count);
+    return true;
+  }
   for (let i = 0; i < count * F; i += F) {
     const opf = f[i]!;
     sink(opf % 256, Math.floor(opf / 256), f[i + 1]!, f[i + 2]!, f[i + 3]!, f[i + 4]!);
   }
   return true;
+}
+
+/** The number of ops a sealed segment's locator says its footer holds (undefined: no valid locator). */
+export function footerOpCount(core: Core, h: FileHandle, path: string, salt: number, size: number): number | undefined {
+  const c = core.c;
+  const LOC = c.FRAME_HEADER_SIZE + c.RAFT_CONTROL_SIZE;
+  if (size < c.FILE_HEADER_SIZE + LOC) return undefined;
+  core.ensure(LOC);
+  if (read(core, h, path, 0, LOC, size - LOC) < LOC) return undefined;
+  if (core.x.scanFrames(core.staging, LOC, size - LOC, salt, c.MAX_FRAME_PAYLOAD, 0, 0, 0, 0, 1) < 0 || core.out('outCount') !== 1) return undefined;
+  if (core.out('outLastType') !== c.TYPE_RAFT_LOCATOR || core.x.decodeRaftFrame(core.staging) !== c.OK) return undefined;
+  return core.out('raftB');
 }
 
 function read(core: Core, h: FileHandle, path: string, off: number, len: number, at: number): number {
