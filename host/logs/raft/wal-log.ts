@@ -25,7 +25,7 @@ import { logFileSystem } from '../../fs/default.js';
 import type { FileLock, FileSystem } from '../../fs/types.js';
 import { ensureDir, publishFile } from '../../lifecycle/atomic-file.js';
 import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/lifecycle.js';
-import { checkOptions, disposeSymbol, intOption, pathArg } from '../../lifecycle/options.js';
+import { boolOption, checkOptions, disposeSymbol, intOption, pathArg } from '../../lifecycle/options.js';
 import { join } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
 import { checkEntries, checkHardState, checkNat, checkRange, checkSnapshot, checkTruncate, planAppend } from './checks.js';
@@ -38,7 +38,7 @@ import { RaftWriter } from './writer.js';
 
 export type { HardState, LogEntry, RaftLog, Snapshot, VerifyReport, WalLogOpenReport, WalLogOptions } from './types.js';
 
-const OPTION_KEYS = ['fs', 'segmentTargetSize', 'cacheEntries'] as const;
+const OPTION_KEYS = ['fs', 'segmentTargetSize', 'cacheEntries', 'preallocate'] as const;
 const MAX_SEGMENT = 2 ** 32 - 1;
 
 export class WalLog implements RaftLog {
@@ -84,6 +84,7 @@ export class WalLog implements RaftLog {
     checkOptions(where, options, OPTION_KEYS);
     const target = intOption(where, 'segmentTargetSize', options.segmentTargetSize, 64 << 20, 4096, 1 << 30);
     const cacheMax = intOption(where, 'cacheEntries', options.cacheEntries, 256, 0, 1 << 20);
+    const preallocate = boolOption(where, 'preallocate', options.preallocate, false);
     const fs = logFileSystem(options.fs);
     ensureDir(fs, path);
     const core = new Core();
@@ -92,7 +93,7 @@ export class WalLog implements RaftLog {
       const rec = recover(core, fs, path, acquired, (h) => new Lifecycle('Raft log', path, () => log!.sync(),
         h.syncAsync === undefined ? undefined : () => log!.#w.syncOffThread()));
       let r: RaftReader | undefined;
-      const w = new RaftWriter(core, fs, path, rec.life, rec.idx, rec.ops, rec.segs, rec.file, rec.hs, target, () => r!.clear());
+      const w = new RaftWriter(core, fs, path, rec.life, rec.idx, rec.ops, rec.segs, rec.file, rec.hs, target, () => r!.clear(), preallocate);
       r = new RaftReader(core, fs, rec.idx, w, cacheMax);
       log = new WalLog(path, fs, core, lock, rec.life, w, r, rec.report, rec.snapFileIndex);
       return log;

@@ -20,6 +20,8 @@ import type { HardState, LogEntry } from './types.js';
 const FLUSH_AT = 1 << 20;
 /** Ops per segment before it rolls (its footer stays well below a frame's 64 MiB). */
 const MAX_OPS = 1 << 20;
+/** With the preallocate option, the active segment is extended by zeros this many bytes at a time. */
+export const PREALLOCATE_CHUNK = 1 << 20;
 
 export class RaftWriter {
   file: FrameFile;
@@ -41,6 +43,8 @@ export class RaftWriter {
     readonly ops: OpList, readonly segs: SegmentMeta[], file: FrameFile, hs: HardState, readonly target: number,
     /** Called when a write may have replaced entries (truncate, conflicting append, snapshot). */
     readonly invalidate: () => void,
+    /** Extend the active segment with zeros ahead of the writes (WalLogOptions.preallocate). */
+    readonly preallocate = false,
   ) {
     this.file = file;
     this.hs = hs;
@@ -109,6 +113,7 @@ export class RaftWriter {
     this.#staging = false;
     if (this.#pendLen === 0 && end > FLUSH_AT) {
       try {
+        this.extend(end);
         this.file.write(core.u8.subarray(core.staging, core.staging + end));
       } catch (e) {
         ops.count = first;
@@ -137,6 +142,7 @@ export class RaftWriter {
     const n = this.#pendLen;
     const core = this.core;
     try {
+      this.extend(n);
       this.file.write(core.u8.subarray(core.staging, core.staging + n));
     } catch (e) {
       this.#pendLen = 0;
@@ -144,6 +150,13 @@ export class RaftWriter {
       throw this.life.poison(e, 'writing buffered entries failed after they were appended', this.file.path);
     }
     this.#pendLen = 0;
+  }
+
+  /** With preallocation: make sure zeros are in place for `bytes` more at the end (a chunk at a time). */
+  private extend(bytes: number): void {
+    const file = this.file;
+    if (!this.preallocate || file.end + bytes <= file.allocated) return;
+    file.preallocate(Math.ceil((file.end + bytes) / PREALLOCATE_CHUNK) * PREALLOCATE_CHUNK);
   }
 
   /** Write a pending hard state and the buffer, fdatasync the active segment, then an advisory sync marker. */
