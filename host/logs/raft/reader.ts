@@ -7,8 +7,8 @@ import type { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
 import type { LogIndex } from './log-index.js';
-import { OP_F64S, OpList } from './op-list.js';
-import { type SegmentMeta, readFooter, scanSegment, sizeOf } from './segments.js';
+import { OP_F64S } from './op-list.js';
+import { type OpSink, type SegmentMeta, readFooter, scanSegment, sizeOf } from './segments.js';
 import type { LogEntry, VerifyReport } from './types.js';
 import type { RaftWriter } from './writer.js';
 
@@ -179,18 +179,21 @@ export class RaftReader {
       const h = this.handle(seg);
       const last = i === segs.length - 1;
       const size = last ? this.w.file.end : sizeOf(h, seg.path);
-      const scanned = new OpList();
-      const { scanner: scan, pendingStart } = scanSegment(core, h, seg.path, seg.salt, size, last ? () => {} : (op, flags, offset, a, b, c) => { scanned.push(op, flags, offset, a, b, c); });
+      // A sealed segment's footer is read first; the scan compares each op with it as it goes.
+      let footer: Float64Array | undefined;
+      if (!last) readFooter(core, h, seg.path, seg.salt, size, () => {}, (f, count) => { footer = f.slice(0, count * OP_F64S); });
+      let k = 0;
+      let mismatch = false;
+      const sink: OpSink = footer === undefined ? () => {} : (op, flags, offset, a, b, c) => {
+        const f = footer!;
+        const j = k++ * OP_F64S;
+        if (j >= f.length || f[j] !== op + flags * 256 || f[j + 1] !== offset || f[j + 2] !== a || f[j + 3] !== b || f[j + 4] !== c) mismatch = true;
+      };
+      const { scanner: scan, pendingStart } = scanSegment(core, h, seg.path, seg.salt, size, sink);
       if (scan.failure !== undefined) throw scan.error(false);
       if (pendingStart >= 0) throw new WalError('CORRUPTED', `${seg.path}: ends inside a write (offset ${pendingStart})`, { path: seg.path, offset: pendingStart, reason: 'decode-failure' });
-      if (!last) {
-        const footer = new OpList();
-        if (readFooter(core, h, seg.path, seg.salt, size, (op, flags, offset, a, b, c) => { footer.push(op, flags, offset, a, b, c); })) {
-          const n = footer.count * OP_F64S;
-          if (footer.count !== scanned.count || footer.data.subarray(0, n).some((v, j) => v !== scanned.data[j])) {
-            throw new WalError('CORRUPTED', `${seg.path}: the index footer does not match the segment's frames`, { path: seg.path, reason: 'decode-failure' });
-          }
-        }
+      if (footer !== undefined && (mismatch || k * OP_F64S !== footer.length)) {
+        throw new WalError('CORRUPTED', `${seg.path}: the index footer does not match the segment's frames`, { path: seg.path, reason: 'decode-failure' });
       }
       report.segments++;
       report.frames += scan.frames;
