@@ -5,8 +5,8 @@
 // is refused with ERR_BAD_RECORD); the host keeps them as JS numbers.
 
 import {
-  ERR_ARGUMENT, ERR_BAD_RECORD, F_FLAGS, F_LEN, RAFT_FLAG_MORE, F_SEQ, F_TYPE, FRAME_HEADER_SIZE, OK,
-  TYPE_RAFT_ENTRY, TYPE_RAFT_HARD_STATE, TYPE_RAFT_LOCATOR, TYPE_RAFT_SNAPSHOT, TYPE_RAFT_TRUNCATE,
+  D_OFFSET, D_TYPE, DESC_SIZE, ERR_ARGUMENT, ERR_BAD_RECORD, F_FLAGS, F_LEN, RAFT_FLAG_MORE, F_SEQ, F_TYPE, FRAME_HEADER_SIZE, OK,
+  TYPE_RAFT_ENTRY, TYPE_RAFT_FOOTER, TYPE_RAFT_HARD_STATE, TYPE_RAFT_LOCATOR, TYPE_RAFT_SNAPSHOT, TYPE_RAFT_TRUNCATE, TYPE_SYNC_MARK,
 } from "./constants";
 import { encodeFrame } from "./frame";
 
@@ -195,6 +195,50 @@ export function decodeRaftOps(src: usize, count: u32, dst: usize): i32 {
     store<f64>(d + 16, <f64>a);
     store<f64>(d + 24, <f64>b);
     store<f64>(d + 32, <f64>c);
+  }
+  return OK;
+}
+
+// ---- Batch decoding of scanned frames (WalLog's segment scans: open, verify)
+
+/** Numbers written per frame by decodeRaftDescs: [op | flags << 8 (0: not a Raft op), offset rel, a, b, c, more]. */
+export const RAFT_DESC_F64S: u32 = 6;
+/** Frames decodeRaftDescs decodes per call (its output area's capacity). */
+export const RAFT_DESC_BATCH: u32 = 256;
+const RAFT_DESC_OUT: usize = memory.data(<i32>(RAFT_DESC_BATCH * RAFT_DESC_F64S * 8), 16);
+
+/** Where decodeRaftDescs writes (RAFT_DESC_BATCH frames of RAFT_DESC_F64S f64). */
+export function raftDescOutPtr(): usize {
+  return RAFT_DESC_OUT;
+}
+
+/**
+ * Decode the Raft frames that scanFrames described (`count` descriptors at
+ * `desc`, at most RAFT_DESC_BATCH, frames relative to `base`), RAFT_DESC_F64S f64 each at
+ * raftDescOutPtr(): sync markers, footers and locators get op 0; any other
+ * frame is decoded as decodeRaftFrame does. Returns OK, or ERR_BAD_RECORD /
+ * ERR_ARGUMENT with raftBadOp = the index of the descriptor that failed.
+ */
+export function decodeRaftDescs(base: usize, desc: usize, count: u32): i32 {
+  if (count > RAFT_DESC_BATCH) return ERR_ARGUMENT;
+  for (let k: u32 = 0; k < count; k++) {
+    const d = desc + <usize>k * DESC_SIZE;
+    const rel = load<u32>(d + D_OFFSET);
+    const type = load<u32>(d + D_TYPE) & 0xff;
+    const o = RAFT_DESC_OUT + <usize>k * (RAFT_DESC_F64S * 8);
+    store<f64>(o + 8, <f64>rel);
+    if (type == TYPE_SYNC_MARK || type == TYPE_RAFT_FOOTER || type == TYPE_RAFT_LOCATOR) {
+      store<f64>(o, 0);
+      continue;
+    }
+    const st = decodeRaftFrame(base + <usize>rel);
+    if (st != OK) { raftBadOp = k; return st; }
+    const op = type == TYPE_RAFT_ENTRY ? RAFT_OP_ENTRY : type == TYPE_RAFT_TRUNCATE ? RAFT_OP_TRUNCATE : type == TYPE_RAFT_HARD_STATE ? RAFT_OP_HARD_STATE : RAFT_OP_SNAPSHOT;
+    store<f64>(o, <f64>(op | (raftFlags << 8)));
+    store<f64>(o + 16, raftA);
+    store<f64>(o + 24, raftB);
+    store<f64>(o + 32, raftC);
+    store<f64>(o + 40, <f64>raftMore);
   }
   return OK;
 }

@@ -26,6 +26,10 @@
  *   so a cleanly closed file never ends in a fragment.
  * - seal(): cut anything after `end`, fdatasync: the file is exactly its
  *   frames and durable (a sealed segment).
+ * - preallocate(): write zeros after the frames ahead of time, so the
+ *   fdatasync of later writes overwrites allocated blocks without changing
+ *   the file's size (faster on ext4: PLATFORM.md). The zeros are a torn
+ *   tail to recovery; seal() and finish() cut them.
  * - recoverTail(): after a scan, classify the first invalid frame (torn tail
  *   or corruption), cut a torn tail (back to the start of a multi-frame
  *   write whose last frame is missing, when the log names one), drop a
@@ -124,6 +128,8 @@ export class FrameFile {
   #tailUnsynced = false;
   /** Counts writes, markers and cuts, so an async sync knows whether anything changed while it ran. */
   #changes = 0;
+  /** The file holds zeros up to here (preallocate()); 0 when nothing was preallocated since the last cut. */
+  #allocated = 0;
 
   /**
    * `end` and `fileSize` as recovery left them (a trailing marker sits in
@@ -196,7 +202,7 @@ export class FrameFile {
       throw new WalError('IO_ERROR', `${this.path}: write at offset ${at} failed and was rolled back; buffered records are kept for the next sync`, { path: this.path, offset: at, cause: e });
     }
     this.end += bytes.length;
-    this.#tail = 'none'; // frames are at least a marker long: it is overwritten
+    this.#tail = this.#allocated > this.end ? 'unknown' : 'none'; // frames are at least a marker long: it is overwritten
   }
 
   /** fdatasync if anything was written since the last one; returns whether it synced. */
@@ -230,6 +236,7 @@ export class FrameFile {
 
   /** After a failed fsync: cut everything not known durable and make that cut durable (best effort). */
   private rollbackToDurable(): void {
+    this.#allocated = 0;
     this.h.truncate(this.durableEnd);
     this.h.sync();
   }
@@ -255,10 +262,13 @@ export class FrameFile {
    * write is cut; a marker written since the last fdatasync is synced.
    */
   finish(): void {
-    if (this.#tail === 'unknown') {
+    if (this.#tail === 'unknown' || this.#allocated > this.size) {
+      const to = this.#tail === 'marker' ? this.size : this.end;
       this.#changes++;
-      try { this.h.truncate(this.end); } catch (e) { throw this.life.poison(e, 'cutting a failed sync marker on close failed', this.path); }
-      this.#tail = 'none';
+      this.#tailUnsynced = true;
+      try { this.h.truncate(to); } catch (e) { throw this.life.poison(e, 'cutting a failed sync marker or preallocated zeros on close failed', this.path); }
+      if (this.#tail === 'unknown') this.#tail = 'none';
+      this.#allocated = 0;
     }
     if (this.#tailUnsynced) this.life.fsyncOrPoison(() => this.h.sync(), 'fsync on close failed', undefined, this.path);
     this.#tailUnsynced = false;
@@ -266,14 +276,38 @@ export class FrameFile {
 
   /** Cut anything after `end` and fdatasync: the file becomes sealed (exactly its frames, durable). */
   seal(): void {
-    if (this.#tail !== 'none') {
+    if (this.#tail !== 'none' || this.#allocated > this.end) {
       this.#changes++;
       this.h.truncate(this.end);
       this.#tail = 'none';
+      this.#allocated = 0;
     }
     this.life.fsyncOrPoison(() => this.h.sync(), 'fsync while sealing failed', () => this.rollbackToDurable(), this.path);
     this.durableEnd = this.end;
     this.#tailUnsynced = false;
+  }
+
+  /**
+   * Write zeros from the file's current size up to `upTo` (nothing if it is
+   * that long already), in pieces of at most 1 MiB. They are not synced here
+   * (the next fdatasync covers them) and never read as frames: recovery cuts
+   * them as a torn tail, seal() and finish() cut them. A failed write
+   * leaves the tail unknown (cut the same way) and throws.
+   */
+  preallocate(upTo: number): void {
+    const from = Math.max(this.size, this.#allocated);
+    if (upTo <= from) return;
+    this.#changes++;
+    this.#tailUnsynced = true;
+    if (this.#tail === 'none') this.#tail = 'unknown';
+    const zeros = new Uint8Array(Math.min(upTo - from, 1 << 20));
+    for (let pos = from; pos < upTo; pos += zeros.length) this.h.write(zeros.subarray(0, Math.min(zeros.length, upTo - pos)), pos);
+    this.#allocated = upTo;
+  }
+
+  /** Bytes the file holds (frames, a marker, preallocated zeros). */
+  get allocated(): number {
+    return Math.max(this.size, this.#allocated);
   }
 
   close(): void {

@@ -93,6 +93,10 @@ export interface CoreFunctions {
   encodeRaftOps(src: number, count: number, dst: number): number;
   /** (src: usize, count: u32, dst: usize): i32 */
   decodeRaftOps(src: number, count: number, dst: number): number;
+  /** (): usize */
+  raftDescOutPtr(): number;
+  /** (base: usize, desc: usize, count: u32): i32 */
+  decodeRaftDescs(base: number, desc: number, count: number): number;
   /** (ptr: usize, count: u32, cursorLen: u32): u32 */
   encodeKvBatchHeader(ptr: number, count: number, cursorLen: number): number;
   /** (ptr: usize, kind: u32, keyLen: u32, versionLen: u32, valueLen: u32): u32 */
@@ -103,7 +107,7 @@ export interface CoreFunctions {
   kvDescribe(ptr: number, from: number, max: number, remaining: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {
@@ -294,6 +298,8 @@ export const CONSTANT_TYPES = {
   RAFT_OP_HARD_STATE: 'u32',
   RAFT_OP_SNAPSHOT: 'u32',
   RAFT_OP_F64S: 'u32',
+  RAFT_DESC_F64S: 'u32',
+  RAFT_DESC_BATCH: 'u32',
   KV_BATCH_HEADER_SIZE: 'u32',
   KB_COUNT: 'u32',
   KB_CURSOR_LEN: 'u32',
@@ -570,6 +576,8 @@ export class CoreConstants {
   readonly RAFT_OP_HARD_STATE: number;
   readonly RAFT_OP_SNAPSHOT: number;
   readonly RAFT_OP_F64S: number;
+  readonly RAFT_DESC_F64S: number;
+  readonly RAFT_DESC_BATCH: number;
   readonly KV_BATCH_HEADER_SIZE: number;
   readonly KB_COUNT: number;
   readonly KB_CURSOR_LEN: number;
@@ -776,6 +784,8 @@ export class CoreConstants {
     this.RAFT_OP_HARD_STATE = read('RAFT_OP_HARD_STATE');
     this.RAFT_OP_SNAPSHOT = read('RAFT_OP_SNAPSHOT');
     this.RAFT_OP_F64S = read('RAFT_OP_F64S');
+    this.RAFT_DESC_F64S = read('RAFT_DESC_F64S');
+    this.RAFT_DESC_BATCH = read('RAFT_DESC_BATCH');
     this.KV_BATCH_HEADER_SIZE = read('KV_BATCH_HEADER_SIZE');
     this.KB_COUNT = read('KB_COUNT');
     this.KB_CURSOR_LEN = read('KB_CURSOR_LEN');

@@ -16,10 +16,16 @@ export function checkNat(where: string, name: string, v: unknown): number {
   return v;
 }
 
-/** Check the shape of every entry and that indexes are consecutive and terms do not decrease within the batch. */
-export function checkEntries(where: string, entries: unknown): LogEntry[] {
+/**
+ * Check the shape of every entry and that indexes are consecutive and terms
+ * do not decrease within the batch. Returns the same array (nothing is
+ * copied: the caller uses it before returning to the user; `type` may be
+ * undefined, meaning 0).
+ */
+export function checkEntries(where: string, entries: unknown): readonly LogEntry[] {
   if (!Array.isArray(entries)) throw new TypeError(`${where}: entries must be an array`);
-  const out: LogEntry[] = [];
+  let prevIndex = 0;
+  let prevTerm = 0;
   for (let i = 0; i < entries.length; i++) {
     const e: unknown = entries[i];
     if (e === null || typeof e !== 'object') throw new TypeError(`${where}: entries[${i}] must be { index, term, payload }`);
@@ -34,13 +40,13 @@ export function checkEntries(where: string, entries: unknown): LogEntry[] {
       if (!Number.isInteger(type) || type < 0 || type > 255) throw new RangeError(`${where}: entries[${i}].type must be a u8, got ${type}`);
     }
     if (i > 0) {
-      const prev = out[i - 1]!;
-      if (index !== prev.index + 1) throw new RangeError(`${where}: entries must have consecutive indexes (entries[${i}].index is ${index}, expected ${prev.index + 1})`);
-      if (term! < prev.term) throw new RangeError(`${where}: terms must not decrease (entries[${i}].term ${term} < ${prev.term})`);
+      if (index !== prevIndex + 1) throw new RangeError(`${where}: entries must have consecutive indexes (entries[${i}].index is ${index}, expected ${prevIndex + 1})`);
+      if (term! < prevTerm) throw new RangeError(`${where}: terms must not decrease (entries[${i}].term ${term} < ${prevTerm})`);
     }
-    out.push({ index: index!, term: term!, payload, type: type ?? 0 });
+    prevIndex = index!;
+    prevTerm = term!;
   }
-  return out;
+  return entries as readonly LogEntry[];
 }
 
 /** What append() must do: truncate from `truncateFrom` (if defined), then append entries[start..]. */
@@ -57,7 +63,7 @@ export interface LogView {
 }
 
 /** Raft append semantics (types.ts): skip covered and matching entries, truncate at the first conflict. */
-export function planAppend(where: string, log: LogView, entries: LogEntry[]): AppendPlan {
+export function planAppend(where: string, log: LogView, entries: readonly LogEntry[]): AppendPlan {
   const snap = log.snapshotIndex();
   const last = log.lastIndex();
   let start = 0;

@@ -31,11 +31,40 @@ export class LogIndex {
   push(index: number, term: number, seg: number, off: number): string | undefined {
     if (index !== this.lastIndex + 1) return `entry ${index} does not follow the last index ${this.lastIndex}`;
     if (term < this.lastTerm) return `entry ${index} has term ${term}, below the previous term ${this.lastTerm}`;
-    if (this.count === this.#term.length) this.grow(this.count * 2);
+    if (this.count === this.#term.length) this.grow(this.count + (this.count >> 1));
     this.#seg[this.count] = seg;
     this.#off[this.count] = off;
     this.#term[this.count] = term;
     this.count++;
+    return undefined;
+  }
+
+  /**
+   * Replay `count` ops unpacked as OpList holds them ([op | flags << 8,
+   * offset, a, b, c] each, from a footer): entry ops go straight into the
+   * arrays, any other op to `other` (which applies it). Returns the first
+   * entry op that breaks a rule: its message and offset.
+   */
+  replayOps(f: Float64Array, count: number, seg: number, entryOp: number,
+    other: (op: number, flags: number, offset: number, a: number, b: number, c: number) => void): { err: string; offset: number } | undefined {
+    const end = count * 5;
+    for (let i = 0; i < end; i += 5) {
+      const opf = f[i]!;
+      const op = opf % 256;
+      const a = f[i + 2]!;
+      const b = f[i + 3]!;
+      if (op !== entryOp) {
+        other(op, Math.floor(opf / 256), f[i + 1]!, a, b, f[i + 4]!);
+        continue;
+      }
+      const n = this.count;
+      if (a !== this.snapIndex + n + 1 || b < (n === 0 ? this.snapTerm : this.#term[n - 1]!)) return { err: this.push(a, b, seg, f[i + 1]!)!, offset: f[i + 1]! };
+      if (n === this.#term.length) this.grow(n + (n >> 1));
+      this.#seg[n] = seg;
+      this.#off[n] = f[i + 1]!;
+      this.#term[n] = b;
+      this.count = n + 1;
+    }
     return undefined;
   }
 
@@ -62,10 +91,15 @@ export class LogIndex {
     if (this.#term.length > 4096 && this.count * 4 < this.#term.length) this.grow(Math.max(1024, this.count * 2));
   }
 
-  /** Shrink the capacity to the entries plus 1/16 (after open: replay grew it by doubling). */
+  /** Make room for `more` entries beyond the current ones at once (open knows how many a footer holds). */
+  reserve(more: number): void {
+    if (this.count + more > this.#term.length) this.grow(this.count + more);
+  }
+
+  /** Shrink the capacity to the entries plus 1024 (after open: replay grew it by half at a time). */
   trim(): void {
-    const cap = Math.max(1024, this.count + (this.count >> 4));
-    if (cap < this.#term.length) this.grow(cap);
+    const cap = this.count + 1024;
+    if (cap + (cap >> 6) < this.#term.length) this.grow(cap);
   }
 
   /** Bytes of RAM the index holds. */

@@ -74,9 +74,11 @@ function corrupt(path: string, offset: number, what: string): WalError {
  * Read the ops of a sealed segment from its index footer: the locator frame
  * ends the file and names the footer frame. Returns false when the segment
  * has no valid locator (it was never sealed, or sealing was cut short): the
- * caller scans it instead.
+ * caller scans it instead. With `bulk`, the ops go to it at once instead
+ * (unpacked as OpList holds them) and `sink` is not called.
  */
-export function readFooter(core: Core, h: FileHandle, path: string, salt: number, size: number, sink: OpSink): boolean {
+export function readFooter(core: Core, h: FileHandle, path: string, salt: number, size: number, sink: OpSink,
+  bulk?: (ops: Float64Array, count: number) => void): boolean {
   const c = core.c;
   const LOC = c.FRAME_HEADER_SIZE + c.RAFT_CONTROL_SIZE;
   if (size < c.FILE_HEADER_SIZE + LOC) return false;
@@ -102,11 +104,27 @@ export function readFooter(core: Core, h: FileHandle, path: string, salt: number
     throw corrupt(path, footerAt + c.FRAME_HEADER_SIZE + core.out('raftBadOp') * c.RAFT_OP_SIZE, 'invalid op record in the index footer');
   }
   const f = new Float64Array(core.u8.buffer, core.staging + outAt, count * F);
+  if (bulk !== undefined) {
+    bulk(f, count);
+    return true;
+  }
   for (let i = 0; i < count * F; i += F) {
     const opf = f[i]!;
     sink(opf % 256, Math.floor(opf / 256), f[i + 1]!, f[i + 2]!, f[i + 3]!, f[i + 4]!);
   }
   return true;
+}
+
+/** The number of ops a sealed segment's locator says its footer holds (undefined: no valid locator). */
+export function footerOpCount(core: Core, h: FileHandle, path: string, salt: number, size: number): number | undefined {
+  const c = core.c;
+  const LOC = c.FRAME_HEADER_SIZE + c.RAFT_CONTROL_SIZE;
+  if (size < c.FILE_HEADER_SIZE + LOC) return undefined;
+  core.ensure(LOC);
+  if (read(core, h, path, 0, LOC, size - LOC) < LOC) return undefined;
+  if (core.x.scanFrames(core.staging, LOC, size - LOC, salt, c.MAX_FRAME_PAYLOAD, 0, 0, 0, 0, 1) < 0 || core.out('outCount') !== 1) return undefined;
+  if (core.out('outLastType') !== c.TYPE_RAFT_LOCATOR || core.x.decodeRaftFrame(core.staging) !== c.OK) return undefined;
+  return core.out('raftB');
 }
 
 function read(core: Core, h: FileHandle, path: string, off: number, len: number, at: number): number {
@@ -133,39 +151,46 @@ export function scanSegment(core: Core, h: FileHandle, path: string, salt: numbe
   const result: SegmentScan = { scanner, pendingStart: -1 };
   /** Ops of a write whose last frame has not been seen yet (6 numbers each). */
   const pending: number[] = [];
+  const B = c.RAFT_DESC_F64S;
   try {
     for (let n = scanner.next(); n > 0; n = scanner.next()) {
       const base = scanner.batchBase;
-      for (let j = 0; j < n; j++) {
-        const d = core.desc + j * c.DESC_SIZE;
-        const rel = core.dv.getUint32(d + c.D_OFFSET, true);
-        const type = core.dv.getUint32(d + c.D_TYPE, true) & 0xff;
-        const offset = scanner.batchOffset + rel;
-        if (type === c.TYPE_SYNC_MARK || type === c.TYPE_RAFT_FOOTER || type === c.TYPE_RAFT_LOCATOR) {
-          if (pending.length > 0) { scanner.fail(offset, 'decode-failure'); return result; }
-          continue;
+      // The core decodes the frames a batch at a time (decodeRaftDescs); the ops come back as numbers.
+      for (let from = 0; from < n; from += c.RAFT_DESC_BATCH) {
+        const m = Math.min(c.RAFT_DESC_BATCH, n - from);
+        const st = core.x.decodeRaftDescs(base, core.desc + from * c.DESC_SIZE, m);
+        const f = new Float64Array(core.u8.buffer, core.x.raftDescOutPtr(), m * B);
+        if (st !== c.OK) {
+          const bad = core.out('raftBadOp');
+          // the frames before the bad one are applied as they would have been one at a time
+          if (!emit(f, bad)) return result;
+          scanner.fail(scanner.batchOffset + core.dv.getUint32(core.desc + (from + bad) * c.DESC_SIZE + c.D_OFFSET, true), 'decode-failure');
+          return result;
         }
-        if (core.x.decodeRaftFrame(base + rel) !== c.OK) { scanner.fail(offset, 'decode-failure'); return result; }
-        const a = core.out('raftA');
-        const b = core.out('raftB');
-        const cc = core.out('raftC');
-        const flags = core.out('raftFlags');
-        let op: number;
-        if (type === c.TYPE_RAFT_ENTRY) op = c.RAFT_OP_ENTRY;
-        else if (type === c.TYPE_RAFT_TRUNCATE) op = c.RAFT_OP_TRUNCATE;
-        else if (type === c.TYPE_RAFT_HARD_STATE) op = c.RAFT_OP_HARD_STATE;
-        else op = c.RAFT_OP_SNAPSHOT;
-        if (pending.length === 0) result.pendingStart = offset;
-        pending.push(op, flags, offset, a, b, cc);
-        if (core.out('raftMore') !== 0) continue;
-        for (let k = 0; k < pending.length; k += 6) sink(pending[k]!, pending[k + 1]!, pending[k + 2]!, pending[k + 3]!, pending[k + 4]!, pending[k + 5]!);
-        pending.length = 0;
-        result.pendingStart = -1;
+        if (!emit(f, m)) return result;
       }
     }
   } catch (e) {
     if (e instanceof WalError) throw e;
     throw ioError('read', path, e);
+  }
+  /** Take `m` decoded frames: ops of a write reach the sink once its last frame is seen. False after a failure. */
+  function emit(f: Float64Array, m: number): boolean {
+    for (let j = 0; j < m * B; j += B) {
+      const opf = f[j]!;
+      const offset = scanner.batchOffset + f[j + 1]!;
+      if (opf === 0) {
+        if (pending.length > 0) { scanner.fail(offset, 'decode-failure'); return false; }
+        continue;
+      }
+      if (pending.length === 0) result.pendingStart = offset;
+      pending.push(opf % 256, Math.floor(opf / 256), offset, f[j + 2]!, f[j + 3]!, f[j + 4]!);
+      if (f[j + 5]! !== 0) continue;
+      for (let k = 0; k < pending.length; k += 6) sink(pending[k]!, pending[k + 1]!, pending[k + 2]!, pending[k + 3]!, pending[k + 4]!, pending[k + 5]!);
+      pending.length = 0;
+      result.pendingStart = -1;
+    }
+    return true;
   }
   return result;
 }

@@ -135,4 +135,39 @@ test('one fsync per append batch in steady state; hard state rides in the same w
   again.close();
 });
 
+
+runRaftLogSuite(test, 'WalLog (preallocate, tiny segments)', memFactory({ preallocate: true, segmentTargetSize: 4096 }));
+
+test('preallocate: the active segment grows by zeros 1 MiB at a time; sealing and close cut them; a crash leaves them to be cut as a torn tail', () => {
+  const fs = new MemoryFileSystem();
+  fs.mkdir('/d');
+  const size = (name) => fs.readFile(`/d/r/${name}`).length;
+  const segs = () => fs.list('/d/r').filter((x) => x.endsWith('.seg')).sort();
+  let log = WalLog.open('/d/r', { fs, preallocate: true, segmentTargetSize: 1 << 16 });
+  for (let i = 1; i <= 10; i++) log.append([big(i, 1, 100)]);
+  log.sync();
+  assert.is(size(segs()[0]), 1 << 20, 'the active segment was extended to 1 MiB of zeros');
+  for (let i = 11; i <= 1000; i++) log.append([big(i, 1, 100)]);
+  log.sync();
+  const names = segs();
+  assert.ok(names.length > 1, 'rolled');
+  for (const n of names.slice(0, -1)) assert.ok(size(n) < 1 << 19, `sealed segment ${n} keeps zeros: ${size(n)} bytes`);
+  log.close();
+  assert.ok(size(segs().at(-1)) < 1 << 16, 'close cut the zeros');
+  log = WalLog.open('/d/r', { fs, preallocate: true, segmentTargetSize: 1 << 16 });
+  assert.is(log.openReport.truncatedBytes, 0, 'a clean close leaves nothing to cut');
+  assert.is(log.openReport.footersRead, log.segmentCount - 1);
+  for (let i = 1001; i <= 1010; i++) log.append([big(i, 1, 100)]);
+  log.sync();
+  log.append([big(1011, 1, 100)]); // not synced
+  fs.crash({ mode: 'keep' });
+  log = WalLog.open('/d/r', { fs, segmentTargetSize: 1 << 16 });
+  assert.ok(log.openReport.truncatedBytes > 0, 'the zeros were cut as a torn tail');
+  assert.ok(log.lastIndex() >= 1010 && log.lastIndex() <= 1011, `synced entries survive (last ${log.lastIndex()})`);
+  assert.is(log.entry(1010).payload[0], 1010 & 0xff);
+  log.verify();
+  log.close();
+  expectThrow(() => WalLog.open('/d/r2', { fs, preallocate: 1 }), TypeError, 'preallocate: 1');
+});
+
 test.run();

@@ -1,0 +1,280 @@
+/**
+ * WalLog's write path: frames staged in core memory (entries, truncate,
+ * hard state, snapshot marks), the write buffer, sync, rolling to a new
+ * segment (index footer + locator, fdatasync, new segment by the atomic
+ * recipe) and deleting segments below the snapshot. The index is updated
+ * once a write is taken (writeStaged).
+ */
+import { FrameFile } from '../../codec/frame-file.js';
+import type { Core } from '../../core/core.js';
+import { WalError, ioError } from '../../errors.js';
+import type { FileSystem } from '../../fs/types.js';
+import { type Lifecycle, quietly } from '../../lifecycle/lifecycle.js';
+import { join } from '../../platform/path.js';
+import { type LogIndex, applyOp } from './log-index.js';
+import { OP_F64S, type OpList } from './op-list.js';
+import { type SegmentMeta, createSegment, segmentName } from './segments.js';
+import type { HardState, LogEntry } from './types.js';
+
+/** Buffered frames are written out once they reach this many bytes (and at every sync, roll and read of them). */
+const FLUSH_AT = 1 << 20;
+/** Ops per segment before it rolls (its footer stays well below a frame's 64 MiB). */
+const MAX_OPS = 1 << 20;
+/** With the preallocate option, the active segment is extended by zeros this many bytes at a time. */
+export const PREALLOCATE_CHUNK = 1 << 20;
+
+export class RaftWriter {
+  file: FrameFile;
+  hs: HardState;
+  /** The hard state changed since it was last written. */
+  hsPending = false;
+  /**
+   * Frames written by append/truncate and not yet in the file: core staging
+   * [0, #pendLen), bound for the active segment at file.end. A new write is
+   * staged right after them, so it joins the buffer without a copy; whoever
+   * else uses core staging (reads, snapshot file, footer) flushes first.
+   */
+  #pendLen = 0;
+  /** The async fsync in flight (syncOffThread): its file, and a promise that settles when it has. */
+  #syncing: { file: FrameFile; done: Promise<void> } | undefined;
+
+  constructor(
+    readonly core: Core, readonly fs: FileSystem, readonly dir: string, readonly life: Lifecycle, readonly idx: LogIndex,
+    readonly ops: OpList, readonly segs: SegmentMeta[], file: FrameFile, hs: HardState, readonly target: number,
+    /** Called when a write may have replaced entries (truncate, conflicting append, snapshot). */
+    readonly invalidate: () => void,
+    /** Extend the active segment with zeros ahead of the writes (WalLogOptions.preallocate). */
+    readonly preallocate = false,
+  ) {
+    this.file = file;
+    this.hs = hs;
+  }
+
+  get active(): SegmentMeta { return this.segs[this.segs.length - 1]!; }
+  /** Bytes buffered and not yet written. */
+  get pending(): number { return this.#pendLen; }
+
+  /** A write is being staged: its ops start at #stagedFrom. */
+  #staging = false;
+  #stagedFrom = 0;
+
+  /**
+   * Start staging a write of at most `bytes` bytes; returns the staging
+   * offset to stage its first frame at (after the buffered frames; the
+   * buffer is written out first if it would pass FLUSH_AT). writeStaged()
+   * ends it.
+   */
+  start(bytes: number): number {
+    if (this.#pendLen > 0 && this.#pendLen + bytes > FLUSH_AT) this.flush();
+    this.core.ensure(this.#pendLen + bytes);
+    this.#stagedFrom = this.ops.count;
+    this.#staging = true;
+    return this.#pendLen;
+  }
+
+  /** Encode an entry frame at staging offset `buf`; records its op. Returns the new offset. */
+  stageEntry(buf: number, e: LogEntry, more: boolean): number {
+    const core = this.core;
+    const c = core.c;
+    const at = core.staging + buf;
+    core.u8.set(e.payload, at + c.FRAME_HEADER_SIZE + c.RAFT_ENTRY_HEADER_SIZE);
+    const n = core.x.encodeRaftEntry(at, e.payload.length, this.file.salt, e.index, e.term, e.type ?? 0, more ? 1 : 0, this.file.durableEnd);
+    this.ops.push(c.RAFT_OP_ENTRY, e.type ?? 0, this.file.end + buf, e.index, e.term, 0);
+    return buf + n;
+  }
+
+  stageControl(buf: number, type: number, op: number, a: number, b: number, cc: number, flags: number, more: boolean): number {
+    const core = this.core;
+    const n = core.x.encodeRaftControl(core.staging + buf, type, this.file.salt, a, b, cc, flags, more ? 1 : 0, this.file.durableEnd);
+    this.ops.push(op, flags, this.file.end + buf, a, b, cc);
+    return buf + n;
+  }
+
+  /** Stage the hard state if it changed since it was last written (`more`: frames of the same write follow). */
+  stageHardState(buf: number, more: boolean): number {
+    if (!this.hsPending) return buf;
+    const c = this.core.c;
+    const hs = this.hs;
+    return this.stageControl(buf, c.TYPE_RAFT_HARD_STATE, c.RAFT_OP_HARD_STATE, hs.term, hs.vote ?? 0, hs.commit, hs.vote === null ? 0 : c.RAFT_HS_VOTE, more);
+  }
+
+  /**
+   * Take the frames staged since start() (up to staging offset `end`) as one
+   * write, then apply their ops to the index. They join the write buffer
+   * (written out with one pwrite at the next sync, roll, read, or once
+   * FLUSH_AT bytes are buffered); a write larger than FLUSH_AT goes out at
+   * once. On a failure nothing is applied (a failure writing out earlier
+   * buffered writes poisons: they were already applied).
+   */
+  writeStaged(end: number, invalidate: boolean): void {
+    const core = this.core;
+    const ops = this.ops;
+    const first = this.#staging ? this.#stagedFrom : ops.count;
+    this.#staging = false;
+    if (this.#pendLen === 0 && end > FLUSH_AT) {
+      try {
+        this.extend(end);
+        this.file.write(core.u8.subarray(core.staging, core.staging + end));
+      } catch (e) {
+        ops.count = first;
+        throw e;
+      }
+    } else {
+      this.#pendLen = end;
+    }
+    this.hsPending = false;
+    if (invalidate) this.invalidate();
+    const d = ops.data;
+    const num = this.active.num;
+    const idx = this.idx;
+    const ENTRY = core.c.RAFT_OP_ENTRY;
+    for (let i = first; i < ops.count; i++) {
+      const j = i * OP_F64S;
+      const op = d[j]! % 256;
+      const err = op === ENTRY ? idx.push(d[j + 2]!, d[j + 3]!, num, d[j + 1]!) : applyOp(core, idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, idx.snapIndex);
+      if (err !== undefined) throw this.life.poison(new Error(err), 'internal error applying a written op');
+    }
+  }
+
+  /** Write the buffered frames to the active segment (one pwrite). A failure poisons: their ops are already applied. */
+  flush(): void {
+    if (this.#pendLen === 0) return;
+    const n = this.#pendLen;
+    const core = this.core;
+    try {
+      this.extend(n);
+      this.file.write(core.u8.subarray(core.staging, core.staging + n));
+    } catch (e) {
+      this.#pendLen = 0;
+      if (e instanceof WalError && e.code === 'POISONED') throw e;
+      throw this.life.poison(e, 'writing buffered entries failed after they were appended', this.file.path);
+    }
+    this.#pendLen = 0;
+  }
+
+  /** With preallocation: make sure zeros are in place for `bytes` more at the end (a chunk at a time). */
+  private extend(bytes: number): void {
+    const file = this.file;
+    if (!this.preallocate || file.end + bytes <= file.allocated) return;
+    file.preallocate(Math.ceil((file.end + bytes) / PREALLOCATE_CHUNK) * PREALLOCATE_CHUNK);
+  }
+
+  /** Write a pending hard state and the buffer, fdatasync the active segment, then an advisory sync marker. */
+  sync(): void {
+    if (this.hsPending) this.writeStaged(this.stageHardState(this.start(64), false), false);
+    this.flush();
+    if (this.file.sync()) this.file.writeMarker(0);
+  }
+
+  /**
+   * The group commit's sync off the JS thread: write a pending hard state
+   * and the buffer, then await the active segment's fdatasync
+   * (FrameFile.syncAsync) while appends keep buffering; a sync marker
+   * follows if nothing was written meanwhile (as sync() does). A roll while
+   * it is in flight seals the old segment synchronously (its own fsync); the
+   * old handle stays open for reads, and reclaim() closes a handle only once
+   * its fsync has settled. If it fails, FrameFile has cut that segment back
+   * to its durable end and the log is poisoned; if a roll sealed it
+   * meanwhile, the segments created after it are removed (best effort): their
+   * entries now follow a gap, and nothing in them was acknowledged by a sync
+   * that proves anything (a concurrent fsync's success proves nothing once
+   * another reported a writeback error).
+   */
+  async syncOffThread(): Promise<void> {
+    this.life.live();
+    if (this.hsPending) this.writeStaged(this.stageHardState(this.start(64), false), false);
+    this.flush();
+    const file = this.file;
+    const end = file.end;
+    const run = file.syncAsync();
+    const done = run.then(() => undefined, () => undefined);
+    this.#syncing = { file, done };
+    let synced: boolean;
+    try {
+      synced = await run;
+    } catch (e) {
+      if (file !== this.file) this.dropSegmentsAfter(file);
+      throw e;
+    } finally {
+      if (this.#syncing?.done === done) this.#syncing = undefined;
+    }
+    if (synced && this.life.state === 'open' && this.file === file && file.end === end && file.durableEnd === end && this.#pendLen === 0) file.writeMarker(0);
+  }
+
+  /** After a failed async fsync of a segment a roll sealed meanwhile: remove the segments after it, newest first. */
+  private dropSegmentsAfter(file: FrameFile): void {
+    const i = this.segs.findIndex((m) => m.path === file.path);
+    if (i < 0 || i === this.segs.length - 1) return;
+    quietly(() => {
+      for (const m of this.segs.slice(i + 1).reverse()) this.fs.remove(m.path);
+      this.fs.syncDir(this.dir);
+    });
+  }
+
+  /** Seal the active segment first when `bytes` more would pass the target size. */
+  maybeRoll(bytes: number, ops: number): void {
+    if (this.ops.count <= 1) return; // only the hard state it was created with
+    if (this.file.end + this.#pendLen + bytes > this.target || this.ops.count + ops > MAX_OPS) this.roll();
+  }
+
+  /**
+   * Seal the active segment (index footer + locator, fdatasync) and create
+   * the next one (header with the current last index and term, and the
+   * current hard state) by the atomic recipe. A failure before the new
+   * segment's rename is IO_ERROR (the log keeps writing the old segment);
+   * after it, the log is poisoned.
+   */
+  roll(): void {
+    this.flush();
+    const core = this.core;
+    const c = core.c;
+    const file = this.file;
+    const ops = this.ops;
+    const n = ops.count;
+    const len = n * c.RAFT_OP_SIZE;
+    const locAt = c.FRAME_HEADER_SIZE + len;
+    const total = locAt + c.FRAME_HEADER_SIZE + c.RAFT_CONTROL_SIZE;
+    let src = total;
+    core.ensure(src + 8 + n * OP_F64S * 8);
+    while ((core.staging + src) % 8 !== 0) src++;
+    new Float64Array(core.u8.buffer, core.staging + src, n * OP_F64S).set(ops.data.subarray(0, n * OP_F64S));
+    if (core.x.encodeRaftOps(core.staging + src, n, core.staging + c.FRAME_HEADER_SIZE) !== c.OK) throw new Error('walcore: bad op in the footer');
+    const footerAt = file.end;
+    core.x.encodeFrame(core.staging, len, c.TYPE_RAFT_FOOTER, file.salt, 0, 0, file.durableEnd);
+    core.x.encodeRaftControl(core.staging + locAt, c.TYPE_RAFT_LOCATOR, file.salt, footerAt, n, 0, 0, 0, file.durableEnd);
+    file.write(core.u8.subarray(core.staging, core.staging + total));
+    file.seal();
+    const old = this.active;
+    const num = old.num + 1;
+    const segPath = join(this.dir, segmentName(num));
+    const created = createSegment(core, this.fs, this.dir, num, this.idx.lastIndex, this.idx.lastTerm, this.hs);
+    try { this.fs.syncDir(this.dir); } catch (e) { throw this.life.poison(e, 'directory fsync after creating a segment failed'); }
+    let h;
+    try { h = this.fs.open(segPath, { write: true }); } catch (e) { throw this.life.poison(e, 'opening a new segment failed', segPath); }
+    this.segs.push({ num, path: segPath, salt: created.salt, base: this.idx.lastIndex, baseTerm: this.idx.lastTerm, h });
+    this.file = new FrameFile(core, h, segPath, created.salt, created.size, created.size, this.life);
+    ops.reset();
+    const hs = this.hs;
+    ops.push(c.RAFT_OP_HARD_STATE, hs.vote === null ? 0 : c.RAFT_HS_VOTE, c.FILE_HEADER_SIZE, hs.term, hs.vote ?? 0, hs.commit);
+    this.hsPending = false;
+  }
+
+  /** Delete segments whose entries all lie at or below the snapshot, oldest first, each removal durable before the next. */
+  reclaim(): void {
+    const segs = this.segs;
+    while (segs.length > 1 && segs[1]!.base <= this.idx.snapIndex) {
+      const s = segs[0]!;
+      const h = s.h;
+      s.h = undefined;
+      // A handle whose fsync is in flight (syncOffThread) is closed once it has settled.
+      const syncing = this.#syncing;
+      if (h !== undefined) {
+        if (syncing !== undefined && syncing.file.path === s.path) void syncing.done.then(() => quietly(() => h.close()));
+        else quietly(() => h.close());
+      }
+      try { this.fs.remove(s.path); } catch (e) { throw ioError('remove', s.path, e); }
+      segs.shift();
+      try { this.fs.syncDir(this.dir); } catch (e) { throw this.life.poison(e, 'directory fsync after deleting a segment failed'); }
+    }
+  }
+}
