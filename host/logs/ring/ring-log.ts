@@ -36,11 +36,11 @@ import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/l
 import { checkOptions, disposeSymbol, pathArg } from '../../lifecycle/options.js';
 import { type EncodedEvidence, type RingFile, checkEvidence, checkGeometryOptions, writeState } from './ring-file.js';
 import { DEFAULT_SLOT_SIZE, openRingFile } from './ring-open.js';
-import { chunkSlots, readPayloads, readRecords, seqOffset, unmarkSlots, zeroSlots } from './slots.js';
+import { chunkSlots, readBatches, readPayloads, readRecords, seqOffset, unmarkSlots, zeroSlots } from './slots.js';
 import type { Recovery } from './recovery.js';
-import type { RingLogOptions, RingOpenReport, RingRecord, FailureEvidence } from './types.js';
+import type { RingBatch, RingLogOptions, RingOpenReport, RingRecord, FailureEvidence } from './types.js';
 
-export type { FailureClass, FailureEvidence, RingLogOptions, RingOpenReport, RingRecord } from './types.js';
+export type { FailureClass, FailureEvidence, RingBatch, RingLogOptions, RingOpenReport, RingRecord } from './types.js';
 
 const OPTION_KEYS = ['capacity', 'slotSize', 'fs', 'bufferSize'] as const;
 
@@ -289,6 +289,49 @@ export class RingLog {
     const out: Uint8Array[] = [];
     readPayloads(this.#f, this.#first, this.#next - this.#first, out); // the fast path: see readPayloads
     return out;
+  }
+
+  /**
+   * The fast replay: call `fn(batch)` with the live records, oldest to
+   * newest, a chunk of slots at a time, allocating nothing per record (see
+   * RingBatch: the batch and its arrays are reused, valid only during the
+   * call). Return false from `fn` to stop. Returns how many records were
+   * handed out. The window is the one live when the call starts; `fn` may
+   * append, but if appends overwrite a record not yet reached, it throws
+   * RangeError (as records() does).
+   */
+  replayBatches(fn: (batch: RingBatch) => boolean | void): number {
+    if (typeof fn !== 'function') throw new TypeError('replayBatches: fn must be a function');
+    this.#life.live();
+    const first = this.#first;
+    return readBatches(this.#f, first, this.#next - first, (s) => {
+      this.#life.live();
+      this.writeBuffered();
+      if (s < this.#first) throw new RangeError(`${this.path}: record ${s} was overwritten by appends during replay`);
+    }, fn);
+  }
+
+  /**
+   * Call `fn(payload, sequence)` for each live record, oldest to newest
+   * (built on replayBatches). `payload` is a view of a buffer reused for the
+   * next records: valid only until `fn` returns (copy it with slice() to
+   * keep it). Return false to stop. Returns how many records `fn` saw.
+   * Appends during the call: as replayBatches.
+   */
+  replayEach(fn: (payload: Uint8Array, sequence: number) => boolean | void): number {
+    if (typeof fn !== 'function') throw new TypeError('replayEach: fn must be a function');
+    let n = 0;
+    this.replayBatches((b) => {
+      const buf = b.bytes.buffer;
+      const base = b.bytes.byteOffset;
+      const { offsets, lengths, count, firstSequence } = b;
+      for (let i = 0; i < count; i++) {
+        n++;
+        if (fn(new Uint8Array(buf, base + offsets[i]!, lengths[i]!), firstSequence + i) === false) return false;
+      }
+      return true;
+    });
+    return n;
   }
 
   /** The live records with sequence and failure evidence, oldest to newest. */

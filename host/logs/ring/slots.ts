@@ -8,7 +8,7 @@
  */
 import { WalError, ioError, type FrameFailure } from '../../errors.js';
 import type { RingFile } from './ring-file.js';
-import { FAILURE_CLASSES, type FailureEvidence, type RingRecord } from './types.js';
+import { FAILURE_CLASSES, type FailureEvidence, type RingBatch, type RingRecord } from './types.js';
 
 export type { RingRecord } from './types.js';
 
@@ -146,10 +146,13 @@ export function scanRuns(f: RingFile): { runs: Run[]; junkRanges: Array<[number,
  * its descriptor (core.desc + i * DESC_SIZE, D_OFFSET / D_LEN), `s` is the
  * sequence of its first record. A slot that does not hold its record is
  * CORRUPTED (after `chunk` saw the records before it). Returns early
- * (false) when `chunk` returns false.
+ * (false) when `chunk` returns false. `take(bytes)` supplies the block (a
+ * fresh array by default; readBatches passes a reused one), and `before(s)`
+ * runs before each chunk is read.
  */
 function readChunks(f: RingFile, seq: number, count: number,
-  chunk: (block: Uint8Array, got: number, s: number) => boolean): boolean {
+  chunk: (block: Uint8Array, got: number, s: number) => boolean,
+  take: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes), before?: (s: number) => void): boolean {
   const { core, path } = f;
   const r = core.x;
   const c = core.c;
@@ -157,6 +160,7 @@ function readChunks(f: RingFile, seq: number, count: number,
   let s = seq;
   const end = seq + count;
   while (s < end) {
+    before?.(s);
     const index = seqIndex(f, s);
     const n = Math.min(per, end - s, f.capacity - index);
     const slotBytes = n * f.slotSize;
@@ -169,7 +173,7 @@ function readChunks(f: RingFile, seq: number, count: number,
     // time in TypedArray.prototype.slice over the wasm memory view (JSC takes
     // a slow path there; new + set is a plain memmove, ~5-10x faster in Bun).
     const total = r.ringGather(core.staging, got, core.staging + slotBytes);
-    const block = new Uint8Array(total);
+    const block = take(total);
     block.set(core.u8.subarray(core.staging + slotBytes, core.staging + slotBytes + total));
     if (!chunk(block, got, s)) return false;
     if (st !== c.OK) {
@@ -245,6 +249,49 @@ export function readPayloads(f: RingFile, seq: number, count: number, out: Uint8
 }
 
 
+
+/**
+ * The records [seq, seq + count) in batches, one per chunk, for
+ * RingLog.replayBatches() (see RingBatch). Nothing per record is allocated:
+ * each chunk's payloads are copied into one buffer reused for the whole call
+ * (allocated once, for the largest chunk), and their offsets and lengths
+ * into two arrays reused likewise, so the batch is valid only until `each`
+ * returns. `before(s)` runs before each chunk is read (RingLog checks the
+ * window there). Same checks and errors as readRecords. Returns the number
+ * of records handed to `each`.
+ */
+export function readBatches(f: RingFile, seq: number, count: number, before: (s: number) => void,
+  each: (batch: RingBatch) => boolean | void): number {
+  const { core } = f;
+  const c = core.c;
+  const per = Math.min(chunkSlots(f), count);
+  let scratch = new Uint8Array(per * (f.slotSize - c.SLOT_HEADER_SIZE));
+  const offsets = new Uint32Array(per);
+  const lengths = new Uint32Array(per);
+  const batch: { bytes: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; count: number; firstSequence: number } = { bytes: scratch, offsets, lengths, count: 0, firstSequence: 0 };
+  const step = c.DESC_SIZE >>> 2;
+  const offField = c.D_OFFSET >>> 2;
+  const lenField = c.D_LEN >>> 2;
+  let seen = 0;
+  const take = (bytes: number): Uint8Array => {
+    if (scratch.length < bytes) scratch = new Uint8Array(bytes); // cannot happen (payload + digest fit a slot); kept safe
+    return scratch.subarray(0, bytes);
+  };
+  readChunks(f, seq, count, (block, got, s) => {
+    const u32 = core.u32;
+    let d = core.desc >>> 2;
+    for (let i = 0; i < got; i++, d += step) {
+      offsets[i] = u32[d + offField]!;
+      lengths[i] = u32[d + lenField]!;
+    }
+    batch.bytes = block;
+    batch.count = got;
+    batch.firstSequence = s;
+    seen += got;
+    return each(batch) !== false;
+  }, take, before);
+  return seen;
+}
 
 /**
  * Write one zero byte over the magic of every slot in the ranges. A one-byte
