@@ -313,21 +313,31 @@ export class RingLog {
 
   /**
    * Call `fn(payload, sequence)` for each live record, oldest to newest
-   * (built on replayBatches). `payload` is a view of a buffer reused for the
-   * next records: valid only until `fn` returns (copy it with slice() to
-   * keep it). Return false to stop. Returns how many records `fn` saw.
-   * Appends during the call: as replayBatches.
+   * (built on replayBatches). `payload` is a reused view: one view object per
+   * payload length, whose bytes are overwritten for the next record, so it
+   * is valid only until `fn` returns (copy it with slice() to keep it).
+   * Return false to stop. Returns how many records `fn` saw. Appends during
+   * the call: as replayBatches.
    */
   replayEach(fn: (payload: Uint8Array, sequence: number) => boolean | void): number {
     if (typeof fn !== 'function') throw new TypeError('replayEach: fn must be a function');
     let n = 0;
+    const room = this.maxPayload;
+    const views: Uint8Array[] = [];
+    let whole: Uint8Array | undefined;
     this.replayBatches((b) => {
-      const buf = b.bytes.buffer;
-      const base = b.bytes.byteOffset;
+      // Each payload is copied (copyWithin: a memmove within one buffer) to
+      // the spare room after the batch and handed out through a cached view:
+      // in Bun that is several times cheaper than a new view per record.
+      if (whole === undefined || whole.buffer !== b.bytes.buffer) whole = new Uint8Array(b.bytes.buffer);
+      const spare = whole.length - room;
       const { offsets, lengths, count, firstSequence } = b;
       for (let i = 0; i < count; i++) {
+        const at = offsets[i]!;
+        const len = lengths[i]!;
+        whole.copyWithin(spare, at, at + len);
         n++;
-        if (fn(new Uint8Array(buf, base + offsets[i]!, lengths[i]!), firstSequence + i) === false) return false;
+        if (fn(views[len] ??= new Uint8Array(whole.buffer, spare, len), firstSequence + i) === false) return false;
       }
       return true;
     });

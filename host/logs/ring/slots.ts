@@ -256,7 +256,8 @@ export function readPayloads(f: RingFile, seq: number, count: number, out: Uint8
  * each chunk's payloads are copied into one buffer reused for the whole call
  * (allocated once, for the largest chunk), and their offsets and lengths
  * into two arrays reused likewise, so the batch is valid only until `each`
- * returns. `before(s)` runs before each chunk is read (RingLog checks the
+ * returns. The buffer has room for one more payload after the batch's
+ * bytes (its last slotSize - 40 bytes), which RingLog.replayEach uses. `before(s)` runs before each chunk is read (RingLog checks the
  * window there). Same checks and errors as readRecords. Returns the number
  * of records handed to `each`.
  */
@@ -265,7 +266,9 @@ export function readBatches(f: RingFile, seq: number, count: number, before: (s:
   const { core } = f;
   const c = core.c;
   const per = Math.min(chunkSlots(f), count);
-  let scratch = new Uint8Array(per * (f.slotSize - c.SLOT_HEADER_SIZE));
+  // One slot's room more than a chunk needs, after the payloads: replayEach copies each payload there (see spareOffset).
+  const room = f.slotSize - c.SLOT_HEADER_SIZE;
+  let scratch = new Uint8Array((per + 1) * room);
   const offsets = new Uint32Array(per);
   const lengths = new Uint32Array(per);
   const batch: { bytes: Uint8Array; offsets: Uint32Array; lengths: Uint32Array; count: number; firstSequence: number } = { bytes: scratch, offsets, lengths, count: 0, firstSequence: 0 };
@@ -274,7 +277,7 @@ export function readBatches(f: RingFile, seq: number, count: number, before: (s:
   const lenField = c.D_LEN >>> 2;
   let seen = 0;
   const take = (bytes: number): Uint8Array => {
-    if (scratch.length < bytes) scratch = new Uint8Array(bytes); // cannot happen (payload + digest fit a slot); kept safe
+    if (scratch.length < bytes + room) scratch = new Uint8Array(bytes + room); // cannot happen (payload + digest fit a slot); kept safe
     return scratch.subarray(0, bytes);
   };
   readChunks(f, seq, count, (block, got, s) => {
