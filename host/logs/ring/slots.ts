@@ -4,7 +4,8 @@
  * assembly/ring.ts ringScanRuns) and the record reader used by replay and
  * by recovery's report of discarded records. Payload bytes are copied out
  * before the next chunk is read, so callers own every array they receive
- * (the payloads of one chunk are views of one ArrayBuffer holding just them).
+ * (the payloads of one chunk are views of one ArrayBuffer holding just them),
+ * except from readBatches, which reuses one buffer for every chunk.
  */
 import { WalError, ioError, type FrameFailure } from '../../errors.js';
 import type { RingFile } from './ring-file.js';
