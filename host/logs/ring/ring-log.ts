@@ -154,7 +154,13 @@ export class RingLog {
     const body = at + core.c.SLOT_HEADER_SIZE;
     core.u8.set(payload, body);
     if (dlen > 0) core.u8.set(ev!.digest!, body + payload.length);
-    const st = core.x.encodeSlot(at, f.slotSize, payload.length, dlen, f.salt, seq % 2 ** 32, Math.floor(seq / 2 ** 32), this.#durableNext - 1, ev?.cls ?? 0, ev?.code ?? 0);
+    // Below 2^32 a sequence is its own low half: no floating-point modulo and division per append.
+    // u32 arguments go as `| 0` (the same 32 bits as an i32): in Bun (JSC) a u32 of 2^31 or more is
+    // a double, and passing a double as a wasm i32 took ~140 ns more per call, measured: with a
+    // random salt, half of all rings appended ~3x slower in Bun.
+    const small = seq < 0x100000000;
+    const st = core.x.encodeSlot(at, f.slotSize, payload.length, dlen, f.salt | 0, (small ? seq : seq % 2 ** 32) | 0, small ? 0 : Math.floor(seq / 2 ** 32),
+      this.#durableNext - 1, ev === undefined ? 0 : ev.cls, ev === undefined ? 0 : ev.code);
     if (st !== f.slotSize) throw new Error(`walcore: encodeSlot refused a checked record (${st})`);
     this.#buffered++;
     this.#next = seq + 1;
