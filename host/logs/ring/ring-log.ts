@@ -36,7 +36,7 @@ import { Lifecycle, type LogState, openLocked, quietly } from '../../lifecycle/l
 import { checkOptions, disposeSymbol, pathArg } from '../../lifecycle/options.js';
 import { type EncodedEvidence, type RingFile, checkEvidence, checkGeometryOptions, writeState } from './ring-file.js';
 import { DEFAULT_SLOT_SIZE, openRingFile } from './ring-open.js';
-import { chunkSlots, readBatches, readPayloads, readRecords, seqOffset, unmarkSlots, zeroSlots } from './slots.js';
+import { chunkSlots, readBatches, readEach, readPayloads, readRecords, seqOffset, unmarkSlots, zeroSlots } from './slots.js';
 import type { Recovery } from './recovery.js';
 import type { RingBatch, RingLogOptions, RingOpenReport, RingRecord, FailureEvidence } from './types.js';
 
@@ -309,45 +309,28 @@ export class RingLog {
   replayBatches(fn: (batch: RingBatch) => boolean | void): number {
     if (typeof fn !== 'function') throw new TypeError('replayBatches: fn must be a function');
     this.#life.live();
-    const first = this.#first;
-    return readBatches(this.#f, first, this.#next - first, (s) => {
-      this.#life.live();
-      this.writeBuffered();
-      if (s < this.#first) throw new RangeError(`${this.path}: record ${s} was overwritten by appends during replay`);
-    }, fn);
+    return readBatches(this.#f, this.#first, this.#next - this.#first, (s) => this.beforeChunk(s), fn);
   }
 
   /**
    * Call `fn(payload, sequence)` for each live record, oldest to newest
-   * (built on replayBatches). `payload` is a reused view: one view object per
-   * payload length, whose bytes are overwritten for the next record, so it
-   * is valid only until `fn` returns (copy it with slice() to keep it).
-   * Return false to stop. Returns how many records `fn` saw. Appends during
-   * the call: as replayBatches.
+   * (built on replayBatches, see readEach). `payload` is a reused view: one
+   * view object per payload length, whose bytes are overwritten for the next
+   * record, so it is valid only until `fn` returns (copy it with slice() to
+   * keep it). Return false to stop. Returns how many records `fn` saw.
+   * Appends during the call: as replayBatches.
    */
   replayEach(fn: (payload: Uint8Array, sequence: number) => boolean | void): number {
     if (typeof fn !== 'function') throw new TypeError('replayEach: fn must be a function');
-    let n = 0;
-    const room = this.maxPayload;
-    const views: Uint8Array[] = [];
-    let whole: Uint8Array | undefined;
-    this.replayBatches((b) => {
-      // Each payload is copied (copyWithin: a memmove within one buffer) to
-      // the spare room after the batch and handed out through a cached view:
-      // in Bun that is several times cheaper than a new view per record.
-      if (whole === undefined || whole.buffer !== b.bytes.buffer) whole = new Uint8Array(b.bytes.buffer);
-      const spare = whole.length - room;
-      const { offsets, lengths, count, firstSequence } = b;
-      for (let i = 0; i < count; i++) {
-        const at = offsets[i]!;
-        const len = lengths[i]!;
-        whole.copyWithin(spare, at, at + len);
-        n++;
-        if (fn(views[len] ??= new Uint8Array(whole.buffer, spare, len), firstSequence + i) === false) return false;
-      }
-      return true;
-    });
-    return n;
+    this.#life.live();
+    return readEach(this.#f, this.#first, this.#next - this.#first, (s) => this.beforeChunk(s), fn);
+  }
+
+  /** Before each chunk of replayBatches/replayEach: still open, buffer written, record `s` not overwritten. */
+  private beforeChunk(s: number): void {
+    this.#life.live();
+    this.writeBuffered();
+    if (s < this.#first) throw new RangeError(`${this.path}: record ${s} was overwritten by appends during replay`);
   }
 
   /** The live records with sequence and failure evidence, oldest to newest. */

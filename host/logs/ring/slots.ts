@@ -298,6 +298,36 @@ export function readBatches(f: RingFile, seq: number, count: number, before: (s:
 }
 
 /**
+ * RingLog.replayEach: readBatches, then `fn(payload, sequence)` per record.
+ * Each payload is copied (copyWithin, a memmove within one buffer) to the
+ * spare room readBatches leaves after the batch's bytes and handed out
+ * through a view cached per length, so nothing is allocated per record: in
+ * Bun that was several times cheaper than a new view per record. Returns
+ * how many records `fn` saw.
+ */
+export function readEach(f: RingFile, seq: number, count: number, before: (s: number) => void,
+  fn: (payload: Uint8Array, sequence: number) => boolean | void): number {
+  const room = f.slotSize - f.core.c.SLOT_HEADER_SIZE;
+  const views: Uint8Array[] = [];
+  let whole: Uint8Array | undefined;
+  let n = 0;
+  readBatches(f, seq, count, before, (b) => {
+    if (whole === undefined || whole.buffer !== b.bytes.buffer) whole = new Uint8Array(b.bytes.buffer);
+    const spare = whole.length - room;
+    const { offsets, lengths, count: got, firstSequence } = b;
+    for (let i = 0; i < got; i++) {
+      const at = offsets[i]!;
+      const len = lengths[i]!;
+      whole.copyWithin(spare, at, at + len);
+      n++;
+      if (fn(views[len] ??= new Uint8Array(whole.buffer, spare, len), firstSequence + i) === false) return false;
+    }
+    return true;
+  });
+  return n;
+}
+
+/**
  * Write one zero byte over the magic of every slot in the ranges. A one-byte
  * write cannot be torn, so once it is durable no combination of that slot's
  * sectors (old fragments, zeros of a torn erasure, parts of a torn new
