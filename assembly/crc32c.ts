@@ -2,6 +2,7 @@
 // FORMAT.md §1. Sixteen 256-entry tables (16 KiB) live in static memory and
 // are filled once when the module starts. The 16 lookups per 16-byte block are
 // independent loads, so they overlap in the CPU instead of forming one chain.
+// Output is bit-for-bit the same CRC (test/vectors, test/core).
 
 const POLY: u32 = 0x82f63b78;
 const TABLES: usize = memory.data(16 * 256 * 4, 64);
@@ -26,9 +27,31 @@ initTables();
   return load<u32>(TABLES + (table << 10) + (<usize>(byte & 0xff) << 2));
 }
 
+// Lookup by a byte already scaled by 4 (`(x >>> s) & 0x3fc`: two operations
+// per byte instead of three).
+// @ts-ignore: decorator
+@inline function S(table: usize, idx4: u32): u32 {
+  return load<u32>(TABLES + (table << 10) + <usize>idx4);
+}
+
+// Lookup by the data byte at p + k, loaded on its own (a byte load replaces
+// the shift and mask). Only for bytes the CRC register is not XORed into.
+// @ts-ignore: decorator
+@inline function B(table: usize, p: usize, k: usize): u32 {
+  return load<u32>(TABLES + (table << 10) + (<usize>load<u8>(p + k) << 2));
+}
+
 /**
  * Continue a CRC-32C over `len` bytes at `ptr`. `crc` is a previous result
  * (0 to start), so crc32cUpdate(crc32cUpdate(0, a), b) == crc32c(a ++ b).
+ *
+ * Measured variants (CPU time, 128 B and 100 B calls and 1 MiB, Node, Deno,
+ * Bun; bench/crc.bench.js): the first word's bytes scaled in place, the
+ * other twelve bytes by byte loads, and the XOR tree grouped in fours (a
+ * shorter dependency chain) were together 10-25% faster than plain
+ * shift-and-mask slicing-by-16; an 8-byte and a 4-byte sliced step for the
+ * tail make a 100-byte call (a 64 B ring slot) ~1.5x faster than finishing
+ * byte by byte.
  */
 export function crc32cUpdate(crc: u32, ptr: usize, len: usize): u32 {
   let c = ~crc;
@@ -36,16 +59,24 @@ export function crc32cUpdate(crc: u32, ptr: usize, len: usize): u32 {
   const end16 = ptr + (len & ~(<usize>15));
   while (p < end16) {
     const a = load<u32>(p) ^ c;
-    const b = load<u32>(p, 4);
-    const d = load<u32>(p, 8);
-    const e = load<u32>(p, 12);
-    c = T(15, a) ^ T(14, a >>> 8) ^ T(13, a >>> 16) ^ T(12, a >>> 24) ^
-        T(11, b) ^ T(10, b >>> 8) ^ T(9, b >>> 16) ^ T(8, b >>> 24) ^
-        T(7, d) ^ T(6, d >>> 8) ^ T(5, d >>> 16) ^ T(4, d >>> 24) ^
-        T(3, e) ^ T(2, e >>> 8) ^ T(1, e >>> 16) ^ T(0, e >>> 24);
+    c = (S(15, (a << 2) & 0x3fc) ^ S(14, (a >>> 6) & 0x3fc) ^ S(13, (a >>> 14) & 0x3fc) ^ S(12, (a >>> 22) & 0x3fc)) ^
+        (B(11, p, 4) ^ B(10, p, 5) ^ B(9, p, 6) ^ B(8, p, 7)) ^
+        ((B(7, p, 8) ^ B(6, p, 9) ^ B(5, p, 10) ^ B(4, p, 11)) ^
+        (B(3, p, 12) ^ B(2, p, 13) ^ B(1, p, 14) ^ B(0, p, 15)));
     p += 16;
   }
   const end = ptr + len;
+  if (end - p >= 8) {
+    const a = load<u32>(p) ^ c;
+    c = S(7, (a << 2) & 0x3fc) ^ S(6, (a >>> 6) & 0x3fc) ^ S(5, (a >>> 14) & 0x3fc) ^ S(4, (a >>> 22) & 0x3fc) ^
+        B(3, p, 4) ^ B(2, p, 5) ^ B(1, p, 6) ^ B(0, p, 7);
+    p += 8;
+  }
+  if (end - p >= 4) {
+    const a = load<u32>(p) ^ c;
+    c = S(3, (a << 2) & 0x3fc) ^ S(2, (a >>> 6) & 0x3fc) ^ S(1, (a >>> 14) & 0x3fc) ^ S(0, (a >>> 22) & 0x3fc);
+    p += 4;
+  }
   while (p < end) {
     c = T(0, c ^ <u32>load<u8>(p)) ^ (c >>> 8);
     p++;

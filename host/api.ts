@@ -26,7 +26,7 @@ export type {
 export { KeyRing } from './logs/segmented/encryption.js';
 export type { KeyEntry } from './logs/segmented/encryption.js';
 export { RingLog } from './logs/ring/ring-log.js';
-export type { RingLogOptions, RingOpenReport, RingRecord, FailureEvidence, FailureClass } from './logs/ring/types.js';
+export type { RingBatch, RingLogOptions, RingOpenReport, RingRecord, FailureEvidence, FailureClass } from './logs/ring/types.js';
 export { FAILURE_CLASSES } from './logs/ring/types.js';
 export { WalLog } from './logs/raft/wal-log.js';
 export { MemoryRaftLog } from './logs/raft/memory-raft-log.js';

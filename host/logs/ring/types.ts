@@ -41,6 +41,24 @@ export interface RingRecord {
 }
 
 /**
+ * One batch of RingLog.replayBatches(): the payloads of `count` consecutive
+ * records. Record i (0 <= i < count) has sequence `firstSequence + i` and
+ * its payload is `bytes.subarray(offsets[i], offsets[i] + lengths[i])`.
+ * Lifetime: the batch object, `bytes`, `offsets` and `lengths` are reused
+ * for the next batch of the same call, so they are valid only until the
+ * callback returns; copy what you keep (e.g. with slice()). Entries at
+ * index `count` and above are leftovers. Failure evidence is not included
+ * (use replayRecords() or records()).
+ */
+export interface RingBatch {
+  readonly bytes: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly count: number;
+  readonly firstSequence: number;
+}
+
+/**
  * Failure classes, a fixed enum stored as one byte (1..8; 0 means "no
  * evidence"). Never renumbered; docs/ring-log.md describes each.
  */

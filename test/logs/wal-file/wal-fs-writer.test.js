@@ -71,6 +71,20 @@ test('sequences must strictly increase and be valid numbers', () => {
   w.close();
 });
 
+test('number sequences across 2^32 (append splits below 2^32 without a modulo) round-trip and stay ordered', () => {
+  const p = fresh();
+  const w = WalFsWriter.open(p);
+  const seqs = [1, 2 ** 32 - 2, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 3 * 2 ** 32 + 7, Number.MAX_SAFE_INTEGER];
+  for (const s of seqs) w.append({ sequence: s, payload: enc(`s${s}`) });
+  assert.throws(() => w.append({ sequence: 2 ** 32 - 1, payload: enc('x') }), (e) => e instanceof RangeError, 'a smaller number below 2^32 is still refused');
+  assert.is(w.currentSequence, Number.MAX_SAFE_INTEGER);
+  w.close();
+  assert.equal(events(p), seqs.map((s) => [s, `s${s}`]));
+  const again = WalFsWriter.open(p);
+  assert.is(again.currentSequence, Number.MAX_SAFE_INTEGER);
+  again.close();
+});
+
 test('bigint mode keeps the full u64 range, and number mode refuses such a log', () => {
   const p = fresh();
   const w = WalFsWriter.open(p, { sequences: 'bigint' });
