@@ -1,8 +1,19 @@
 // Shared by the async-sync tests of every log (test/logs/*/sync-async.test.js):
-// an awaited WalError code, waiting for an async sync in flight in the
+// a simulator with a durable /d, a macrotask wait, an awaited WalError code, waiting for an async sync in flight in the
 // simulator, and a file system view that counts how handles were synced.
 import * as assert from 'uvu/assert';
-import { WalError } from 'walcore';
+import { MemoryFileSystem, WalError } from 'walcore';
+
+/** A macrotask later. */
+export const immediate = () => new Promise((r) => setTimeout(r, 0));
+
+/** A simulator with a durable directory /d. */
+export const memFs = () => {
+  const fs = new MemoryFileSystem();
+  fs.mkdir('/d');
+  fs.syncDir('/');
+  return fs;
+};
 
 export const rejectsCode = async (p, code, where) => {
   try {

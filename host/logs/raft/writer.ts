@@ -10,6 +10,7 @@ import type { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
 import type { FileSystem } from '../../fs/types.js';
 import { type Lifecycle, quietly } from '../../lifecycle/lifecycle.js';
+import { OffThreadSync } from '../../lifecycle/off-thread-sync.js';
 import { join } from '../../platform/path.js';
 import { type LogIndex, applyOp } from './log-index.js';
 import { OP_F64S, type OpList } from './op-list.js';
@@ -35,8 +36,8 @@ export class RaftWriter {
    * else uses core staging (reads, snapshot file, footer) flushes first.
    */
   #pendLen = 0;
-  /** The async fsync in flight (syncOffThread): its file, and a promise that settles when it has. */
-  #syncing: { file: FrameFile; done: Promise<void> } | undefined;
+  /** The group commit's fsync off the JS thread (syncOffThread). */
+  readonly #offThread: OffThreadSync;
 
   constructor(
     readonly core: Core, readonly fs: FileSystem, readonly dir: string, readonly life: Lifecycle, readonly idx: LogIndex,
@@ -48,6 +49,20 @@ export class RaftWriter {
   ) {
     this.file = file;
     this.hs = hs;
+    this.#offThread = new OffThreadSync(fs, dir, {
+      file: () => this.file,
+      flush: () => {
+        this.life.live();
+        if (this.hsPending) this.writeStaged(this.stageHardState(this.start(64), false), false);
+        this.flush();
+        return 0;
+      },
+      durable: () => {},
+      markIfIdle: (f, end) => {
+        if (this.life.state === 'open' && this.file === f && f.end === end && f.durableEnd === end && this.#pendLen === 0) f.writeMarker(0);
+      },
+      segments: () => this.segs,
+    });
   }
 
   get active(): SegmentMeta { return this.segs[this.segs.length - 1]!; }
@@ -167,48 +182,14 @@ export class RaftWriter {
   }
 
   /**
-   * The group commit's sync off the JS thread: write a pending hard state
-   * and the buffer, then await the active segment's fdatasync
-   * (FrameFile.syncAsync) while appends keep buffering; a sync marker
-   * follows if nothing was written meanwhile (as sync() does). A roll while
-   * it is in flight seals the old segment synchronously (its own fsync); the
-   * old handle stays open for reads, and reclaim() closes a handle only once
-   * its fsync has settled. If it fails, FrameFile has cut that segment back
-   * to its durable end and the log is poisoned; if a roll sealed it
-   * meanwhile, the segments created after it are removed (best effort): their
-   * entries now follow a gap, and nothing in them was acknowledged by a sync
-   * that proves anything (a concurrent fsync's success proves nothing once
-   * another reported a writeback error).
+   * The group commit's sync off the JS thread (host/lifecycle/off-thread-sync.ts):
+   * write a pending hard state and the buffer, await the active segment's
+   * fdatasync while appends keep buffering, then a sync marker if nothing was
+   * written meanwhile (as sync() does). The old handle of a segment a roll
+   * sealed stays open for reads; reclaim() closes it once its fsync has settled.
    */
-  async syncOffThread(): Promise<void> {
-    this.life.live();
-    if (this.hsPending) this.writeStaged(this.stageHardState(this.start(64), false), false);
-    this.flush();
-    const file = this.file;
-    const end = file.end;
-    const run = file.syncAsync();
-    const done = run.then(() => undefined, () => undefined);
-    this.#syncing = { file, done };
-    let synced: boolean;
-    try {
-      synced = await run;
-    } catch (e) {
-      if (file !== this.file) this.dropSegmentsAfter(file);
-      throw e;
-    } finally {
-      if (this.#syncing?.done === done) this.#syncing = undefined;
-    }
-    if (synced && this.life.state === 'open' && this.file === file && file.end === end && file.durableEnd === end && this.#pendLen === 0) file.writeMarker(0);
-  }
-
-  /** After a failed async fsync of a segment a roll sealed meanwhile: remove the segments after it, newest first. */
-  private dropSegmentsAfter(file: FrameFile): void {
-    const i = this.segs.findIndex((m) => m.path === file.path);
-    if (i < 0 || i === this.segs.length - 1) return;
-    quietly(() => {
-      for (const m of this.segs.slice(i + 1).reverse()) this.fs.remove(m.path);
-      this.fs.syncDir(this.dir);
-    });
+  syncOffThread(): Promise<void> {
+    return this.#offThread.run();
   }
 
   /** Seal the active segment first when `bytes` more would pass the target size. */
@@ -267,11 +248,7 @@ export class RaftWriter {
       const h = s.h;
       s.h = undefined;
       // A handle whose fsync is in flight (syncOffThread) is closed once it has settled.
-      const syncing = this.#syncing;
-      if (h !== undefined) {
-        if (syncing !== undefined && syncing.file.path === s.path) void syncing.done.then(() => quietly(() => h.close()));
-        else quietly(() => h.close());
-      }
+      if (h !== undefined) this.#offThread.closeAfterSync(s.path, () => quietly(() => h.close()));
       try { this.fs.remove(s.path); } catch (e) { throw ioError('remove', s.path, e); }
       segs.shift();
       try { this.fs.syncDir(this.dir); } catch (e) { throw this.life.poison(e, 'directory fsync after deleting a segment failed'); }

@@ -35,7 +35,7 @@ import { FIELDS, type Fields, checkBatch, checkFields, ensureDir, frameSize } fr
 import { AppendBuffer } from './append-buffer.js';
 import { SegmentPool } from './recycle.js';
 import { deleteSegmentsBelow, makeSegment, segmentInfos } from './segments.js';
-import { OffThreadSync } from './sync-off-thread.js';
+import { OffThreadSync } from '../../lifecycle/off-thread-sync.js';
 import type { SequenceMode } from '../../core/u64.js';
 
 export type {
@@ -72,7 +72,7 @@ export class SegmentedWal extends SegmentedReplayApi implements ReplayHost {
   #nextLsn: number;
   #writtenNext: number;
   #durableNext: number;
-  /** The group commit's fdatasync off the JS thread (./sync-off-thread.ts). */
+  /** The group commit's fdatasync off the JS thread (host/lifecycle/off-thread-sync.ts). */
   readonly #offThread: OffThreadSync;
 
   private constructor(fs: FileSystem, core: Core, lock: FileLock, o: CheckedOptions, r: Recovered, created: number, names: readonly string[]) {
@@ -276,7 +276,7 @@ export class SegmentedWal extends SegmentedReplayApi implements ReplayHost {
     this.#file.writeMarker(this.#buf.bytes);
   }
 
-  /** Group commit: resolves once every record appended before the call is durable; callers share one fsync, run off the JS thread where the file system can (./sync-off-thread.ts). */
+  /** Group commit: resolves once every record appended before the call is durable; callers share one fsync, run off the JS thread where the file system can (host/lifecycle/off-thread-sync.ts). */
   syncAsync(): Promise<void> {
     return this.#life.syncAsync();
   }
@@ -323,7 +323,8 @@ export class SegmentedWal extends SegmentedReplayApi implements ReplayHost {
     const k = this.#k;
     const fields = segmentHeaderFor(firstLsn, ring ? k.SEG_ENC_SEALED_BLOCKS : k.SEG_ENC_NONE, ring);
     const seg = makeSegment(this.#core, this.#fs, this.#dir, this.#pool, this.#life, fields, replace);
-    this.#offThread.release(this.#file); // its fsync may be in flight (group commit)
+    const old = this.#file;
+    this.#offThread.closeAfterSync(old.path, () => old.close()); // its fsync may be in flight (group commit)
     if (replace) this.#segs[this.#segs.length - 1] = seg.meta;
     else this.#segs.push(seg.meta);
     this.#file = new FrameFile(this.#core, seg.handle, seg.meta.path, seg.meta.header.salt, seg.end, seg.end, this.#life);

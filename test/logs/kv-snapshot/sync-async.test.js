@@ -6,23 +6,16 @@
 // with an fsync in flight, and compaction held back while one is in flight.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppendLogSnapshot, MemoryFileSystem, WatchCursor, defaultFileSystem } from 'walcore';
+import { AppendLogSnapshot, WatchCursor, defaultFileSystem } from 'walcore';
 import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
-import { instrumented, rejectsCode, untilInFlight } from '../../support/async-sync.js';
+import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 import { batchOf, foldAt, foldLines } from '../../support/fixtures/kv-kill-batches.js';
 
 const dir = tempDir('kvsa');
 let n = 0;
 const rev = (r) => WatchCursor.fromRevision(r);
 const put = (key, value) => ({ type: 'put', key, value: enc(value) });
-const immediate = () => new Promise((r) => setTimeout(r, 0));
 const revOf = (cursor) => (cursor.isNone ? 0 : Number(cursor.toRevision()));
-const memFs = () => {
-  const fs = new MemoryFileSystem();
-  fs.mkdir('/d');
-  fs.syncDir('/');
-  return fs;
-};
 /** The store holds exactly batches 1..cursor of kv-kill-batches.js. */
 function assertFoldAtCursor(store, ctx) {
   const at = revOf(store.cursor());

@@ -5,19 +5,12 @@
 // holdAsyncSyncs()/releaseAsyncSyncs() keep an async sync in flight.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryFileSystem, WalLog, defaultFileSystem } from 'walcore';
+import { WalLog, defaultFileSystem } from 'walcore';
 import { rng, seedFor, tempDir } from '../../support/helpers.js';
-import { instrumented, rejectsCode, untilInFlight } from '../../support/async-sync.js';
+import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
 const dir = tempDir('rsa');
 let n = 0;
-const immediate = () => new Promise((r) => setTimeout(r, 0));
-const memFs = () => {
-  const fs = new MemoryFileSystem();
-  fs.mkdir('/d');
-  fs.syncDir('/');
-  return fs;
-};
 const entry = (i, term = 1, size = 16) => ({ index: i, term, payload: new Uint8Array(size).fill(i & 0xff) });
 const add = (log, size) => { const i = log.lastIndex() + 1; log.append([entry(i, 1, size)]); return i; };
 /** Reopen and list [index, first payload byte] of every entry, plus the hard state. */

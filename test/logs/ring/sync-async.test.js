@@ -5,20 +5,13 @@
 // deterministically.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryFileSystem, RingLog, WalError, defaultFileSystem } from 'walcore';
+import { RingLog, WalError, defaultFileSystem } from 'walcore';
 import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
-import { instrumented, rejectsCode, untilInFlight } from '../../support/async-sync.js';
+import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
 const dir = tempDir('rsa');
 let n = 0;
-const immediate = () => new Promise((r) => setTimeout(r, 0));
 const GEOMETRY = { capacity: 16, slotSize: 64 };
-const memFs = () => {
-  const fs = new MemoryFileSystem();
-  fs.mkdir('/d');
-  fs.syncDir('/');
-  return fs;
-};
 const replay = (fs, path) => {
   const ring = RingLog.open(path, { fs });
   try { return ring.replayRecords().map((r) => [r.sequence, dec(r.payload)]); } finally { ring.close(); }

@@ -5,19 +5,12 @@
 // sync in flight deterministically.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryFileSystem, SegmentedWal, WalError, defaultFileSystem } from 'walcore';
+import { SegmentedWal, WalError, defaultFileSystem } from 'walcore';
 import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
-import { instrumented, rejectsCode, untilInFlight } from '../../support/async-sync.js';
+import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
 const dir = tempDir('ssa');
 let n = 0;
-const immediate = () => new Promise((r) => setTimeout(r, 0));
-const memFs = () => {
-  const fs = new MemoryFileSystem();
-  fs.mkdir('/d');
-  fs.syncDir('/');
-  return fs;
-};
 const add = (wal, text) => wal.append(1, 2, 3, 4, enc(text));
 const replay = (fs, d) => {
   const wal = SegmentedWal.open({ dir: d, fs });

@@ -5,20 +5,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as nodeFs from 'node:fs';
-import { MemoryFileSystem, WalError, WalFsReader, WalFsWriter, defaultFileSystem } from 'walcore';
+import { WalError, WalFsReader, WalFsWriter, defaultFileSystem } from 'walcore';
 import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
-import { instrumented, rejectsCode, untilInFlight } from '../../support/async-sync.js';
+import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
 const dir = tempDir('wsa');
 let n = 0;
 const fresh = () => `${dir}/s${++n}.wal`;
-const immediate = () => new Promise((r) => setTimeout(r, 0));
-const memFs = () => {
-  const fs = new MemoryFileSystem();
-  fs.mkdir('/d');
-  fs.syncDir('/');
-  return fs;
-};
 const replay = (fs, path) => {
   const r = WalFsReader.open(path, { fs });
   try { return [...r].map((e) => [e.sequence, dec(e.payload)]); } finally { r.close(); }
