@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { createHash } from 'node:crypto';
 import { AppendLogSnapshot, WatchCursor } from 'walcore';
-import { benchDir, compare, median, runtime } from './lib.js';
+import { benchDir, compare, median, record, runtime } from './lib.js';
 
 const N = Number(process.env.WALCORE_BENCH_KV_N ?? 1_000_000);
 const BATCH = 100;
@@ -173,7 +173,7 @@ sortedKeys.length = 0;
   const row = { runtime, name: 'RAM per entry beyond key + value bytes', unit: 'B', walcore: perEntry(afterOpen - before), baseline: perEntry(m1 - m0), baselineName: 'Map<string, Uint8Array>', runs: 1 };
   row.ratio = row.walcore / row.baseline;
   console.log(`| ${runtime.padEnd(4)} | ${row.name.padEnd(44)} | ${row.walcore.toFixed(1).padStart(8)} B (after a range: ${perEntry(afterRange - before).toFixed(1)} B) | ${row.baseline.toFixed(1)} B (${row.baselineName}) | ${gc ? '' : 'no gc(): rough'} |`);
-  if (process.env.WALCORE_BENCH_OUT) fs.appendFileSync(process.env.WALCORE_BENCH_OUT, JSON.stringify(row) + '\n');
+  record(gc ? row : { ...row, rough: 'no gc(): rough' });
 }
 
 // Export + import of a ~100 MB fold: distinct keys, 100 B values, as above.

@@ -21,7 +21,7 @@ const fmt = (rate, unit) => {
 const figure = (r) => {
   if (!r) return '-';
   if (r.unit === 'ms') return [r.p50 !== undefined ? `p50 ${(r.p50 * 1000).toFixed(0)} µs` : '', `p99 ${r.p99 < 1 ? `${(r.p99 * 1000).toFixed(0)} µs` : `${r.p99.toFixed(2)} ms`}`].filter(Boolean).join(', ');
-  return fmt(r.walcore, r.unit);
+  return fmt(r.walcore, r.unit) + (r.rough ? ` (${r.rough})` : '');
 };
 
 const files = [...new Set(rows.map((r) => r.file ?? '(untagged)'))];
