@@ -19,8 +19,8 @@ export function sealInto(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, pl
   out.set(c.getAuthTag(), plain.length);
 }
 
-/** Decrypt ciphertext+tag; returns the plaintext (a copy the caller owns), or undefined when authentication fails. */
-export function openSealed(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+/** Decrypt and authenticate ciphertext+tag: the decipher's output (body, tail), or undefined when authentication fails. */
+function decipher(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): { body: Uint8Array; tail: Uint8Array; n: number } | undefined {
   const n = sealed.length - TAG_SIZE;
   try {
     const d = createDecipheriv('aes-256-gcm', key, nonce);
@@ -28,15 +28,26 @@ export function openSealed(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, 
     d.setAuthTag(sealed.subarray(n));
     const body = d.update(sealed.subarray(0, n));
     const tail = d.final();
-    // A copy: Node may hand out views into a shared pool, and the caller owns the payload.
-    if (tail.length === 0) return new Uint8Array(body);
-    const out = new Uint8Array(n);
-    out.set(body, 0);
-    out.set(tail, body.length);
-    return out;
+    return { body, tail, n };
   } catch {
     return undefined;
   }
+}
+
+/** body + tail in one new array of n bytes. */
+function joined(body: Uint8Array, tail: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(body, 0);
+  out.set(tail, body.length);
+  return out;
+}
+
+/** Decrypt ciphertext+tag; returns the plaintext (a copy the caller owns), or undefined when authentication fails. */
+export function openSealed(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  const r = decipher(key, nonce, aad, sealed);
+  if (r === undefined) return undefined;
+  // A copy: Node may hand out views into a shared pool, and the caller owns the payload.
+  return r.tail.length === 0 ? new Uint8Array(r.body) : joined(r.body, r.tail, r.n);
 }
 
 /**
@@ -46,19 +57,9 @@ export function openSealed(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, 
  * otherwise. undefined when authentication fails.
  */
 export function openBlock(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
-  const n = sealed.length - TAG_SIZE;
-  try {
-    const d = createDecipheriv('aes-256-gcm', key, nonce);
-    d.setAAD(aad);
-    d.setAuthTag(sealed.subarray(n));
-    const body = d.update(sealed.subarray(0, n));
-    const tail = d.final();
-    if (tail.length === 0 && body.byteOffset === 0 && body.buffer.byteLength === n) return new Uint8Array(body.buffer, 0, n);
-    const out = new Uint8Array(n);
-    out.set(body, 0);
-    out.set(tail, body.length);
-    return out;
-  } catch {
-    return undefined;
-  }
+  const r = decipher(key, nonce, aad, sealed);
+  if (r === undefined) return undefined;
+  const { body, tail, n } = r;
+  if (tail.length === 0 && body.byteOffset === 0 && body.buffer.byteLength === n) return new Uint8Array(body.buffer, 0, n);
+  return joined(body, tail, n);
 }
