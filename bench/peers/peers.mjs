@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import process from 'node:process';
-import { SegmentedWal, WalFsReader, WalFsWriter, detectRuntime } from '../../dist/walcore.js';
+import { SegmentedWal, WalFsReader, WalFsWriter, WalLog, detectRuntime } from '../../dist/walcore.js';
 
 const require = createRequire(import.meta.url); // peers resolve from bench/peers/node_modules
 const runtime = detectRuntime();
@@ -98,6 +98,33 @@ subjects.push({
   // Full validation, each payload handed out as a copy (the default).
   replay: (p) => timed(() => { const r = WalFsReader.open(p); let bytes = 0; const n = r.forEach((s, v) => { bytes += v.length; }); r.close(); return n; }),
   randomRead: null, // WalFsReader has no random read
+});
+
+// WalLog (the Raft log) has the index: entry(i) is one pread of its frame.
+// It takes part in the random-read row only (the rows above are WalFsWriter's).
+subjects.push({
+  id: 'wallog', label: 'walcore WalLog',
+  load: () => WalLog,
+  ref(n) {
+    const d = fresh('wallog-ref');
+    const log = WalLog.open(d);
+    for (let i = 1; i <= n; i += 1000) {
+      const batch = [];
+      for (let j = i; j < i + 1000 && j <= n; j++) batch.push({ index: j, term: 1, payload });
+      log.append(batch);
+    }
+    log.sync();
+    log.close();
+    return d;
+  },
+  randomRead: (d) => {
+    const log = WalLog.open(d);
+    return timed(() => {
+      let bytes = 0;
+      for (const i of indices) bytes += log.entry(i).payload.length;
+      return READS;
+    }).finally(() => log.close());
+  },
 });
 
 subjects.push({
@@ -407,11 +434,11 @@ const ratio = (x) => (x >= 0.1 ? x.toFixed(2) : x.toPrecision(2));
 const fmt = (r) => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M` : r >= 1e3 ? `${(r / 1e3).toFixed(1)} k` : `${r.toFixed(0)} `);
 
 const workloads = [
-  { id: 'bulk', name: `bulk append ${N / 1e6}M x 100 B, one sync at the end`, run: (s) => s.bulk(N), ref: 'walcore' },
-  { id: 'durable1', name: `durable, sync per record (${DURABLE} x 100 B)`, run: (s) => s.durable1(DURABLE), ref: 'walcore' },
-  { id: 'durable100', name: `durable, sync per 100 records (${DURABLE100} x 100 B)`, run: (s) => s.durable100(DURABLE100), ref: 'walcore' },
-  { id: 'replay', name: `replay all ${N / 1e6}M x 100 B`, run: (s, refs) => s.replay(refs.get(s.id)), ref: 'walcore' },
-  { id: 'random', name: `random read by key/index (${READS} of ${N / 1e6}M)`, run: (s, refs) => s.randomRead?.(refs.get(s.id)), ref: 'segwal' },
+  { id: 'bulk', name: `bulk append ${N / 1e6}M x 100 B, one sync at the end`, run: (s) => s.bulk?.(N), ref: 'walcore' },
+  { id: 'durable1', name: `durable, sync per record (${DURABLE} x 100 B)`, run: (s) => s.durable1?.(DURABLE), ref: 'walcore' },
+  { id: 'durable100', name: `durable, sync per 100 records (${DURABLE100} x 100 B)`, run: (s) => s.durable100?.(DURABLE100), ref: 'walcore' },
+  { id: 'replay', name: `replay all ${N / 1e6}M x 100 B`, run: (s, refs) => s.replay?.(refs.get(s.id)), ref: 'walcore' },
+  { id: 'random', name: `random read by key/index (${READS} of ${N / 1e6}M)`, run: (s, refs) => s.randomRead?.(refs.get(s.id)), ref: 'wallog' },
 ];
 
 console.log(`\n# peers in ${runtime} (${process.versions.bun ? `bun ${process.versions.bun}` : process.versions.deno ? `deno ${process.versions.deno}` : `node ${process.version}`}), ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; median of ${RUNS} runs, rates in records/s [min-max]`);
@@ -442,14 +469,14 @@ for (const w of workloads) {
 }
 
 // One table of medians, one of ratios (walcore / peer).
-const peers = loaded.filter((s) => s.id !== 'walcore' && s.id !== 'segwal');
+const peers = loaded.filter((s) => !['walcore', 'segwal', 'wallog'].includes(s.id));
 const cell = (x) => (x ? `${fmt(x.median)}[${fmt(x.min).trim()}-${fmt(x.max).trim()}]` : 'n/a');
 console.log(`\n| ${runtime} | ${loaded.map((s) => s.label).join(' | ')} |\n|---|${loaded.map(() => '---:').join('|')}|`);
 for (const r of results) console.log(`| ${r.workload} | ${loaded.map((s) => cell(r.subjects[s.id])).join(' | ')} |`);
 console.log(`\n| ${runtime}: walcore / peer (medians) | walcore API | ${peers.map((s) => s.label).join(' | ')} |\n|---|---|${peers.map(() => '---:').join('|')}|`);
 for (const r of results) {
   const ref = r.subjects[r.ref];
-  const api = r.ref === 'walcore' ? 'WalFsWriter/Reader' : 'SegmentedWal records(lsn)';
+  const api = r.ref === 'walcore' ? 'WalFsWriter/Reader' : 'WalLog entry(i)';
   console.log(`| ${r.workload} | ${api} | ${peers.map((s) => (ref && r.subjects[s.id] ? `${ratio(ref.median / r.subjects[s.id].median)}x` : 'n/a')).join(' | ')} |`);
 }
 if (process.env.WALCORE_PEERS_JSON) {
