@@ -50,6 +50,14 @@ function openRead(fs: FileSystem, path: string): FileHandle {
   try { return fs.open(path); } catch (e) { throw ioError('open', path, e); }
 }
 
+/** A read-only frame scan of the segment open at `h`: its header (BAD_HEADER / UNSUPPORTED_VERSION as open throws them), size and scan. */
+function scanOf(core: Core, h: FileHandle, seg: SegmentEntry): { header: SegmentHeader; size: number; scan: SegmentScan } {
+  const header = readSegmentHeader(core, h, seg.path, seg.firstLsn);
+  let size: number;
+  try { size = h.size(); } catch (e) { throw ioError('stat', seg.path, e); }
+  return { header, size, scan: new SegmentScan(core, h, seg.path, header, size, { ring: null, ids: 'number' }) };
+}
+
 /**
  * Check one segment: its header (BAD_HEADER / UNSUPPORTED_VERSION thrown as
  * open throws them) and every frame. `progress(bytes)` after each chunk.
@@ -57,10 +65,7 @@ function openRead(fs: FileSystem, path: string): FileHandle {
 export function inspectSegment(core: Core, fs: FileSystem, seg: SegmentEntry, progress?: (bytes: number) => void): SegmentInspection {
   const h = openRead(fs, seg.path);
   try {
-    const header = readSegmentHeader(core, h, seg.path, seg.firstLsn);
-    let size: number;
-    try { size = h.size(); } catch (e) { throw ioError('stat', seg.path, e); }
-    const scan = new SegmentScan(core, h, seg.path, header, size, { ring: null, ids: 'number' });
+    const { header, size, scan } = scanOf(core, h, seg);
     let records = 0;
     let last = scan.scanner.pos;
     try {
@@ -115,10 +120,7 @@ export interface SegmentRecordView {
 export function* segmentRecords(core: Core, fs: FileSystem, seg: SegmentEntry, from: number, ring: KeyRing | null): Generator<SegmentRecordView, void, void> {
   const h = openRead(fs, seg.path);
   try {
-    const header = readSegmentHeader(core, h, seg.path, seg.firstLsn);
-    let size: number;
-    try { size = h.size(); } catch (e) { throw ioError('stat', seg.path, e); }
-    const scan = new SegmentScan(core, h, seg.path, header, size, { ring: null, ids: 'number' });
+    const { header, scan } = scanOf(core, h, seg);
     // sealed-blocks hook: format-2 segments hold block frames (FORMAT.md §S9).
     if (header.enc === core.c.SEG_ENC_SEALED_BLOCKS) { yield* sealedBlockViews(core, scan, from, ring); return; }
     const scanner = scan.scanner;

@@ -170,14 +170,20 @@ function openBlockAt(scan: SegmentScan, core: Core, ctx: ScanContext, f: number,
   return plain;
 }
 
+/** Copy a block's plaintext into the parse core and decode its `count` inner records there (descriptors at recDesc); undefined if the layout is broken. */
+function decodedInner(plain: Uint8Array, count: number): Core | undefined {
+  const pc = parseCore ??= new Core();
+  pc.ensure(plain.length);
+  pc.u8.set(plain, pc.staging);
+  return pc.x.decodeInnerRecords(pc.staging, plain.length, count) === pc.c.OK ? pc : undefined;
+}
+
 /** Decode a block's inner records (in the parse core) and push those with LSN >= from; false if the layout is broken. */
 function pushRecords(scan: SegmentScan, ctx: ScanContext, plain: Uint8Array, count: number, first: number,
   from: number, out: WalRecord[], room: number): boolean {
-  const pc = parseCore ??= new Core();
+  const pc = decodedInner(plain, count);
+  if (pc === undefined) return false;
   const k = pc.c as SegConsts;
-  pc.ensure(plain.length);
-  pc.u8.set(plain, pc.staging);
-  if (pc.x.decodeInnerRecords(pc.staging, plain.length, count) !== pc.c.OK) return false;
   const dv = pc.dv;
   const ids = ctx.ids;
   for (let i = Math.max(0, from - first); i < count && out.length < room; i++) {
@@ -204,11 +210,9 @@ export interface InnerRecord {
 
 /** The inner records of a decrypted block (FORMAT.md §S9 rule 4), or undefined when its layout is broken. */
 export function decodeInner(plain: Uint8Array, count: number): InnerRecord[] | undefined {
-  const pc = parseCore ??= new Core();
+  const pc = decodedInner(plain, count);
+  if (pc === undefined) return undefined;
   const k = pc.c as SegConsts;
-  pc.ensure(plain.length);
-  pc.u8.set(plain, pc.staging);
-  if (pc.x.decodeInnerRecords(pc.staging, plain.length, count) !== pc.c.OK) return undefined;
   const dv = pc.dv;
   const out: InnerRecord[] = [];
   for (let i = 0; i < count; i++) {
