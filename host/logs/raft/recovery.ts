@@ -135,15 +135,9 @@ export function recover(core: Core, fs: FileSystem, path: string, acquired: Acqu
       continue;
     }
     const { scanner, pendingStart } = scanSegment(core, h, curPath, head.salt, size, sink);
-    const tail = recoverTail(core, h, curPath, scanner, size, 'truncate-partial');
-    if (pendingStart >= 0) {
-      // The newest write lost its last frames: it was never synced whole, so it goes as a whole.
-      try { h.truncate(pendingStart); } catch (e) { throw ioError('truncate', curPath, e); }
-      tail.truncatedBytes = size - pendingStart;
-      tail.truncatedReason ??= 'incomplete-write';
-      tail.end = tail.fileSize = pendingStart;
-      tail.endsWithFrame = true;
-    }
+    // A newest write that lost its last frames was never synced whole, so it goes as a whole.
+    const tail = recoverTail(core, h, curPath, scanner, size, 'truncate-partial',
+      pendingStart >= 0 ? { start: pendingStart, reason: 'incomplete-write' } : undefined);
     if (fileMark > snapFile.index) {
       throw new WalError('CORRUPTED', `${path}: the log was compacted to snapshot index ${fileMark} but the snapshot file covers only ${snapFile.index}`, { path });
     }
