@@ -14,5 +14,5 @@
  * host/platform/aes-gcm.ts and key-check.ts for modules that throw).
  */
 export * from './api.js';
-export { OpfsFileSystem, TABLE_REGION } from './fs/opfs.js';
+export { OpfsFileSystem } from './fs/opfs.js';
 export type { OpfsFileSystemOptions, OpfsDirectoryHandle } from './fs/opfs.js';

@@ -8,4 +8,5 @@ export { Core, CoreConstants, HOST_FORMAT_VERSION, sharedCore } from './core/cor
 export type { ConstantName, CoreExports, OutputName } from './core/core.js';
 export { checkedFs } from './fs/checked.js';
 // The OPFS pool, for walcore's own tests over a fake directory handle (the browser entry exports it publicly).
-export { OpfsFileSystem, TABLE_REGION } from './fs/opfs.js';
+export { OpfsFileSystem } from './fs/opfs.js';
+export { tableRegion as opfsTableRegion } from './fs/opfs-table.js';

@@ -105,9 +105,13 @@ export interface CoreFunctions {
   decodeKvBatch(ptr: number, len: number): number;
   /** (ptr: usize, from: u32, max: u32, remaining: u32): i32 */
   kvDescribe(ptr: number, from: number, max: number, remaining: number): number;
+  /** (ptr: usize, generation: u32, bodyLen: u32): i32 */
+  encodeOpfsTable(ptr: number, generation: number, bodyLen: number): number;
+  /** (ptr: usize, len: u32): i32 */
+  decodeOpfsTable(ptr: number, len: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe', 'encodeOpfsTable', 'decodeOpfsTable'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {
@@ -318,6 +322,13 @@ export const CONSTANT_TYPES = {
   KD_KEY_LEN: 'u32',
   KD_VALUE_LEN: 'u32',
   KD_KIND: 'u32',
+  OPFS_TABLE_MAGIC: 'u32',
+  OPFS_TABLE_HEADER_SIZE: 'u32',
+  OPFS_TABLE_REGION: 'u32',
+  OT_MAGIC: 'u32',
+  OT_GENERATION: 'u32',
+  OT_LENGTH: 'u32',
+  OT_CRC: 'u32',
 } as const;
 export type ConstantName = keyof typeof CONSTANT_TYPES;
 
@@ -378,6 +389,7 @@ export const OUTPUT_TYPES = {
   kvCursorLen: 'u32',
   kvBadAt: 'u32',
   kvDescribed: 'u32',
+  otGeneration: 'u32',
 } as const;
 export type OutputName = keyof typeof OUTPUT_TYPES;
 
@@ -596,6 +608,13 @@ export class CoreConstants {
   readonly KD_KEY_LEN: number;
   readonly KD_VALUE_LEN: number;
   readonly KD_KIND: number;
+  readonly OPFS_TABLE_MAGIC: number;
+  readonly OPFS_TABLE_HEADER_SIZE: number;
+  readonly OPFS_TABLE_REGION: number;
+  readonly OT_MAGIC: number;
+  readonly OT_GENERATION: number;
+  readonly OT_LENGTH: number;
+  readonly OT_CRC: number;
   constructor(read: (name: ConstantName) => number) {
     this.FORMAT_VERSION = read('FORMAT_VERSION');
     this.FILE_MAGIC = read('FILE_MAGIC');
@@ -804,5 +823,12 @@ export class CoreConstants {
     this.KD_KEY_LEN = read('KD_KEY_LEN');
     this.KD_VALUE_LEN = read('KD_VALUE_LEN');
     this.KD_KIND = read('KD_KIND');
+    this.OPFS_TABLE_MAGIC = read('OPFS_TABLE_MAGIC');
+    this.OPFS_TABLE_HEADER_SIZE = read('OPFS_TABLE_HEADER_SIZE');
+    this.OPFS_TABLE_REGION = read('OPFS_TABLE_REGION');
+    this.OT_MAGIC = read('OT_MAGIC');
+    this.OT_GENERATION = read('OT_GENERATION');
+    this.OT_LENGTH = read('OT_LENGTH');
+    this.OT_CRC = read('OT_CRC');
   }
 }

@@ -20,11 +20,11 @@
  *   so one syncDir makes every directory's changes durable: more than asked).
  *
  * Crash safety of the table: the table file holds two copies, at offsets 0
- * and TABLE_REGION, each `magic u32 | generation u32 | length u32 |
- * crc32c(generation, length, body) u32 | body (UTF-8 JSON)`. A write goes to
+ * and 256 KiB, each a CRC-checked header and a UTF-8 JSON body (FORMAT.md
+ * §13, host/fs/opfs-table.ts). A write goes to
  * the copy not holding the newest generation and is then flushed, so the
  * previous table stays intact underneath a torn write; open takes the valid
- * copy (magic and CRC) with the higher generation. A rename is one table
+ * copy (magic and CRC) with the newer generation. A rename is one table
  * write, so it is atomic. If a table flush fails, the pool refuses further
  * name changes (EIO): the copy in flight is in an unknown state, and writing
  * the other copy could destroy the last durable table.
@@ -41,21 +41,12 @@
  * as WalError('LOCKED'). Within one pool, lock() is an in-memory set of paths.
  * close() releases every handle (a terminated worker releases them at once).
  */
-import { crc32c } from '../core/core.js';
 import { WalError } from '../errors.js';
 import { checkOpenFlags } from './flags.js';
 import type { FileHandle, FileLock, FileStat, FileSystem, OpenFlags } from './types.js';
 import { pathParts } from '../platform/path.js';
+import { encodeTable, readTable, type SyncAccessHandle, TABLE_FILE, tableOffset, tableRegion } from './opfs-table.js';
 
-/** The subset of FileSystemSyncAccessHandle used here (lib.dom lacks it outside webworker). */
-interface SyncAccessHandle {
-  read(buffer: Uint8Array, options?: { at?: number }): number;
-  write(buffer: Uint8Array, options?: { at?: number }): number;
-  truncate(size: number): void;
-  getSize(): number;
-  flush(): void;
-  close(): void;
-}
 /** The subset of FileSystemDirectoryHandle used here. */
 export interface OpfsDirectoryHandle {
   getFileHandle(name: string, options?: { create?: boolean }): Promise<unknown>;
@@ -66,12 +57,7 @@ export interface OpfsFileSystemOptions {
   capacity?: number;
 }
 
-const TABLE_FILE = 'walcore-table';
 const SLOT_PREFIX = 'walcore-slot-';
-/** Bytes reserved for each copy of the table. */
-export const TABLE_REGION = 256 * 1024;
-const TABLE_MAGIC = 0x31544357; // 'WCT1' little-endian
-const HEADER = 16;
 const DIR = -1;
 
 function errno(code: string, message: string): Error {
@@ -276,16 +262,9 @@ export class OpfsFileSystem implements FileSystem {
   private persist(): void {
     if (this.#broken) throw errno('EIO', 'an earlier OPFS table flush failed; reopen the pool');
     const gen = (this.#generation + 1) >>> 0;
-    const body = new TextEncoder().encode(JSON.stringify({ slots: this.#slots.length, entries: [...this.#names] }));
-    if (HEADER + body.length > TABLE_REGION) throw errno('ENOSPC', `the OPFS pool's name table is full (${TABLE_REGION} bytes)`);
-    const rec = new Uint8Array(HEADER + body.length);
-    const dv = new DataView(rec.buffer);
-    dv.setUint32(0, TABLE_MAGIC, true);
-    dv.setUint32(4, gen, true);
-    dv.setUint32(8, body.length, true);
-    rec.set(body, HEADER);
-    dv.setUint32(12, crc32c(body, crc32c(rec.subarray(4, 12))), true);
-    const at = (gen % 2) * TABLE_REGION;
+    const rec = encodeTable(gen, { slots: this.#slots.length, entries: [...this.#names] });
+    if (rec === undefined) throw errno('ENOSPC', `the OPFS pool's name table is full (${tableRegion()} bytes)`);
+    const at = tableOffset(gen);
     try {
       const n = this.#table.write(rec, { at });
       if (n !== rec.length) throw errno('EIO', 'short write of the OPFS name table');
@@ -469,43 +448,4 @@ export class OpfsFileSystem implements FileSystem {
       },
     };
   }
-}
-
-interface LoadedTable {
-  generation: number;
-  slots: number;
-  entries: Array<[string, number]>;
-}
-
-/** The valid copy with the newest generation; undefined for a new pool. */
-function readTable(sah: SyncAccessHandle): LoadedTable | undefined {
-  const size = sah.getSize();
-  if (size === 0) return undefined;
-  const copies: LoadedTable[] = [];
-  let copy0Written = false;
-  for (let c = 0; c < 2; c++) {
-    const head = new Uint8Array(HEADER);
-    if (sah.read(head, { at: c * TABLE_REGION }) < HEADER) continue;
-    const dv = new DataView(head.buffer);
-    if (dv.getUint32(0, true) !== TABLE_MAGIC) continue;
-    if (c === 0) copy0Written = true;
-    const len = dv.getUint32(8, true);
-    if (len > TABLE_REGION - HEADER) continue;
-    const body = new Uint8Array(len);
-    if (sah.read(body, { at: c * TABLE_REGION + HEADER }) < len) continue;
-    if (crc32c(body, crc32c(head.subarray(4, 12))) !== dv.getUint32(12, true)) continue;
-    try {
-      const t = JSON.parse(new TextDecoder().decode(body)) as { slots: number; entries: Array<[string, number]> };
-      copies.push({ generation: dv.getUint32(4, true), slots: t.slots, entries: t.entries });
-    } catch {
-      continue;
-    }
-  }
-  if (copies.length === 0) {
-    // Copy 0 is first written after copy 1 was flushed: if it never was, the pool's creation was cut short.
-    if (!copy0Written) return undefined;
-    throw new WalError('CORRUPTED', 'both copies of the OPFS pool name table are damaged', { path: TABLE_FILE });
-  }
-  copies.sort((a, b) => b.generation - a.generation);
-  return copies[0];
 }
