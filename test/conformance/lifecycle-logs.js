@@ -2,13 +2,18 @@
 // (Node, Deno, Bun) and the browser worker (test/browser/worker.js, where
 // 'walcore' is the browser bundle). A new log joins by adding one entry here
 // (or, if it is not in the browser bundle, in lifecycle.test.js).
-import { RingLog, SegmentedWal, WalFsWriter, WalLog } from 'walcore';
+import { RingLog, SegmentedWal, WalFsReader, WalFsWriter, WalLog } from 'walcore';
 
 const bytes = (s) => new TextEncoder().encode(s);
+const text = (b) => new TextDecoder().decode(b);
+/** The newest file in directory `dir` whose name ends with `suffix` (names sort by number). */
+const newest = (suffix) => (fs, dir) => `${dir}/${fs.list(dir).filter((n) => n.endsWith(suffix) && !n.startsWith('free-')).sort().at(-1)}`;
 
 /**
  * Each entry: how to open the log at `path` on `fs` (its lock covers `path`),
- * append one record, and its sync and async sync calls.
+ * append one record, and its sync and async sync calls; for the hostile-bytes
+ * suite (hostile-bytes.test.js), the file its newest records are in
+ * (`dataFile`) and every record it holds after a reopen, as strings (`read`).
  */
 export const SHARED_LOGS = [
   {
@@ -17,6 +22,15 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append({ sequence: log.currentSequence + 1, payload: bytes(`e${i}`) }),
     sync: (log) => log.flush(),
     syncAsync: (log) => log.syncAsync(),
+    dataFile: (fs, path) => path,
+    read: (fs, path) => {
+      WalFsWriter.open(path, { fs }).close(); // the writer's open recovers the tail
+      const r = WalFsReader.open(path, { fs });
+      const out = [];
+      r.forEach((e) => { out.push(text(e.payload)); });
+      r.close();
+      return out;
+    },
   },
   {
     name: 'SegmentedWal',
@@ -24,13 +38,23 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append(1, 2, 3, 4, bytes(`r${i}`)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    dataFile: newest('.seg'),
+    read: (fs, path) => {
+      const log = SegmentedWal.open({ dir: path, fs });
+      try { return log.replay().map((r) => text(r.payload)); } finally { log.close(); }
+    },
   },
   {
     name: 'RingLog',
     open: (fs, path) => RingLog.open(path, { capacity: 64, slotSize: 128, fs }),
-    append: (log) => log.append(new Uint8Array([1, 2, 3])),
+    append: (log, i) => log.append(bytes(`g${i}`)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    dataFile: (fs, path) => path,
+    read: (fs, path) => {
+      const log = RingLog.open(path, { capacity: 64, slotSize: 128, fs });
+      try { return log.replayAll().map(text); } finally { log.close(); }
+    },
   },
   {
     name: 'WalLog',
@@ -38,5 +62,13 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append([{ index: log.lastIndex() + 1, term: 1, payload: bytes(`w${i}`) }]),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    dataFile: newest('.seg'),
+    read: (fs, path) => {
+      const log = WalLog.open(path, { fs });
+      try {
+        const first = log.snapshotIndex() + 1;
+        return log.lastIndex() < first ? [] : log.entries(first, log.lastIndex()).map((e) => text(e.payload));
+      } finally { log.close(); }
+    },
   },
 ];

@@ -1,25 +1,13 @@
 // conformance: one lifecycle, every log. The same cases run over every log
 // kind, so a fix in the shared lifecycle (host/lifecycle/lifecycle.ts)
 // reaches all of them and a log that drifts from it fails here. A new log
-// joins by adding one entry to LOGS.
+// joins by adding one entry to LOGS (all-logs.js).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppendLogSnapshot, MemoryFileSystem, WalError, WatchCursor } from 'walcore';
-import { SHARED_LOGS } from './lifecycle-logs.js';
+import { MemoryFileSystem, WalError } from 'walcore';
+import { LOGS } from './all-logs.js';
 
 const bytes = (s) => new TextEncoder().encode(s);
-
-/** Every log kind: the ones the browser bundle has too, and AppendLogSnapshot (Node, Deno, Bun only). */
-export const LOGS = [
-  ...SHARED_LOGS,
-  {
-    name: 'AppendLogSnapshot',
-    open: (fs, path) => AppendLogSnapshot.open(path, { fs }).store,
-    append: (log, i) => log.apply([{ type: 'put', key: `k${i}`, value: bytes(`v${i}`) }], WatchCursor.fromRevision(log.cursor().isNone ? 1 : Number(log.cursor().toRevision()) + 1)),
-    sync: (log) => log.sync(),
-    syncAsync: (log) => log.syncAsync(),
-  },
-];
 
 const FS_METHODS = ['open', 'stat', 'rename', 'remove', 'list', 'mkdir', 'syncDir', 'lock'];
 /** A plain FileSystem that forwards to `fs` (whose private fields need `this` to be `fs`). */

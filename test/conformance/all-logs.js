@@ -1,0 +1,25 @@
+// Every log kind the conformance suites drive in Node, Deno and Bun: the
+// ones the browser bundle has too (lifecycle-logs.js, also run by the
+// browser worker) and AppendLogSnapshot. A new log joins every suite by
+// adding one entry here (or in lifecycle-logs.js if the browser has it).
+import { AppendLogSnapshot, WatchCursor } from 'walcore';
+import { SHARED_LOGS } from './lifecycle-logs.js';
+
+const bytes = (s) => new TextEncoder().encode(s);
+const text = (b) => new TextDecoder().decode(b);
+
+export const LOGS = [
+  ...SHARED_LOGS,
+  {
+    name: 'AppendLogSnapshot',
+    open: (fs, path) => AppendLogSnapshot.open(path, { fs }).store,
+    append: (log, i) => log.apply([{ type: 'put', key: `k${i}`, value: bytes(`v${i}`) }], WatchCursor.fromRevision(log.cursor().isNone ? 1 : Number(log.cursor().toRevision()) + 1)),
+    sync: (log) => log.sync(),
+    syncAsync: (log) => log.syncAsync(),
+    dataFile: (fs, path) => path,
+    read: (fs, path) => {
+      const { store } = AppendLogSnapshot.open(path, { fs });
+      try { return store.range('').map((e) => `${e.key}=${text(e.value)}`); } finally { store.close(); }
+    },
+  },
+];
