@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { KeyRing, OpfsFileSystem, RingLog, SegmentedWal, WalError, WalFsReader, WalFsWriter, WalLog } from 'walcore';
 import { FILE_SYSTEM_CASES } from '../conformance/file-system-cases.js';
 import { SHARED_LOGS } from '../conformance/lifecycle-logs.js';
+import { lifecycleCases } from '../conformance/lifecycle-cases.js';
 
 const enc = (s) => new TextEncoder().encode(s);
 const dec = (b) => new TextDecoder().decode(b);
@@ -36,17 +37,6 @@ async function runCases(cases) {
   return results;
 }
 
-const expectCode = async (fn, code, where) => {
-  try {
-    await fn();
-  } catch (e) {
-    assert.instance(e, WalError, `${where}: expected WalError ${code}, got ${e}`);
-    assert.is(e.code, code, `${where}: ${e.message}`);
-    return;
-  }
-  assert.unreachable(`${where}: expected ${code}`);
-};
-
 /** The log kinds the lifecycle suite drives (shared with test/conformance/lifecycle.test.js). */
 const LOGS = SHARED_LOGS;
 
@@ -70,40 +60,7 @@ export const api = {
     const cases = [];
     for (const kind of LOGS) {
       const t = (name, fn) => cases.push([`${kind.name}: ${name}`, () => fn(`/log-${n++}`)]);
-      t('close is idempotent and every later call is CLOSED', async (path) => {
-        const log = kind.open(fs, path);
-        kind.append(log, 1);
-        log.close();
-        log.close();
-        assert.is(log.state, 'closed');
-        await expectCode(() => kind.append(log, 2), 'CLOSED', 'append');
-        await expectCode(() => kind.sync(log), 'CLOSED', 'sync');
-        await expectCode(() => kind.syncAsync(log), 'CLOSED', 'syncAsync');
-      });
-      t('a syncAsync() pending at close resolves', async (path) => {
-        const log = kind.open(fs, path);
-        kind.append(log, 1);
-        const pending = kind.syncAsync(log);
-        log.close();
-        await pending;
-      });
-      t('concurrent syncAsync() callers share syncs and all resolve', async (path) => {
-        const log = kind.open(fs, path);
-        const waits = [];
-        for (let i = 0; i < 16; i++) {
-          kind.append(log, i);
-          waits.push(kind.syncAsync(log));
-        }
-        await Promise.all(waits);
-        assert.ok(log.groupCommitStats.syncs < 16, `${log.groupCommitStats.syncs} syncs for 16 callers`);
-        log.close();
-      });
-      t('a second writer in the same pool is LOCKED until the first closes', async (path) => {
-        const log = kind.open(fs, path);
-        await expectCode(() => kind.open(fs, path), 'LOCKED', 'second open');
-        log.close();
-        kind.open(fs, path).close();
-      });
+      for (const [name, run] of lifecycleCases(kind)) t(name, (path) => run(fs, path));
     }
     const results = await runCases(cases);
     fs.close();

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryFileSystem, WalError } from 'walcore';
 import { LOGS } from './all-logs.js';
+import { expectCode, lifecycleCases } from './lifecycle-cases.js';
 
 const bytes = (s) => new TextEncoder().encode(s);
 
@@ -39,31 +40,9 @@ function setup() {
   return { fs, path: '/data/log' };
 }
 
-const expectCode = async (fn, code, where) => {
-  try {
-    await fn();
-  } catch (e) {
-    assert.instance(e, WalError, `${where}: expected WalError ${code}, got ${e}`);
-    assert.is(e.code, code, `${where}: ${e.message}`);
-    return;
-  }
-  assert.unreachable(`${where}: expected ${code}`);
-};
-
 for (const kind of LOGS) {
   const t = (name, fn) => test(`${kind.name}: ${name}`, fn);
-
-  t('close is idempotent and every later call is CLOSED', async () => {
-    const { fs, path } = setup();
-    const log = kind.open(fs, path);
-    kind.append(log, 1);
-    log.close();
-    log.close();
-    assert.is(log.state, 'closed');
-    await expectCode(() => kind.append(log, 2), 'CLOSED', 'append');
-    await expectCode(() => kind.sync(log), 'CLOSED', 'sync');
-    await expectCode(() => kind.syncAsync(log), 'CLOSED', 'syncAsync');
-  });
+  for (const [name, run] of lifecycleCases(kind)) t(name, () => { const { fs, path } = setup(); return run(fs, path); });
 
   t('a failed fsync poisons; every later call is POISONED; close releases; reopen recovers', async () => {
     const { fs, path } = setup();
@@ -83,41 +62,6 @@ for (const kind of LOGS) {
     kind.append(again, 4);
     kind.sync(again);
     again.close();
-  });
-
-  t('a syncAsync() pending at close resolves: close synced its data', async () => {
-    const { fs, path } = setup();
-    const log = kind.open(fs, path);
-    kind.append(log, 1);
-    const pending = kind.syncAsync(log);
-    log.close();
-    await pending;
-  });
-
-  t('concurrent syncAsync() callers share syncs and all resolve', async () => {
-    const { fs, path } = setup();
-    const log = kind.open(fs, path);
-    const waits = [];
-    for (let i = 0; i < 32; i++) {
-      kind.append(log, i);
-      waits.push(kind.syncAsync(log));
-    }
-    await Promise.all(waits);
-    assert.ok(log.groupCommitStats.syncs < 32, `${log.groupCommitStats.syncs} syncs for 32 callers`);
-    log.close();
-  });
-
-  t('a second writer is LOCKED until the first closes', () => {
-    const { fs, path } = setup();
-    const log = kind.open(fs, path);
-    try {
-      kind.open(fs, path);
-      assert.unreachable('a second writer opened');
-    } catch (e) {
-      assert.is(e.code, 'LOCKED', e.message);
-    }
-    log.close();
-    kind.open(fs, path).close();
   });
 
   t('a failed open leaves no lock and no handle behind', async () => {
