@@ -16,6 +16,15 @@ const APPENDS = Math.round(CAPACITY * 1.25);
 const DATA = 4096; // RING_DATA_OFFSET (docs/FORMAT.md §R1)
 const BATCH = 1 << 20; // RingLog's default bufferSize
 const secondsSince = (t0) => (performance.now() - t0) / 1000;
+/** Minor page faults of this process so far (Linux /proc; -1 elsewhere). */
+function minorFaults() {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return -1;
+  }
+}
 
 /** Raw baseline: a file of the same size, slot images written at the same offsets in the same batches. */
 function rawWriter(path, slotSize, capacity, slotImage) {
@@ -80,12 +89,18 @@ for (const [label, payloadSize, runs] of [['64 B', 64, 5], ['1 KiB', 1024, 3]]) 
   ring.sync();
   raw.close();
 
+  const faults = [];
   compare({
     name: `replay full ring of ${label} (replayAll)`, unit: 'rec/s', runs,
-    subject: () => ring.replayAll().length,
+    subject: () => { const f0 = minorFaults(); const n = ring.replayAll().length; faults.push(minorFaults() - f0); return n; },
     baseline: () => rawRead(ringPath, slotSize, CAPACITY),
     baselineName: 'fs.readSync 4 MiB',
   });
+  // replayAll returns memory the caller keeps (a full ring of 1 KiB slots is
+  // 1 GiB): whether it comes as fresh pages (one minor fault per 4 KiB) or as
+  // memory the allocator kept from the previous call's freed result decides
+  // its rate, and differs by runtime (docs/ring-log.md "Replay").
+  if (faults.every((f) => f >= 0)) console.log(`(replayAll ${label}: ${faults.map((f) => `${(f / 1e3).toFixed(1)}k`).join(', ')} minor page faults per call, ${((CAPACITY * payloadSize) / 4096 / 1e3).toFixed(1)}k pages of payloads returned)`);
   // The allocation-free replays: one reused buffer, every payload's bytes touched once.
   let sink = 0;
   compare({

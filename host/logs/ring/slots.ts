@@ -231,7 +231,10 @@ export function readRecords(f: RingFile, seq: number, count: number,
  * What remains is mostly inherent to the API: keeping a million typed-array
  * views alive costs the young-generation GC copying each of them (about
  * 1.7M views/s of CPU in isolation on the machine measured), well below the
- * append rate. Same checks and errors as readRecords.
+ * append rate. For large payloads the rest is the returned memory's page
+ * faults, which depend on the runtime's allocator (docs/ring-log.md
+ * "Replay": Bun faults every page on every call, Node mostly reuses the
+ * previous call's). Same checks and errors as readRecords.
  */
 export function readPayloads(f: RingFile, seq: number, count: number, out: Uint8Array[]): void {
   const { core } = f;
