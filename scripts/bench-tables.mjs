@@ -20,7 +20,8 @@ const fmt = (rate, unit) => {
 /** A row's figure: a rate, or a latency (p50/p99 in ms) for rows that measure delay. */
 const figure = (r) => {
   if (!r) return '-';
-  if (r.unit === 'ms') return [r.p50 !== undefined ? `p50 ${(r.p50 * 1000).toFixed(0)} µs` : '', `p99 ${r.p99 < 1 ? `${(r.p99 * 1000).toFixed(0)} µs` : `${r.p99.toFixed(2)} ms`}`].filter(Boolean).join(', ');
+  const ms = (v) => (v < 1 ? `${(v * 1000).toFixed(0)} µs` : `${v.toFixed(2)} ms`);
+  if (r.unit === 'ms') return [r.p50 !== undefined ? `p50 ${ms(r.p50)}` : '', `p99 ${ms(r.p99)}`, r.p99PerTurn !== undefined ? `per-turn p99 ${ms(r.p99PerTurn)}` : ''].filter(Boolean).join(', ');
   return fmt(r.walcore, r.unit) + (r.rough ? ` (${r.rough})` : '');
 };
 
