@@ -110,7 +110,7 @@ export function readFooter(core: Core, h: FileHandle, path: string, salt: number
   }
   for (let i = 0; i < count * F; i += F) {
     const opf = f[i]!;
-    sink(opf % 256, Math.floor(opf / 256), f[i + 1]!, f[i + 2]!, f[i + 3]!, f[i + 4]!);
+    sink(opf & 255, opf >>> 8, f[i + 1]!, f[i + 2]!, f[i + 3]!, f[i + 4]!);
   }
   return true;
 }
@@ -184,7 +184,7 @@ export function scanSegment(core: Core, h: FileHandle, path: string, salt: numbe
         continue;
       }
       if (pending.length === 0) result.pendingStart = offset;
-      pending.push(opf % 256, Math.floor(opf / 256), offset, f[j + 2]!, f[j + 3]!, f[j + 4]!);
+      pending.push(opf & 255, opf >>> 8, offset, f[j + 2]!, f[j + 3]!, f[j + 4]!);
       if (f[j + 5]! !== 0) continue;
       for (let k = 0; k < pending.length; k += 6) sink(pending[k]!, pending[k + 1]!, pending[k + 2]!, pending[k + 3]!, pending[k + 4]!, pending[k + 5]!);
       pending.length = 0;

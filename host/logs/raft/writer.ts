@@ -145,7 +145,7 @@ export class RaftWriter {
     const ENTRY = core.c.RAFT_OP_ENTRY;
     for (let i = first; i < ops.count; i++) {
       const j = i * OP_F64S;
-      const op = d[j]! % 256;
+      const op = d[j]! & 255; // op | flags << 8 < 2^16 (a float % calls fmod)
       const err = op === ENTRY ? idx.push(d[j + 2]!, d[j + 3]!, num, d[j + 1]!) : applyOp(core, idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, idx.snapIndex);
       if (err !== undefined) throw this.life.poison(new Error(err), 'internal error applying a written op');
     }
