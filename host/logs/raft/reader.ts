@@ -59,6 +59,8 @@ export class RaftReader {
   readRange(f: number, t: number, out: LogEntry[]): void {
     this.w.flush(); // reads use core staging, where buffered frames wait
     const idx = this.idx;
+    // Lazy segments' index slots are loaded before any read: loading reads a footer into core staging.
+    for (let i = f; i <= t; i++) if (!idx.loaded(i)) idx.seg(i);
     const core = this.core;
     const c = core.c;
     const segs = this.w.segs;

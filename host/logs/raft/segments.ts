@@ -115,8 +115,12 @@ export function readFooter(core: Core, h: FileHandle, path: string, salt: number
   return true;
 }
 
-/** The number of ops a sealed segment's locator says its footer holds (undefined: no valid locator). */
-export function footerOpCount(core: Core, h: FileHandle, path: string, salt: number, size: number): number | undefined {
+/**
+ * A sealed segment's locator: the number of ops its footer holds, and with
+ * RAFT_LOC_ENTRIES the number of entries (its ops are entries and hard
+ * states only). Undefined: no valid locator.
+ */
+export function readLocator(core: Core, h: FileHandle, path: string, salt: number, size: number): { ops: number; entries: number | undefined } | undefined {
   const c = core.c;
   const LOC = c.FRAME_HEADER_SIZE + c.RAFT_CONTROL_SIZE;
   if (size < c.FILE_HEADER_SIZE + LOC) return undefined;
@@ -124,7 +128,7 @@ export function footerOpCount(core: Core, h: FileHandle, path: string, salt: num
   if (read(core, h, path, 0, LOC, size - LOC) < LOC) return undefined;
   if (core.x.scanFrames(core.staging, LOC, size - LOC, salt, c.MAX_FRAME_PAYLOAD, 0, 0, 0, 0, 1) < 0 || core.out('outCount') !== 1) return undefined;
   if (core.out('outLastType') !== c.TYPE_RAFT_LOCATOR || core.x.decodeRaftFrame(core.staging) !== c.OK) return undefined;
-  return core.out('raftB');
+  return { ops: core.out('raftB'), entries: (core.out('raftFlags') & c.RAFT_LOC_ENTRIES) !== 0 ? core.out('raftC') : undefined };
 }
 
 function read(core: Core, h: FileHandle, path: string, off: number, len: number, at: number): number {

@@ -139,6 +139,13 @@ export interface WalLogOpenReport {
   segments: number;
   /** Sealed segments whose index footer was read instead of scanning their frames. */
   footersRead: number;
+  /**
+   * Sealed segments whose footer open did not read: their locator says they
+   * hold only entries and hard states, so their range follows from the
+   * segment headers; the footer is read on first access to one of their
+   * entries or terms (docs/FORMAT.md §11.5).
+   */
+  footersDeferred: number;
   /** Bytes cut from a torn tail of the newest segment, and why. */
   truncatedBytes: number;
   truncatedReason: string | undefined;

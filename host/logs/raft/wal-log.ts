@@ -95,6 +95,7 @@ export class WalLog implements RaftLog {
       let r: RaftReader | undefined;
       const w = new RaftWriter(core, fs, path, rec.life, rec.idx, rec.ops, rec.segs, rec.file, rec.hs, target, () => r!.clear(), preallocate);
       r = new RaftReader(core, fs, rec.idx, w, cacheMax);
+      rec.lazy.before = () => w.flush(); // a lazy segment's footer is read into core staging, where buffered frames wait
       log = new WalLog(path, fs, core, lock, rec.life, w, r, rec.report, rec.snapFileIndex);
       return log;
     });
@@ -270,8 +271,9 @@ export class WalLog implements RaftLog {
     if (u > idx.lastIndex) throw new RangeError(`compact: upTo ${u} is beyond lastIndex() = ${idx.lastIndex}`);
     this.sync();
     const c = this.#core.c;
+    const term = idx.termAt(u)!; // before staging: it may read a lazy segment's footer into core staging
     try {
-      this.#w.writeStaged(this.#w.stageControl(this.#w.start(64), c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, u, idx.termAt(u)!, idx.lastIndex, c.RAFT_SNAP_COMPACT, false), true);
+      this.#w.writeStaged(this.#w.stageControl(this.#w.start(64), c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, u, term, idx.lastIndex, c.RAFT_SNAP_COMPACT, false), true);
       this.#w.flush();
     } catch (e) {
       if (e instanceof WalError && e.code === 'POISONED') throw e;

@@ -222,7 +222,16 @@ export class RaftWriter {
     if (core.x.encodeRaftOps(core.staging + src, n, core.staging + c.FRAME_HEADER_SIZE) !== c.OK) throw new Error('walcore: bad op in the footer');
     const footerAt = file.end;
     core.x.encodeFrame(core.staging, len, c.TYPE_RAFT_FOOTER, file.salt, 0, 0, file.durableEnd);
-    core.x.encodeRaftControl(core.staging + locAt, c.TYPE_RAFT_LOCATOR, file.salt, footerAt, n, 0, 0, 0, file.durableEnd);
+    // Entries and hard states only: the locator says so and counts the entries, and open need not read the footer.
+    let entries = 0;
+    let pure = true;
+    const d = ops.data;
+    for (let j = 0; j < n * OP_F64S; j += OP_F64S) {
+      const op = d[j]! & 255;
+      if (op === c.RAFT_OP_ENTRY) entries++;
+      else if (op !== c.RAFT_OP_HARD_STATE) pure = false;
+    }
+    core.x.encodeRaftControl(core.staging + locAt, c.TYPE_RAFT_LOCATOR, file.salt, footerAt, n, pure ? entries : 0, pure ? c.RAFT_LOC_ENTRIES : 0, 0, file.durableEnd);
     file.write(core.u8.subarray(core.staging, core.staging + total));
     file.seal();
     const old = this.active;
