@@ -121,7 +121,7 @@ export interface WalLogOptions {
   fs?: import('../../fs/types.js').FileSystem;
   /** A segment is sealed and a new one started once it reaches this size (bytes, default 64 MiB). */
   segmentTargetSize?: number;
-  /** Recently read entries kept in memory (default 256; 0 disables the cache). */
+  /** Entries of the log's tail (the last cacheEntries indexes) kept in memory once read (default 256; 0 disables the cache). */
   cacheEntries?: number;
   /**
    * Extend the active segment with zeros 1 MiB at a time ahead of the

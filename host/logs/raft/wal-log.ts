@@ -39,6 +39,8 @@ import { RaftWriter } from './writer.js';
 export type { HardState, LogEntry, RaftLog, Snapshot, VerifyReport, WalLogOpenReport, WalLogOptions } from './types.js';
 
 const OPTION_KEYS = ['fs', 'segmentTargetSize', 'cacheEntries', 'preallocate'] as const;
+/** planAppend()'s answer for entries that start right after the last one. */
+const AT_END = { truncateFrom: undefined, start: 0 } as const;
 const MAX_SEGMENT = 2 ** 32 - 1;
 
 export class WalLog implements RaftLog {
@@ -152,7 +154,10 @@ export class WalLog implements RaftLog {
   append(entries: readonly LogEntry[]): void {
     this.#life.live();
     const list = checkEntries('append', entries);
-    const plan = planAppend('append', this, list);
+    // The common case, entries right after the last one with no lower term, needs no plan (nothing to skip or truncate).
+    const first = list[0];
+    const idx = this.#idx;
+    const plan = first !== undefined && first.index === idx.lastIndex + 1 && first.term >= idx.lastTerm ? AT_END : planAppend('append', this, list);
     if (plan.start === list.length) return;
     const c = this.#core.c;
     let bytes = this.#w.hsPending ? 64 : 0;
