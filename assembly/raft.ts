@@ -27,6 +27,8 @@ export const RC_FLAGS: u32 = 24; // u32
 export const RAFT_HS_VOTE: u32 = 1;
 /** Snapshot mark flags: a compaction without snapshot data (WalLog.compact); no snapshot file covers it. */
 export const RAFT_SNAP_COMPACT: u32 = 1;
+/** Locator flags: the segment's ops are entries and hard states only; c is the number of entries (open need not read the footer). */
+export const RAFT_LOC_ENTRIES: u32 = 1;
 
 // ---- §11.5 Op records (index footer): 32 bytes each
 export const RAFT_OP_SIZE: u32 = 32;
@@ -130,10 +132,13 @@ export function decodeRaftFrame(ptr: usize): i32 {
   } else {
     if (type == TYPE_RAFT_SNAPSHOT) {
       if ((flags & ~RAFT_SNAP_COMPACT) != 0) return ERR_BAD_RECORD;
+    } else if (type == TYPE_RAFT_LOCATOR) {
+      if ((flags & ~RAFT_LOC_ENTRIES) != 0) return ERR_BAD_RECORD;
     } else if (flags != 0) return ERR_BAD_RECORD;
     if (type == TYPE_RAFT_TRUNCATE && (a == 0 || b != 0 || c != 0)) return ERR_BAD_RECORD;
     if (type == TYPE_RAFT_SNAPSHOT && (c < a || a == 0)) return ERR_BAD_RECORD;
-    if (type == TYPE_RAFT_LOCATOR && c != 0) return ERR_BAD_RECORD;
+    if (type == TYPE_RAFT_LOCATOR && (flags & RAFT_LOC_ENTRIES) == 0 && c != 0) return ERR_BAD_RECORD;
+    if (type == TYPE_RAFT_LOCATOR && c > b) return ERR_BAD_RECORD;
   }
   raftA = <f64>a;
   raftB = <f64>b;

@@ -290,6 +290,7 @@ export const CONSTANT_TYPES = {
   RC_FLAGS: 'u32',
   RAFT_HS_VOTE: 'u32',
   RAFT_SNAP_COMPACT: 'u32',
+  RAFT_LOC_ENTRIES: 'u32',
   RAFT_OP_SIZE: 'u32',
   RO_OP: 'u32',
   RO_FLAGS: 'u32',
@@ -576,6 +577,7 @@ export class CoreConstants {
   readonly RC_FLAGS: number;
   readonly RAFT_HS_VOTE: number;
   readonly RAFT_SNAP_COMPACT: number;
+  readonly RAFT_LOC_ENTRIES: number;
   readonly RAFT_OP_SIZE: number;
   readonly RO_OP: number;
   readonly RO_FLAGS: number;
@@ -791,6 +793,7 @@ export class CoreConstants {
     this.RC_FLAGS = read('RC_FLAGS');
     this.RAFT_HS_VOTE = read('RAFT_HS_VOTE');
     this.RAFT_SNAP_COMPACT = read('RAFT_SNAP_COMPACT');
+    this.RAFT_LOC_ENTRIES = read('RAFT_LOC_ENTRIES');
     this.RAFT_OP_SIZE = read('RAFT_OP_SIZE');
     this.RO_OP = read('RO_OP');
     this.RO_FLAGS = read('RO_FLAGS');

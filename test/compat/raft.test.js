@@ -24,7 +24,7 @@ for (const place of PLACES) {
   test(`v1 raft log (${place}): entries, terms, hard state and snapshot exact; the sealed segment is read from its footer`, () => {
     const { fs, dir } = placeVector(V1, place);
     const log = WalLog.open(dir, { fs });
-    assert.equal(log.openReport, { segments: 2, footersRead: 1, truncatedBytes: 0, truncatedReason: undefined });
+    assert.equal(log.openReport, { segments: 2, footersRead: 1, footersDeferred: 0, truncatedBytes: 0, truncatedReason: undefined });
     assert.equal([log.snapshotIndex(), log.firstIndex(), log.lastIndex(), log.lastTerm()], [1, 2, 4, 2]);
     assert.equal([log.termAt(0), log.termAt(1), log.termAt(2), log.termAt(3), log.termAt(4), log.termAt(5)], [undefined, 1, 2, 2, 2, undefined]);
     assert.equal(shown(log.entries(2, 4)), RAFT_EXPECTED.entries);

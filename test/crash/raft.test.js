@@ -242,6 +242,72 @@ for (const [name, upTo] of [['inside the log', 45], ['the whole log', 60]]) {
   });
 }
 
+test('a multi-frame write torn mid-way is cut whole at open, so a later write without entries cannot complete it (no phantom entries)', () => {
+  // One append of entries 4..9 is one write of 7 frames (hard state + 6 entries, all but the last with RAFT_FLAG_MORE).
+  // A power cut tears it at 1 KiB sectors: we look (seeded) for a tear that keeps its first frames whole but not its
+  // last. Open must cut the file back to where the write started; else the surviving frames stay in the file, still
+  // waiting for a last frame, and the hard-state frame a later sync() writes right after them would complete the
+  // write: entries 4.. would reappear after the next reopen (and the torn hard state with them).
+  const seed = seedFor('raft torn multi-frame write');
+  const sectorSize = 1024;
+  const frame = (n) => 32 + 16 + n;
+  let found = false;
+  for (let k = 0; k < 400 && !found; k++) {
+    const mem = new MemoryFileSystem();
+    const fs = new CrashPointFs(mem);
+    let log = WalLog.open('/r', { fs });
+    log.append([1, 2, 3].map((i) => ({ index: i, term: 1, payload: new Uint8Array(100).fill(i) })));
+    log.setHardState({ term: 1, vote: 1, commit: 3 });
+    log.sync();
+    const name = mem.list('/r').find((x) => x.endsWith('.seg'));
+    const start = mem.readFile(`/r/${name}`).length - 32; // the sync marker is overwritten by the next write
+    log.setHardState({ term: 2, vote: 2, commit: 3 }); // rides in the torn write
+    const sizes = [900, 1500, 700, 1200, 800, 1000];
+    log.append(sizes.map((n, j) => ({ index: 4 + j, term: 2, payload: new Uint8Array(n).fill(4 + j) })));
+    fs.crashAt = fs.ops + 2; // the write goes out, the power is cut before the fsync
+    try { log.sync(); assert.unreachable('no cut'); } catch (e) { if (!fs.crashed) throw e; }
+    const image = mem.readFile(`/r/${name}`); // what the process wrote (page cache)
+    const frameEnds = [start + 64]; // the hard-state frame, then each entry's
+    for (const n of sizes) frameEnds.push(frameEnds[frameEnds.length - 1] + frame(n));
+    assert.is(image.length, frameEnds[frameEnds.length - 1], 'the whole write reached the page cache');
+    mem.crash({ seed: seed + k, mode: 'tear', sectorSize });
+    const torn = mem.readFile(`/r/${name}`);
+    const intact = (from, to) => torn.length >= to && torn.subarray(from, to).every((b, i) => b === image[from + i]);
+    // whole frames that survived from the start of the write (the scan reads them before failing)
+    let whole = 0;
+    while (whole < frameEnds.length && intact(start, frameEnds[whole])) whole++;
+    if (whole < 2 || whole === frameEnds.length) continue; // need >= 1 whole entry frame and a lost last frame
+    found = true;
+    const ctx = `seed ${seed + k}: ${whole - 1} of 6 entry frames survived whole`;
+    log = WalLog.open('/r', { fs: mem });
+    assert.is(log.lastIndex(), 3, `${ctx}: no phantom entries`);
+    assert.equal(log.hardState(), { term: 1, vote: 1, commit: 3 }, `${ctx}: the torn write's hard state is gone with it`);
+    // The recipe: cut where the unfinished write started, fsync, then a 32-byte sync marker there, fsync.
+    const after = mem.readFile(`/r/${name}`);
+    assert.is(after.length, start + 32, `${ctx}: the file is cut where the unfinished write started (+ a sync marker)`);
+    assert.ok(after.subarray(0, start).every((b, i) => b === image[i]), `${ctx}: the synced prefix is untouched`);
+    assert.is(log.openReport.truncatedBytes, torn.length - start, ctx);
+    // A write that carries no entries, right after the cut.
+    log.setHardState({ term: 3, vote: null, commit: 2 });
+    log.sync();
+    log.close();
+    log = WalLog.open('/r', { fs: mem });
+    assert.is(log.lastIndex(), 3, `${ctx}: still no phantom entries after a later write`);
+    assert.is(log.lastTerm(), 1, ctx);
+    assert.equal(log.hardState(), { term: 3, vote: null, commit: 2 }, ctx);
+    assert.is(log.entry(4), undefined, ctx);
+    log.verify();
+    log.append([{ index: 4, term: 3, payload: new Uint8Array([7]) }]);
+    log.sync();
+    log.close();
+    log = WalLog.open('/r', { fs: mem });
+    assert.is(log.lastIndex(), 4, ctx);
+    assert.equal(log.entry(4).payload, new Uint8Array([7]), ctx);
+    log.close();
+  }
+  assert.ok(found, `seed ${seed}: no tear in 400 tries kept the first frames of the write but not its last`);
+});
+
 test('raft-wal #31: crash after a synced suffix truncation and re-append recovers the new suffix', () => {
   for (const mode of MODES) {
     const mem = new MemoryFileSystem();

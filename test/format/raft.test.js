@@ -77,6 +77,31 @@ test('LocatorNamingAnImpossibleFooterIsCorrupted', () => {
   assert.is(e.path, `${DIR}/${RAFT_SEG1}`);
 });
 
+test('LocatorWithAnUnknownFlagIsNotTrustedAndTheSegmentIsScanned', () => {
+  // locator payload: a footer offset (+32), b op count (+40), c entry count (+48), flags (+56); only RAFT_LOC_ENTRIES (1) is defined
+  const fs = golden((f) => { putU32(f[RAFT_SEG1], O.locator + 56, 2); reCrc(f[RAFT_SEG1], O.locator); });
+  const log = WalLog.open(DIR, { fs });
+  assert.equal([log.openReport.footersRead, log.openReport.footersDeferred], [0, 0]);
+  assert.equal(log.entries(2, 4).map((e) => `${e.index}:${e.term}:${dec(e.payload)}`), ['2:2:B', '3:2:ccc', '4:2:dddd']);
+  log.close();
+});
+
+test('LocatorEntriesOnlyFlagIsTrustedOnlyWhenItsCountMatchesTheSegmentHeaders', () => {
+  // The golden sealed segment holds a truncate, so its locator has no RAFT_LOC_ENTRIES. Claiming it with an entry
+  // count (c) the headers do not confirm makes open read the footer as before; c above the op count is invalid.
+  for (const [cnt, read] of [[0, 1], [1000, 0]]) {
+    const fs = golden((f) => {
+      putU32(f[RAFT_SEG1], O.locator + 48, cnt);
+      putU32(f[RAFT_SEG1], O.locator + 56, c.RAFT_LOC_ENTRIES);
+      reCrc(f[RAFT_SEG1], O.locator);
+    });
+    const log = WalLog.open(DIR, { fs });
+    assert.equal([log.openReport.footersRead, log.openReport.footersDeferred], [read, 0], `c = ${cnt}`);
+    assert.equal(log.entries(2, 4).map((e) => `${e.index}:${e.term}:${dec(e.payload)}`), ['2:2:B', '3:2:ccc', '4:2:dddd']);
+    log.close();
+  }
+});
+
 test('SealedSegmentWithoutItsLocatorIsScannedInstead', () => {
   const fs = golden((f) => { f[RAFT_SEG1] = f[RAFT_SEG1].slice(0, O.locator); });
   const log = WalLog.open(DIR, { fs });

@@ -112,8 +112,7 @@ export function inspectRaft(core: Core, fs: FileSystem, dir: string,
       const size = sizeOf(h, path);
       if (i === 0) {
         if (head.base > snapIndex) return fail(path, 0, 'sequence-order', `${path}: the oldest segment starts after index ${head.base}, but the snapshot covers only ${snapIndex} (a hole in the log)`);
-        idx.snapIndex = head.base;
-        idx.snapTerm = head.baseTerm;
+        idx.reset(head.base, head.baseTerm);
       }
       const seg: RaftSegmentInspection = { num, path, size, salt: head.salt, base: head.base, baseTerm: head.baseTerm, frames: 0, ops: 0, sealed: !active, footer: false };
       out.segments.push(seg);

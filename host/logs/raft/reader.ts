@@ -18,7 +18,7 @@ const READ_GUESS = 4096;
 const RANGE_CHUNK = 1 << 20;
 
 export class RaftReader {
-  /** Recently read entries, direct-mapped by index (slot index % cacheMax); copies of what was returned. */
+  /** Recently read entries of the last cacheMax indexes, direct-mapped by index (slot index % cacheMax); copies of what was returned. */
   readonly #cache: Array<LogEntry | undefined>;
   #view: Uint8Array | undefined;
 
@@ -45,7 +45,8 @@ export class RaftReader {
     if (hit !== undefined) return hit;
     this.w.flush(); // reads use core staging, where buffered frames wait
     const e = this.read(index);
-    if (this.cacheMax > 0) this.#cache[index % this.cacheMax] = { index, term: e.term, payload: e.payload.slice(), type: e.type };
+    // Only the tail is cached (what Raft reads back after writing it): a random read elsewhere costs no second copy.
+    if (this.cacheMax > 0 && index > this.idx.lastIndex - this.cacheMax) this.#cache[index % this.cacheMax] = { index, term: e.term, payload: e.payload.slice(), type: e.type };
     return e;
   }
 
@@ -59,6 +60,8 @@ export class RaftReader {
   readRange(f: number, t: number, out: LogEntry[]): void {
     this.w.flush(); // reads use core staging, where buffered frames wait
     const idx = this.idx;
+    // Lazy segments' index slots are loaded before any read: loading reads a footer into core staging.
+    for (let i = f; i <= t; i++) if (!idx.loaded(i)) idx.seg(i);
     const core = this.core;
     const c = core.c;
     const segs = this.w.segs;

@@ -110,13 +110,17 @@ export function readFooter(core: Core, h: FileHandle, path: string, salt: number
   }
   for (let i = 0; i < count * F; i += F) {
     const opf = f[i]!;
-    sink(opf % 256, Math.floor(opf / 256), f[i + 1]!, f[i + 2]!, f[i + 3]!, f[i + 4]!);
+    sink(opf & 255, opf >>> 8, f[i + 1]!, f[i + 2]!, f[i + 3]!, f[i + 4]!);
   }
   return true;
 }
 
-/** The number of ops a sealed segment's locator says its footer holds (undefined: no valid locator). */
-export function footerOpCount(core: Core, h: FileHandle, path: string, salt: number, size: number): number | undefined {
+/**
+ * A sealed segment's locator: the number of ops its footer holds, and with
+ * RAFT_LOC_ENTRIES the number of entries (its ops are entries and hard
+ * states only). Undefined: no valid locator.
+ */
+export function readLocator(core: Core, h: FileHandle, path: string, salt: number, size: number): { ops: number; entries: number | undefined } | undefined {
   const c = core.c;
   const LOC = c.FRAME_HEADER_SIZE + c.RAFT_CONTROL_SIZE;
   if (size < c.FILE_HEADER_SIZE + LOC) return undefined;
@@ -124,7 +128,7 @@ export function footerOpCount(core: Core, h: FileHandle, path: string, salt: num
   if (read(core, h, path, 0, LOC, size - LOC) < LOC) return undefined;
   if (core.x.scanFrames(core.staging, LOC, size - LOC, salt, c.MAX_FRAME_PAYLOAD, 0, 0, 0, 0, 1) < 0 || core.out('outCount') !== 1) return undefined;
   if (core.out('outLastType') !== c.TYPE_RAFT_LOCATOR || core.x.decodeRaftFrame(core.staging) !== c.OK) return undefined;
-  return core.out('raftB');
+  return { ops: core.out('raftB'), entries: (core.out('raftFlags') & c.RAFT_LOC_ENTRIES) !== 0 ? core.out('raftC') : undefined };
 }
 
 function read(core: Core, h: FileHandle, path: string, off: number, len: number, at: number): number {
@@ -184,7 +188,7 @@ export function scanSegment(core: Core, h: FileHandle, path: string, salt: numbe
         continue;
       }
       if (pending.length === 0) result.pendingStart = offset;
-      pending.push(opf % 256, Math.floor(opf / 256), offset, f[j + 2]!, f[j + 3]!, f[j + 4]!);
+      pending.push(opf & 255, opf >>> 8, offset, f[j + 2]!, f[j + 3]!, f[j + 4]!);
       if (f[j + 5]! !== 0) continue;
       for (let k = 0; k < pending.length; k += 6) sink(pending[k]!, pending[k + 1]!, pending[k + 2]!, pending[k + 3]!, pending[k + 4]!, pending[k + 5]!);
       pending.length = 0;

@@ -121,7 +121,7 @@ export interface WalLogOptions {
   fs?: import('../../fs/types.js').FileSystem;
   /** A segment is sealed and a new one started once it reaches this size (bytes, default 64 MiB). */
   segmentTargetSize?: number;
-  /** Recently read entries kept in memory (default 256; 0 disables the cache). */
+  /** Entries of the log's tail (the last cacheEntries indexes) kept in memory once read (default 256; 0 disables the cache). */
   cacheEntries?: number;
   /**
    * Extend the active segment with zeros 1 MiB at a time ahead of the
@@ -139,6 +139,13 @@ export interface WalLogOpenReport {
   segments: number;
   /** Sealed segments whose index footer was read instead of scanning their frames. */
   footersRead: number;
+  /**
+   * Sealed segments whose footer open did not read: their locator says they
+   * hold only entries and hard states, so their range follows from the
+   * segment headers; the footer is read on first access to one of their
+   * entries or terms (docs/FORMAT.md §11.5).
+   */
+  footersDeferred: number;
   /** Bytes cut from a torn tail of the newest segment, and why. */
   truncatedBytes: number;
   truncatedReason: string | undefined;

@@ -39,6 +39,8 @@ import { RaftWriter } from './writer.js';
 export type { HardState, LogEntry, RaftLog, Snapshot, VerifyReport, WalLogOpenReport, WalLogOptions } from './types.js';
 
 const OPTION_KEYS = ['fs', 'segmentTargetSize', 'cacheEntries', 'preallocate'] as const;
+/** planAppend()'s answer for entries that start right after the last one. */
+const AT_END = { truncateFrom: undefined, start: 0 } as const;
 const MAX_SEGMENT = 2 ** 32 - 1;
 
 export class WalLog implements RaftLog {
@@ -95,6 +97,7 @@ export class WalLog implements RaftLog {
       let r: RaftReader | undefined;
       const w = new RaftWriter(core, fs, path, rec.life, rec.idx, rec.ops, rec.segs, rec.file, rec.hs, target, () => r!.clear(), preallocate);
       r = new RaftReader(core, fs, rec.idx, w, cacheMax);
+      rec.lazy.before = () => w.flush(); // a lazy segment's footer is read into core staging, where buffered frames wait
       log = new WalLog(path, fs, core, lock, rec.life, w, r, rec.report, rec.snapFileIndex);
       return log;
     });
@@ -151,7 +154,10 @@ export class WalLog implements RaftLog {
   append(entries: readonly LogEntry[]): void {
     this.#life.live();
     const list = checkEntries('append', entries);
-    const plan = planAppend('append', this, list);
+    // The common case, entries right after the last one with no lower term, needs no plan (nothing to skip or truncate).
+    const first = list[0];
+    const idx = this.#idx;
+    const plan = first !== undefined && first.index === idx.lastIndex + 1 && first.term >= idx.lastTerm ? AT_END : planAppend('append', this, list);
     if (plan.start === list.length) return;
     const c = this.#core.c;
     let bytes = this.#w.hsPending ? 64 : 0;
@@ -270,8 +276,9 @@ export class WalLog implements RaftLog {
     if (u > idx.lastIndex) throw new RangeError(`compact: upTo ${u} is beyond lastIndex() = ${idx.lastIndex}`);
     this.sync();
     const c = this.#core.c;
+    const term = idx.termAt(u)!; // before staging: it may read a lazy segment's footer into core staging
     try {
-      this.#w.writeStaged(this.#w.stageControl(this.#w.start(64), c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, u, idx.termAt(u)!, idx.lastIndex, c.RAFT_SNAP_COMPACT, false), true);
+      this.#w.writeStaged(this.#w.stageControl(this.#w.start(64), c.TYPE_RAFT_SNAPSHOT, c.RAFT_OP_SNAPSHOT, u, term, idx.lastIndex, c.RAFT_SNAP_COMPACT, false), true);
       this.#w.flush();
     } catch (e) {
       if (e instanceof WalError && e.code === 'POISONED') throw e;

@@ -145,7 +145,7 @@ export class RaftWriter {
     const ENTRY = core.c.RAFT_OP_ENTRY;
     for (let i = first; i < ops.count; i++) {
       const j = i * OP_F64S;
-      const op = d[j]! % 256;
+      const op = d[j]! & 255; // op | flags << 8 < 2^16 (a float % calls fmod)
       const err = op === ENTRY ? idx.push(d[j + 2]!, d[j + 3]!, num, d[j + 1]!) : applyOp(core, idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, idx.snapIndex);
       if (err !== undefined) throw this.life.poison(new Error(err), 'internal error applying a written op');
     }
@@ -222,7 +222,16 @@ export class RaftWriter {
     if (core.x.encodeRaftOps(core.staging + src, n, core.staging + c.FRAME_HEADER_SIZE) !== c.OK) throw new Error('walcore: bad op in the footer');
     const footerAt = file.end;
     core.x.encodeFrame(core.staging, len, c.TYPE_RAFT_FOOTER, file.salt, 0, 0, file.durableEnd);
-    core.x.encodeRaftControl(core.staging + locAt, c.TYPE_RAFT_LOCATOR, file.salt, footerAt, n, 0, 0, 0, file.durableEnd);
+    // Entries and hard states only: the locator says so and counts the entries, and open need not read the footer.
+    let entries = 0;
+    let pure = true;
+    const d = ops.data;
+    for (let j = 0; j < n * OP_F64S; j += OP_F64S) {
+      const op = d[j]! & 255;
+      if (op === c.RAFT_OP_ENTRY) entries++;
+      else if (op !== c.RAFT_OP_HARD_STATE) pure = false;
+    }
+    core.x.encodeRaftControl(core.staging + locAt, c.TYPE_RAFT_LOCATOR, file.salt, footerAt, n, pure ? entries : 0, pure ? c.RAFT_LOC_ENTRIES : 0, 0, file.durableEnd);
     file.write(core.u8.subarray(core.staging, core.staging + total));
     file.seal();
     const old = this.active;

@@ -34,7 +34,8 @@ test('segments roll, sealed ones are opened from their footers, verify() checks 
   assert.ok(log.segmentCount > 3, `${log.segmentCount} segments`);
   log.close();
   log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
-  assert.is(log.openReport.footersRead, log.segmentCount - 1);
+  assert.is(log.openReport.footersRead, 0, 'no truncate or mark in these segments: no footer is read at open');
+  assert.is(log.openReport.footersDeferred, log.segmentCount - 1);
   assert.is(log.lastIndex(), 90);
   assert.is(log.entry(90).term, 9);
   assert.is(log.entry(37).payload[5], 37);
@@ -87,6 +88,60 @@ test('CRC damage in synced data is CORRUPTED with file and offset; torn tail is 
   log = WalLog.open('/r', { fs });
   assert.is(log.lastIndex(), 5, 'a write is all or nothing: 6..8 went together');
   assert.ok(log.openReport.truncatedBytes > 0);
+  log.close();
+});
+
+test('deferred footers: a segment of entries only is indexed from the headers at open and read on first access, exactly', () => {
+  const fs = new MemoryFileSystem();
+  let log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
+  // segment 1: entries 1..3, then 2..3 are replaced (a truncate: its footer is read at open); their dead copies stay in it
+  log.append([big(1, 1, 1000), big(2, 1, 1000), big(3, 1, 1000)]);
+  log.append([big(2, 2, 10)]);
+  // later segments hold entries only: their locators let open skip their footers; 3.. reuse the dead copies' index slots
+  for (let i = 3; i <= 30; i++) log.append([big(i, 2 + (i >> 3), 700 + i)]);
+  log.setHardState({ term: 5, vote: 1, commit: 20 });
+  log.sync();
+  log.close();
+  log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
+  assert.is(log.openReport.footersRead, 1, 'segment 1 holds a truncate');
+  assert.ok(log.openReport.footersDeferred >= 3, `${log.openReport.footersDeferred} footers deferred`);
+  const lazyBytes = log.indexBytes;
+  assert.equal(log.hardState(), { term: 5, vote: 1, commit: 20 });
+  assert.is(log.lastIndex(), 30);
+  assert.is(log.lastTerm(), 2 + (30 >> 3));
+  for (let i = 3; i <= 30; i++) assert.is(log.termAt(i), 2 + (i >> 3), `termAt(${i})`);
+  const all = log.entries(1, 30);
+  assert.equal(all.map((e) => [e.index, e.term, e.payload.length, e.payload[0]]),
+    [[1, 1, 1000, 1], [2, 2, 10, 2], ...Array.from({ length: 28 }, (_, k) => [k + 3, 2 + ((k + 3) >> 3), 703 + k, (k + 3) & 0xff])]);
+  assert.ok(log.indexBytes >= lazyBytes);
+  // a truncate into a deferred segment and a reopen stay exact
+  log.close();
+  log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
+  log.append([big(12, 9, 5)]);
+  log.sync();
+  log.close();
+  log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
+  assert.is(log.lastIndex(), 12);
+  assert.equal(log.entries(10, 12).map((e) => [e.index, e.term, e.payload.length]), [[10, 3, 710], [11, 3, 711], [12, 9, 5]]);
+  log.verify();
+  log.close();
+});
+
+test('deferred footers: damage in a footer open skipped is CORRUPTED on first access to that segment, and verify() finds it', () => {
+  const fs = new MemoryFileSystem();
+  let log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
+  for (let i = 1; i <= 40; i++) log.append([big(i, 1, 600)]);
+  log.sync();
+  log.close();
+  const name = fs.list('/r').filter((x) => x.endsWith('.seg')).sort()[1];
+  const b = fs.readFile(`/r/${name}`);
+  b[b.length - 64 - 40] ^= 1; // inside the footer's last op record (before the 64-byte locator)
+  fs.writeFile(`/r/${name}`, b);
+  log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
+  assert.is(log.lastIndex(), 40, 'open reads headers and locators only');
+  const e = expectThrow(() => log.entries(1, 40), 'CORRUPTED', 'first access');
+  assert.is(e.path, `/r/${name}`);
+  expectThrow(() => log.verify(), 'CORRUPTED', 'verify');
   log.close();
 });
 
@@ -156,7 +211,7 @@ test('preallocate: the active segment grows by zeros 1 MiB at a time; sealing an
   assert.ok(size(segs().at(-1)) < 1 << 16, 'close cut the zeros');
   log = WalLog.open('/d/r', { fs, preallocate: true, segmentTargetSize: 1 << 16 });
   assert.is(log.openReport.truncatedBytes, 0, 'a clean close leaves nothing to cut');
-  assert.is(log.openReport.footersRead, log.segmentCount - 1);
+  assert.is(log.openReport.footersRead + log.openReport.footersDeferred, log.segmentCount - 1);
   for (let i = 1001; i <= 1010; i++) log.append([big(i, 1, 100)]);
   log.sync();
   log.append([big(1011, 1, 100)]); // not synced
