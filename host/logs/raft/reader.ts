@@ -88,30 +88,34 @@ export class RaftReader {
       const copy = j > i ? core.u8.slice(core.staging, core.staging + got) : undefined;
       const HDR = c.FRAME_HEADER_SIZE;
       const SUB = c.RAFT_ENTRY_HEADER_SIZE;
+      const F = c.RAFT_DESC_F64S;
       let pos = 0;
       scan: while (pos < got && i <= t && idx.seg(i) === num) {
         const st = core.x.scanFrames(core.staging + pos, got - pos, start + pos, seg.salt, c.MAX_FRAME_PAYLOAD, c.SCAN_EMIT, 0, 0, 0, c.DESC_CAPACITY);
         const count = core.out('outCount');
-        for (let k = 0; k < count; k++) {
-          if (i > t || idx.seg(i) !== num) break scan;
-          const d = core.desc + k * c.DESC_SIZE;
-          const rel = pos + dv.getUint32(d + c.D_OFFSET, true);
-          const want = idx.off(i) - start;
-          if (rel < want) continue; // a control frame or a truncated entry
-          if (rel > want) break scan; // the indexed offset is not a frame start: read() reports it
-          // The core checked the CRC and framing; the §11.3 rules of an entry (as decodeRaftFrame) are checked here
-          // from the descriptor and the sub-header, so a frame costs no extra call into the core.
-          const typeFlags = dv.getUint32(d + c.D_TYPE, true);
-          const len = dv.getUint32(d + c.D_LEN, true);
-          const fp = core.staging + rel;
-          const term = dv.getUint32(fp + HDR, true) + dv.getUint32(fp + HDR + 4, true) * 2 ** 32;
-          if ((typeFlags & 0xff) !== c.TYPE_RAFT_ENTRY || (typeFlags >>> 8) > c.RAFT_FLAG_MORE || len < SUB ||
-            dv.getUint32(d + c.D_SEQ_LO, true) + dv.getUint32(d + c.D_SEQ_LO + 4, true) * 2 ** 32 !== i || term !== idx.termAt(i) ||
-            (dv.getUint32(fp + HDR + 8, true) >>> 8) !== 0 || dv.getUint32(fp + HDR + 12, true) !== 0) break scan;
-          const body = rel + HDR + SUB;
-          const payload = copy !== undefined ? copy.subarray(body, body + len - SUB) : core.u8.slice(core.staging + body, core.staging + body + len - SUB);
-          out.push({ index: i, term, payload, type: core.u8[fp + HDR + 8]! });
-          i++;
+        // The core checked CRCs and framing; it decodes the frames by the §11.3 rules too, as at open
+        // (decodeRaftDescs, RAFT_DESC_BATCH frames a call): [op | entry type << 8, offset, index, term, ...] each.
+        for (let from = 0; from < count; from += c.RAFT_DESC_BATCH) {
+          const m = Math.min(c.RAFT_DESC_BATCH, count - from);
+          const decoded = core.x.decodeRaftDescs(core.staging + pos, core.desc + from * c.DESC_SIZE, m) === c.OK ? m : core.out('raftBadOp');
+          const fv = new Float64Array(core.u8.buffer, core.x.raftDescOutPtr(), m * F);
+          for (let k = 0; k < decoded; k++) {
+            if (i > t || idx.seg(i) !== num) break scan;
+            const o = k * F;
+            const rel = pos + fv[o + 1]!;
+            const want = idx.off(i) - start;
+            if (rel < want) continue; // a control frame or a truncated entry
+            if (rel > want) break scan; // the indexed offset is not a frame start: read() reports it
+            const opf = fv[o]!;
+            const term = fv[o + 3]!;
+            if ((opf & 255) !== c.RAFT_OP_ENTRY || fv[o + 2] !== i || term !== idx.termAt(i)) break scan;
+            const len = dv.getUint32(core.desc + (from + k) * c.DESC_SIZE + c.D_LEN, true);
+            const body = rel + HDR + SUB;
+            const payload = copy !== undefined ? copy.subarray(body, body + len - SUB) : core.u8.slice(core.staging + body, core.staging + body + len - SUB);
+            out.push({ index: i, term, payload, type: opf >>> 8 });
+            i++;
+          }
+          if (decoded < m) break scan; // a frame the core refused: read() reports it precisely
         }
         if (st !== c.MORE) break;
         pos += core.out('outEnd');
