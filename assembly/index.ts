@@ -13,3 +13,4 @@ export * from "./sealed-block";
 export * from "./ring";
 export * from "./raft";
 export * from "./kv";
+export * from "./kv-index";

@@ -9,3 +9,5 @@ export type { ConstantName, CoreExports, OutputName } from './core/core.js';
 export { checkedFs } from './fs/checked.js';
 // The OPFS pool, for walcore's own tests over a fake directory handle (the browser entry exports it publicly).
 export { OpfsFileSystem, TABLE_REGION } from './fs/opfs.js';
+// The key-value index in WebAssembly memory, for its own edge-case tests (hash collisions, growth, churn).
+export { KvIndex } from './logs/kv-snapshot/kv-index.js';
