@@ -29,6 +29,7 @@ const REC_HEADER: usize = 12;
 const MIN_WASTE: f64 = <f64>(8 << 20);
 const MIN_CAP: u32 = 1024;
 const SCRATCH_MIN: usize = 256 << 10;
+const GROW_STEP: usize = 16 << 20;
 
 // ---- heap
 let heapTop: usize = 0;
@@ -64,8 +65,12 @@ function alloc(n: usize): usize {
   const b2 = (heapTop + 8 + 15) & ~(<usize>15); // data 16-aligned
   const blk = b2 - 8;
   if (blk + total > end) {
-    const pages = <i32>((blk + total - end + 0xffff) >> 16);
-    if (memory.grow(pages) < 0) return 0;
+    // Grow by at least GROW_STEP and a quarter of memory: engines account each grown buffer's whole
+    // size as new external memory, so every grow tends to prompt a full GC (costly beside a large JS heap).
+    const need = <i32>((blk + total - end + 0xffff) >> 16);
+    const quarter = memory.size() >> 2;
+    const step = <i32>(GROW_STEP >> 16) > quarter ? <i32>(GROW_STEP >> 16) : quarter;
+    if (memory.grow(need > step ? need : step) < 0 && memory.grow(need) < 0) return 0;
   }
   store<u32>(blk, <u32>total);
   heapTop = blk + total;
@@ -83,6 +88,15 @@ export let kvScratch: u32 = 0;
 export let kvScratchCap: u32 = 0;
 let outPtr: usize = 0;
 let outCap: usize = 0;
+
+/** Grow memory once so that about `bytes` more can be allocated without growing (a replay sizes it from the file). */
+export function kvGrowHint(bytes: f64): i32 {
+  heapInit();
+  const want = <u64>heapTop + <u64>bytes;
+  const end = <u64>memory.size() << 16;
+  if (want <= end || want > 0xffff0000) return OK;
+  return memory.grow(<i32>((want - end + 0xffff) >> 16)) < 0 ? ERR_NO_MEMORY : OK;
+}
 
 /** Make the scratch block at least n bytes (contents are not kept). Returns OK or ERR_NO_MEMORY; kvScratch is its address. */
 export function kvReserve(n: u32): i32 {
@@ -188,6 +202,14 @@ function sameBytes(a: usize, b: usize, n: usize): bool {
     i++;
   }
   return true;
+}
+
+/** memory.copy, with short copies done inline (the bulk instruction costs a call in some engines). */
+@inline function copyBytes(dst: usize, src: usize, n: usize): void {
+  if (n > 256) { memory.copy(dst, src, n); return; }
+  let i: usize = 0;
+  while (i + 8 <= n) { store<u64>(dst + i, load<u64>(src + i)); i += 8; }
+  while (i < n) { store<u8>(dst + i, load<u8>(src + i)); i++; }
 }
 
 // ---- records
@@ -350,9 +372,13 @@ function put(k: usize, kl: usize, ver: usize, vl: usize, val: usize, al: usize):
   if (r == 0) return ERR_NO_MEMORY;
   store<u32>(r, <u32>kl | (<u32>vl << 24));
   store<u32>(r, <u32>al, 4);
-  memory.copy(r + REC_HEADER, k, kl);
-  memory.copy(r + REC_HEADER + kl, ver, vl);
-  memory.copy(r + REC_HEADER + kl + vl, val, al);
+  if (ver == k + kl && val == ver + vl) { // as in an op: one copy
+    copyBytes(r + REC_HEADER, k, kl + vl + al);
+  } else {
+    copyBytes(r + REC_HEADER, k, kl);
+    copyBytes(r + REC_HEADER + kl, ver, vl);
+    copyBytes(r + REC_HEADER + kl + vl, val, al);
+  }
   used += <f64>size;
   liveBytes += <f64>(<usize>KV_OP_HEADER_SIZE + kl + vl + al);
   let slot: usize;

@@ -105,6 +105,8 @@ export interface CoreFunctions {
   decodeKvBatch(ptr: number, len: number): number;
   /** (ptr: usize, from: u32, max: u32, remaining: u32): i32 */
   kvDescribe(ptr: number, from: number, max: number, remaining: number): number;
+  /** (bytes: f64): i32 */
+  kvGrowHint(bytes: number): number;
   /** (n: u32): i32 */
   kvReserve(n: number): number;
   /** (): u32 */
@@ -137,7 +139,7 @@ export interface CoreFunctions {
   kvEmit(pos: number, target: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe', 'kvReserve', 'kvOutPtr', 'kvSetHashMask', 'kvFoldFrames', 'kvCheckKeys', 'kvFoldPayload', 'kvFind', 'kvPut', 'kvDelete', 'kvSize', 'kvLiveBytes', 'kvStamp', 'kvMemoryBytes', 'kvDump', 'kvEmit'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe', 'kvGrowHint', 'kvReserve', 'kvOutPtr', 'kvSetHashMask', 'kvFoldFrames', 'kvCheckKeys', 'kvFoldPayload', 'kvFind', 'kvPut', 'kvDelete', 'kvSize', 'kvLiveBytes', 'kvStamp', 'kvMemoryBytes', 'kvDump', 'kvEmit'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {

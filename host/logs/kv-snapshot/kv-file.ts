@@ -16,7 +16,7 @@ import { EMPTY, FRAME_TARGET } from './kv-encode.js';
 
 export const WHAT = 'key-value snapshot log';
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a leading U+FEFF is part of a key
 
 export interface Replayed {
   scanner: FrameScanner;

@@ -81,6 +81,16 @@ export class KvIndex {
     this.#views();
   }
 
+  /**
+   * Reserve memory for about `bytes` of records and table in one grow (a
+   * replay passes the file's size: records take about the bytes of their
+   * ops). Fewer, larger grows mean fewer full GCs in the engine.
+   */
+  sizeFor(bytes: number): void {
+    this.#x.kvGrowHint(bytes);
+    this.#views();
+  }
+
   get size(): number {
     return this.#x.kvSize() >>> 0;
   }

@@ -94,6 +94,7 @@ export function loadStoreFile(core: Core, h: FileHandle, path: string, created: 
   let size: number;
   try { size = h.size(); } catch (e) { throw ioError('stat', path, e); }
   const fold = new KvIndex();
+  fold.sizeFor(size + size / 8); // records take about their ops' bytes, the table ~1/8 more
   const replayed = replayKvFile(core, h, path, salt, size, fold);
   return { h, salt, generation, size, fold, replayed, created };
 }
