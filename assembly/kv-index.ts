@@ -65,11 +65,12 @@ function alloc(n: usize): usize {
   const b2 = (heapTop + 8 + 15) & ~(<usize>15); // data 16-aligned
   const blk = b2 - 8;
   if (blk + total > end) {
-    // Grow by at least GROW_STEP and a quarter of memory: engines account each grown buffer's whole
-    // size as new external memory, so every grow tends to prompt a full GC (costly beside a large JS heap).
+    // Grow by at least GROW_STEP and an eighth of memory: engines account each grown buffer's whole
+    // size as new external memory, so every grow tends to prompt a full GC (costly beside a large JS
+    // heap). Pages grown but not yet used are address space only (not resident until touched).
     const need = <i32>((blk + total - end + 0xffff) >> 16);
-    const quarter = memory.size() >> 2;
-    const step = <i32>(GROW_STEP >> 16) > quarter ? <i32>(GROW_STEP >> 16) : quarter;
+    const eighth = memory.size() >> 3;
+    const step = <i32>(GROW_STEP >> 16) > eighth ? <i32>(GROW_STEP >> 16) : eighth;
     if (memory.grow(need > step ? need : step) < 0 && memory.grow(need) < 0) return 0;
   }
   store<u32>(blk, <u32>total);

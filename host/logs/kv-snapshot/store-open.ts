@@ -94,7 +94,7 @@ export function loadStoreFile(core: Core, h: FileHandle, path: string, created: 
   let size: number;
   try { size = h.size(); } catch (e) { throw ioError('stat', path, e); }
   const fold = new KvIndex();
-  fold.sizeFor(size + size / 8); // records take about their ops' bytes, the table ~1/8 more
+  fold.sizeFor(size + size / 4); // records take about their ops' bytes; the table and its growth up to 1/4 more
   const replayed = replayKvFile(core, h, path, salt, size, fold);
   return { h, salt, generation, size, fold, replayed, created };
 }
