@@ -197,7 +197,11 @@ export class AppendLogSnapshot implements SnapshotStore {
     const r = encodeBatch(core, where, batch, WatchCursor.bytesOf(cursor), { salt: file.salt, seq: this.#seq + 1, mark: file.durableEnd });
     file.write(core.u8.subarray(core.staging, core.staging + r.bytes));
     this.#seq += r.frames;
-    fold.foldFrames(core.u8, core.staging, r.bytes); // the staged frames, folded by the index's core in one call
+    try {
+      fold.foldFrames(core.u8, core.staging, r.bytes); // the staged frames, folded by the index's core in one call
+    } catch (e) {
+      throw this.#life.poison(e, 'the batch was written but could not be folded into the in-RAM index (out of memory); reopen');
+    }
     this.#cursor = cursor;
     if (sync) this.sync();
     if (!this.#syncing && this.overThreshold()) this.compact();
@@ -248,9 +252,12 @@ export class AppendLogSnapshot implements SnapshotStore {
   }
 
   private *entriesOf(prefix: string): Generator<KvEntry> {
-    for (const e of this.#fold.entries(prefix)) {
-      this.#life.live();
-      yield e;
+    const it = this.#fold.entries(prefix);
+    for (;;) {
+      this.#life.live(); // before the index is read: a closed store's index is gone
+      const r = it.next();
+      if (r.done === true) return;
+      yield r.value;
     }
   }
 
@@ -350,6 +357,7 @@ export class AppendLogSnapshot implements SnapshotStore {
     }, () => {
       quietly(() => this.#file.close());
       this.#lock.release();
+      this.#fold.dispose(); // the index's WebAssembly memory goes with its instance
     });
   }
 

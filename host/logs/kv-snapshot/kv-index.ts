@@ -45,13 +45,15 @@ function decodeKey(b: Uint8Array, at: number, n: number): string {
 }
 
 export class KvIndex {
-  readonly core: Core;
-  readonly #x: Core['x'];
+  core: Core;
+  #x: Core['x'];
   #u8: Uint8Array;
   #u32: Uint32Array;
   #scratch = 0;
   #scratchCap = 0;
   readonly #maxKey: number;
+  /** Size figures kept by dispose(). */
+  #disposed: { size: number; liveBytes: number } | undefined;
   /** Bumped by every write: a range page read before a write is re-read. */
   #writes = 0;
 
@@ -92,12 +94,12 @@ export class KvIndex {
   }
 
   get size(): number {
-    return this.#x.kvSize() >>> 0;
+    return this.#disposed?.size ?? this.#x.kvSize() >>> 0;
   }
 
   /** Encoded size of the live entries (op headers, keys, versions, values). */
   get liveBytes(): number {
-    return this.#x.kvLiveBytes();
+    return this.#disposed?.liveBytes ?? this.#x.kvLiveBytes();
   }
 
   /** Fold frames staged at src[at, at + bytes) (encodeBatch's output). */
@@ -246,6 +248,20 @@ export class KvIndex {
     this.#writes++;
     const kl = this.#key(key);
     if (kl >= 0) this.#x.kvDelete(kl);
+  }
+
+  /**
+   * Drop this index's core instance, so its memory can be collected now
+   * rather than when the store object is (the store calls it on close).
+   * Nothing may be called afterwards.
+   */
+  dispose(): void {
+    if (this.#disposed !== undefined) return;
+    this.#disposed = { size: this.size, liveBytes: this.liveBytes };
+    this.core = undefined as unknown as Core;
+    this.#x = undefined as unknown as Core['x'];
+    this.#u8 = new Uint8Array(0);
+    this.#u32 = new Uint32Array(0);
   }
 
   /** Test hook: AND every hash with `mask` (0: every key collides). Only on an empty index. */

@@ -5,7 +5,7 @@
 // through apply/reopen (the replay path).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppendLogSnapshot, MemoryFileSystem, WatchCursor } from 'walcore';
+import { AppendLogSnapshot, MemoryFileSystem, WalError, WatchCursor } from 'walcore';
 import { KvIndex } from 'walcore/internals';
 import { dec, enc, rng, seedFor } from '../../support/helpers.js';
 
@@ -261,6 +261,27 @@ test('store: range order is UTF-8 byte order (not UTF-16) after apply, after reo
   check('after compaction');
   for (const k of model) assert.is(dec(store.get(k).value), k);
   store.close();
+});
+
+test('store: close releases the index; an iterator begun before close throws CLOSED, size figures stay readable', () => {
+  const { fs, path } = mem();
+  const { store } = AppendLogSnapshot.open(path, { fs });
+  const batch = [];
+  for (let i = 0; i < 2000; i++) batch.push({ type: 'put', key: `c/${String(i).padStart(4, '0')}`, value: new Uint8Array(100) });
+  store.apply(batch, rev(1));
+  const live = store.liveBytes;
+  assert.is(live, 2000 * (12 + 6 + 100));
+  const it = store.records('c/');
+  assert.is(it.next().value.key, 'c/0000');
+  store.close();
+  try {
+    it.next();
+    assert.unreachable('iterating a closed store');
+  } catch (e) {
+    assert.instance(e, WalError, String(e));
+    assert.is(e.code, 'CLOSED');
+  }
+  assert.is(store.liveBytes, live);
 });
 
 test.run();
