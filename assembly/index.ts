@@ -14,3 +14,4 @@ export * from "./ring";
 export * from "./raft";
 export * from "./kv";
 export * from "./opfs-table";
+export * from "./kv-index";

@@ -10,3 +10,5 @@ export { checkedFs } from './fs/checked.js';
 // The OPFS pool, for walcore's own tests over a fake directory handle (the browser entry exports it publicly).
 export { OpfsFileSystem } from './fs/opfs.js';
 export { tableRegion as opfsTableRegion } from './fs/opfs-table.js';
+// The key-value index in WebAssembly memory, for its own edge-case tests (hash collisions, growth, churn).
+export { KvIndex } from './logs/kv-snapshot/kv-index.js';

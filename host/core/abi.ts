@@ -109,9 +109,41 @@ export interface CoreFunctions {
   encodeOpfsTable(ptr: number, generation: number, bodyLen: number): number;
   /** (ptr: usize, len: u32): i32 */
   decodeOpfsTable(ptr: number, len: number): number;
+  /** (bytes: f64): i32 */
+  kvGrowHint(bytes: number): number;
+  /** (n: u32): i32 */
+  kvReserve(n: number): number;
+  /** (): u32 */
+  kvOutPtr(): number;
+  /** (mask: u32): void */
+  kvSetHashMask(mask: number): void;
+  /** (ptr: usize, len: u32): i32 */
+  kvFoldFrames(ptr: number, len: number): number;
+  /** (ptr: usize, len: u32): i32 */
+  kvCheckKeys(ptr: number, len: number): number;
+  /** (ptr: usize, len: u32): i32 */
+  kvFoldPayload(ptr: number, len: number): number;
+  /** (n: u32): u32 */
+  kvFind(n: number): number;
+  /** (kl: u32, vl: u32, al: u32): i32 */
+  kvPut(kl: number, vl: number, al: number): number;
+  /** (kl: u32): void */
+  kvDelete(kl: number): void;
+  /** (): u32 */
+  kvSize(): number;
+  /** (): f64 */
+  kvLiveBytes(): number;
+  /** (): u32 */
+  kvStamp(): number;
+  /** (): f64 */
+  kvMemoryBytes(): number;
+  /** (pl: u32, al: i32, maxBirth: u32, maxBytes: u32): i32 */
+  kvDump(pl: number, al: number, maxBirth: number, maxBytes: number): number;
+  /** (pos: u32, target: u32): i32 */
+  kvEmit(pos: number, target: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe', 'encodeOpfsTable', 'decodeOpfsTable'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe', 'encodeOpfsTable', 'decodeOpfsTable', 'kvGrowHint', 'kvReserve', 'kvOutPtr', 'kvSetHashMask', 'kvFoldFrames', 'kvCheckKeys', 'kvFoldPayload', 'kvFind', 'kvPut', 'kvDelete', 'kvSize', 'kvLiveBytes', 'kvStamp', 'kvMemoryBytes', 'kvDump', 'kvEmit'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {
@@ -391,6 +423,10 @@ export const OUTPUT_TYPES = {
   kvBadAt: 'u32',
   kvDescribed: 'u32',
   otGeneration: 'u32',
+  kvScratch: 'u32',
+  kvScratchCap: 'u32',
+  kvOutCount: 'u32',
+  kvOutBytes: 'u32',
 } as const;
 export type OutputName = keyof typeof OUTPUT_TYPES;
 

@@ -1,7 +1,7 @@
 /**
  * AppendLogSnapshot: a SnapshotStore on one append-only CRC-framed file
  * (docs/FORMAT.md §12, docs/kv-snapshot.md). The whole fold lives in RAM
- * (fold.ts: an arena of records and a Map to them; key-order.ts); the file
+ * (kv-index.ts: a hash table and record arena in WebAssembly memory); the file
  * is its durable history.
  *
  * - open() takes the writer lock, creates the file crash-safely or replays
@@ -29,8 +29,8 @@ import { boolOption, checkOptions, disposeSymbol, pathArg } from '../../lifecycl
 import { dirname } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
 import { exportFold, importArtifact } from './artifact.js';
-import { Fold } from './fold.js';
-import { Pass, checkKey, encodeBatch, prefixArg } from './kv-encode.js';
+import { checkKey, encodeBatch, prefixArg } from './kv-encode.js';
+import type { KvIndex } from './kv-index.js';
 import { writeFold } from './kv-file.js';
 import { type LoadedFile, type Settings, loadStoreFile, openStoreFile, settings } from './store-open.js';
 import type {
@@ -46,7 +46,7 @@ export class AppendLogSnapshot implements SnapshotStore {
   readonly #fs: FileSystem;
   readonly #lock: FileLock;
   readonly #life: Lifecycle;
-  readonly #fold: Fold;
+  readonly #fold: KvIndex;
   readonly #settings: Settings;
   #file!: FrameFile;
   #cursor: WatchCursor;
@@ -58,7 +58,7 @@ export class AppendLogSnapshot implements SnapshotStore {
   /** An async fsync is in flight on the current file: compaction waits (it would swap the file under it). */
   #syncing = false;
 
-  private constructor(path: string, core: Core, fs: FileSystem, lock: FileLock, fold: Fold, s: Settings,
+  private constructor(path: string, core: Core, fs: FileSystem, lock: FileLock, fold: KvIndex, s: Settings,
     cursor: WatchCursor, seq: number, generation: number, report: KvOpenReport) {
     this.path = path;
     this.#core = core;
@@ -194,16 +194,13 @@ export class AppendLogSnapshot implements SnapshotStore {
     const core = this.#core;
     const file = this.#file;
     const fold = this.#fold;
+    const r = encodeBatch(core, where, batch, WatchCursor.bytesOf(cursor), { salt: file.salt, seq: this.#seq + 1, mark: file.durableEnd });
+    file.write(core.u8.subarray(core.staging, core.staging + r.bytes));
+    this.#seq += r.frames;
     try {
-      const r = encodeBatch(core, where, batch, WatchCursor.bytesOf(cursor), { salt: file.salt, seq: this.#seq + 1, mark: file.durableEnd });
-      file.write(core.u8.subarray(core.staging, core.staging + r.bytes));
-      this.#seq += r.frames;
-      for (let i = 0; i < Pass.count; i++) {
-        if (Pass.put[i]) fold.set(Pass.key[i]!, Pass.keyLen[i]!, Pass.version[i]!, Pass.value[i]!);
-        else fold.delete(Pass.key[i]!);
-      }
-    } finally {
-      Pass.clear();
+      fold.foldFrames(core.u8, core.staging, r.bytes); // the staged frames, folded by the index's core in one call
+    } catch (e) {
+      throw this.#life.poison(e, 'the batch was written but could not be folded into the in-RAM index (out of memory); reopen');
     }
     this.#cursor = cursor;
     if (sync) this.sync();
@@ -255,11 +252,12 @@ export class AppendLogSnapshot implements SnapshotStore {
   }
 
   private *entriesOf(prefix: string): Generator<KvEntry> {
-    const fold = this.#fold;
-    for (const key of fold.keys(prefix)) {
-      this.#life.live();
-      const e = fold.entry(key);
-      if (e !== undefined) yield e;
+    const it = this.#fold.entries(prefix);
+    for (;;) {
+      this.#life.live(); // before the index is read: a closed store's index is gone
+      const r = it.next();
+      if (r.done === true) return;
+      yield r.value;
     }
   }
 
@@ -359,6 +357,7 @@ export class AppendLogSnapshot implements SnapshotStore {
     }, () => {
       quietly(() => this.#file.close());
       this.#lock.release();
+      this.#fold.dispose(); // the index's WebAssembly memory goes with its instance
     });
   }
 

@@ -24,7 +24,7 @@ import { dirname, join } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
 import { sha256 } from '../../platform/sha256.js';
 import { isSymlink } from '../../platform/symlink.js';
-import type { Fold } from './fold.js';
+import type { KvIndex } from './kv-index.js';
 import { WHAT, writeFold } from './kv-file.js';
 import { type LoadedFile, loadStoreFile } from './store-open.js';
 import type { ExportManifest, ExportedFile } from './types.js';
@@ -53,7 +53,7 @@ function exists(path: string): WalError {
 }
 
 /** Export `fold` at `cursor` to the new directory `destDir`. */
-export function exportFold(core: Core, fs: FileSystem, destDir: string, fold: Fold, cursor: WatchCursor): ExportManifest {
+export function exportFold(core: Core, fs: FileSystem, destDir: string, fold: KvIndex, cursor: WatchCursor): ExportManifest {
   let st;
   try { st = fs.stat(destDir); } catch (e) { throw ioError('stat', destDir, e); }
   if (st !== undefined) throw exists(destDir);

@@ -1,6 +1,8 @@
 /**
- * The in-RAM fold: key -> (version bytes, value bytes), compact enough to
- * hold millions of entries.
+ * A JS fold: key -> (version bytes, value bytes), fed op by op (OpSink).
+ * AppendLogSnapshot folds into a KvIndex (kv-index.ts: the index in
+ * WebAssembly memory); this one remains for the read-only inspection
+ * (inspect.ts), which needs every op as JS values anyway. copyOut is shared.
  *
  * - The bytes live in an arena of 4 MiB chunks (a value over 2 MiB gets a
  *   chunk of its own): per record an 8-byte header (value length; version

@@ -7,8 +7,8 @@
  *
  * Keys are written straight into staging: ASCII keys char by char, others
  * through TextEncoder.encodeInto after a well-formedness check, so no
- * per-key Uint8Array is made. What a batch held is kept in the Pass arrays
- * until the caller has folded it (apply() reads each op's fields once).
+ * per-key Uint8Array is made. The caller folds the staged frames into the
+ * index (KvIndex.foldFrames): no op is read twice in JS.
  */
 import type { Core } from '../../core/core.js';
 import type { KvUpdate } from './types.js';
@@ -75,25 +75,6 @@ export function prefixArg(where: string, prefix: unknown): string {
   return prefix;
 }
 
-/** The ops of the batch encodeBatch() last encoded, as read once from the caller's objects (index < count). */
-export const Pass = {
-  count: 0,
-  put: [] as boolean[],
-  key: [] as string[],
-  keyLen: [] as number[],
-  version: [] as Uint8Array[],
-  value: [] as Uint8Array[],
-  /** Drop the references to the caller's data. */
-  clear(): void {
-    for (let i = 0; i < Pass.count; i++) {
-      Pass.key[i] = '';
-      Pass.version[i] = EMPTY;
-      Pass.value[i] = EMPTY;
-    }
-    Pass.count = 0;
-  },
-};
-
 export interface FrameOptions {
   salt: number;
   /** Sequence of the first frame (halves kept as a number: < 2^53). */
@@ -107,7 +88,7 @@ export interface FrameOptions {
  * 0: one frame, or frames of about FRAME_TARGET payload bytes with
  * KV_FLAG_MORE on all but the last, which carries the cursor. Throws
  * TypeError/RangeError for bad input (nothing is written to any file).
- * Fills Pass with the ops. Returns the bytes and frames written.
+ * Returns the bytes and frames written.
  */
 export function encodeBatch(core: Core, where: string, batch: unknown, cursor: Uint8Array, o: FrameOptions): { bytes: number; frames: number } {
   if (!Array.isArray(batch)) throw new TypeError(`${where}: batch must be an array of { type: 'put' | 'delete', key, ... }`);
@@ -118,7 +99,6 @@ export function encodeBatch(core: Core, where: string, batch: unknown, cursor: U
   const S = core.staging;
   const cl = cursor.length;
   const n = batch.length;
-  Pass.count = 0;
   let frames = 0;
   // The frame being filled: its start, where its ops start (after a gap for the cursor), its op count.
   let frameStart = 0;
@@ -177,12 +157,6 @@ export function encodeBatch(core: Core, where: string, batch: unknown, cursor: U
     if (value.length > 0) u8.set(value, q);
     p += core.x.encodeKvOp(S + p, type === 'put' ? c.KV_OP_PUT : c.KV_OP_DELETE, kl, version.length, value.length);
     count++;
-    Pass.put[i] = type === 'put';
-    Pass.key[i] = key;
-    Pass.keyLen[i] = kl;
-    Pass.version[i] = version;
-    Pass.value[i] = value;
-    Pass.count = i + 1;
   }
   close(true);
   return { bytes: p, frames };

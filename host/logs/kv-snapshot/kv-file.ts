@@ -10,12 +10,13 @@ import type { Core } from '../../core/core.js';
 import { ioError } from '../../errors.js';
 import { FrameScanner } from '../../codec/frame-scanner.js';
 import type { FileHandle } from '../../fs/types.js';
-import type { Fold, OpSink } from './fold.js';
-import { EMPTY, FRAME_TARGET, writeKey } from './kv-encode.js';
+import type { OpSink } from './fold.js';
+import { KvIndex } from './kv-index.js';
+import { EMPTY, FRAME_TARGET } from './kv-encode.js';
 
 export const WHAT = 'key-value snapshot log';
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a leading U+FEFF is part of a key
 
 export interface Replayed {
   scanner: FrameScanner;
@@ -54,8 +55,13 @@ function scanFlags(core: Core): number {
  * `onBatch`, if given, is called after each complete batch has been applied
  * to `fold`; returning false stops the replay there (read-only tools).
  */
-export function replayKvFile(core: Core, h: FileHandle, path: string, salt: number, size: number, fold: OpSink,
+export function replayKvFile(core: Core, h: FileHandle, path: string, salt: number, size: number, fold: OpSink | KvIndex,
   onBatch?: (batch: ReplayedBatch) => boolean | void): Replayed {
+  // A KvIndex folds whole payloads in the core (no JS per op); any other sink gets each op.
+  const index = fold instanceof KvIndex ? fold : undefined;
+  const sink = fold as OpSink;
+  /** Payloads of an unfinished batch (KvIndex path). */
+  let pendingPayloads: Uint8Array[] = [];
   const c = core.c;
   const HDR = c.FRAME_HEADER_SIZE;
   const scanner = new FrameScanner(core, h, path, salt, c.FILE_HEADER_SIZE, size, scanFlags(core));
@@ -93,7 +99,16 @@ export function replayKvFile(core: Core, h: FileHandle, path: string, salt: numb
         const grouped = more || pendingStart >= 0;
         if (more && pendingStart < 0) pendingStart = offset;
         let from = c.KV_BATCH_HEADER_SIZE + cursorLen;
-        let left = count;
+        let left = index === undefined ? count : 0;
+        if (index !== undefined) {
+          if (grouped) {
+            if (core.x.kvCheckKeys(ptr, len) !== c.OK) { scanner.fail(offset, 'decode-failure'); return done(); }
+            pendingPayloads.push(core.u8.slice(ptr, ptr + len));
+          } else if (!index.foldPayload(core.u8, ptr, len)) {
+            scanner.fail(offset, 'decode-failure');
+            return done();
+          }
+        }
         while (left > 0) {
           from = core.x.kvDescribe(ptr, from, c.DESC_CAPACITY, left);
           const m = core.out('kvDescribed');
@@ -118,17 +133,19 @@ export function replayKvFile(core: Core, h: FileHandle, path: string, salt: numb
             const verAt = q + klen;
             const valLen = kind === PUT ? vlen : 0;
             if (grouped) pending.push([kind, key, klen, u8.slice(verAt, verAt + verLen + valLen), verLen]);
-            else if (kind === PUT) fold.put(key, klen, u8, verAt, verLen, verAt + verLen, valLen);
-            else fold.delete(key, klen, u8, verAt, verLen);
+            else if (kind === PUT) sink.put(key, klen, u8, verAt, verLen, verAt + verLen, valLen);
+            else sink.delete(key, klen, u8, verAt, verLen);
           }
           left -= m;
         }
         if (!more) {
           for (const [kind, key, klen, b, verLen] of pending) {
-            if (kind === PUT) fold.put(key, klen, b, 0, verLen, verLen, b.length - verLen);
-            else fold.delete(key, klen, b, 0, verLen);
+            if (kind === PUT) sink.put(key, klen, b, 0, verLen, verLen, b.length - verLen);
+            else sink.delete(key, klen, b, 0, verLen);
           }
           pending = [];
+          for (const b of pendingPayloads) index!.foldPayload(b, 0, b.length); // keys checked as each frame arrived
+          pendingPayloads = [];
           const start = pendingStart >= 0 ? pendingStart : offset;
           pendingStart = -1;
           cursor = core.u8.slice(ptr + c.KV_BATCH_HEADER_SIZE, ptr + c.KV_BATCH_HEADER_SIZE + cursorLen);
@@ -161,12 +178,11 @@ function frameSeq(frames: Uint32Array, d: number, lo: number, hi: number): numbe
  * frame goes (the marker's offset), the file size and the last sequence.
  * `emit` gets a view of core staging, valid only during the call.
  */
-export function writeFold(core: Core, fold: Fold, cursor: Uint8Array, salt: number, generation: number,
+export function writeFold(core: Core, fold: KvIndex, cursor: Uint8Array, salt: number, generation: number,
   emit: (bytes: Uint8Array, at: number) => void): { end: number; size: number; seq: number } {
   const c = core.c;
   const HDR = c.FRAME_HEADER_SIZE;
   const BH = c.KV_BATCH_HEADER_SIZE;
-  const OH = c.KV_OP_HEADER_SIZE;
   const S = core.staging;
   core.ensure(c.FILE_HEADER_SIZE);
   core.x.encodeFileHeader(S, c.KIND_KV_SNAPSHOT, salt, generation, 0, 0);
@@ -191,14 +207,13 @@ export function writeFold(core: Core, fold: Fold, cursor: Uint8Array, salt: numb
     p = HDR + BH;
     count = 0;
   };
-  fold.forEachSorted((key, src, body, verLen, valLen) => {
-    core.ensure(p + OH + 3 * key.length + verLen + valLen);
-    const u8 = core.u8;
-    const kl = writeKey(u8, S + p + OH, key);
-    if (verLen + valLen > 0) u8.set(src.subarray(body, body + verLen + valLen), S + p + OH + kl);
-    p += core.x.encodeKvOp(S + p, c.KV_OP_PUT, kl, verLen, valLen);
-    count++;
-    if (p - HDR >= FRAME_TARGET) flush(EMPTY);
+  // Runs of ops in key order from the index, each about one frame's worth (the op that reaches FRAME_TARGET closes it).
+  fold.emit(FRAME_TARGET - BH, (ops, n, last) => {
+    core.ensure(p + ops.length);
+    core.u8.set(ops, S + p);
+    p += ops.length;
+    count += n;
+    if (!last) flush(EMPTY);
   });
   if (count > 0 || cursor.length > 0) flush(cursor);
   if (seq === 0) return { end: pos, size: pos, seq };

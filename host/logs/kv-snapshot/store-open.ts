@@ -1,7 +1,7 @@
 /**
  * The parts of AppendLogSnapshot.open() and import() before a store exists:
  * the options (with their defaults), creating the file crash-safely or
- * opening it, and replaying it into a fresh Fold (LoadedFile). import()
+ * opening it, and replaying it into a fresh KvIndex (LoadedFile). import()
  * replays the staged copy it verified and hands that LoadedFile on, so an
  * imported store is replayed once, not twice.
  */
@@ -15,7 +15,7 @@ import type { Acquired } from '../../lifecycle/lifecycle.js';
 import { boolOption, checkOptions, enumOption, intOption } from '../../lifecycle/options.js';
 import { dirname } from '../../platform/path.js';
 import { randomU32 } from '../../platform/random.js';
-import { Fold } from './fold.js';
+import { KvIndex } from './kv-index.js';
 import { type Replayed, WHAT, replayKvFile } from './kv-file.js';
 import type { AppendLogSnapshotOptions } from './types.js';
 
@@ -51,7 +51,7 @@ export interface LoadedFile {
   salt: number;
   generation: number;
   size: number;
-  fold: Fold;
+  fold: KvIndex;
   replayed: Replayed;
   /** Created by this open (its header is all it holds). */
   created: boolean;
@@ -86,14 +86,15 @@ export function openStoreFile(core: Core, fs: FileSystem, path: string, acquired
   return { h, created };
 }
 
-/** Check the header of the file behind `h` and replay every valid frame into a new Fold. */
+/** Check the header of the file behind `h` and replay every valid frame into a new KvIndex. */
 export function loadStoreFile(core: Core, h: FileHandle, path: string, created: boolean): LoadedFile {
   readFileHeader(core, h, path, core.c.KIND_KV_SNAPSHOT, WHAT);
   const salt = core.out('hdrSalt');
   const generation = core.out('hdrP0');
   let size: number;
   try { size = h.size(); } catch (e) { throw ioError('stat', path, e); }
-  const fold = new Fold();
+  const fold = new KvIndex();
+  fold.sizeFor(size + size / 4); // records take about their ops' bytes; the table and its growth up to 1/4 more
   const replayed = replayKvFile(core, h, path, salt, size, fold);
   return { h, salt, generation, size, fold, replayed, created };
 }
