@@ -393,6 +393,7 @@ function put(k: usize, kl: usize, ver: usize, vl: usize, val: usize, al: usize):
     slot = tab + (<usize>i << 3);
     if (load<u32>(slot, 4) == 1) tombs--;
     store<u32>(slot, h);
+    if (stamp == 0xffffffff) rebirth();
     store<u32>(r, ++stamp, 8);
     count++;
     if (sortedValid && !pushAdded(i)) { dropSorted(); }
@@ -549,6 +550,26 @@ export function kvSize(): u32 {
 
 export function kvLiveBytes(): f64 {
   return liveBytes;
+}
+
+/**
+ * Births are u32 and compared with a stamp taken at a call (kvDump's
+ * maxBirth). Before the stamp wraps, every live key is renumbered as born
+ * at 0 and the stamp restarts, so a key can never look newer than a later
+ * call's stamp (which would hide it from that range). A walk already in
+ * progress then also sees the keys created since it began; it misses none.
+ */
+function rebirth(): void {
+  for (let i: u32 = 0; i < cap; i++) {
+    const r = <usize>load<u32>(tab + (<usize>i << 3), 4);
+    if (r > 1) store<u32>(r, 0, 8);
+  }
+  stamp = 0;
+}
+
+/** Test-only: set the stamp (to reach its wrap without 2^32 creations). */
+export function kvSetStamp(v: u32): void {
+  stamp = v;
 }
 
 /** The stamp the next created key gets minus one (entries born after a call have a larger birth). */

@@ -133,6 +133,8 @@ export interface CoreFunctions {
   kvSize(): number;
   /** (): f64 */
   kvLiveBytes(): number;
+  /** (v: u32): void */
+  kvSetStamp(v: number): void;
   /** (): u32 */
   kvStamp(): number;
   /** (): f64 */
@@ -143,7 +145,7 @@ export interface CoreFunctions {
   kvEmit(pos: number, target: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe', 'encodeOpfsTable', 'decodeOpfsTable', 'kvGrowHint', 'kvReserve', 'kvOutPtr', 'kvSetHashMask', 'kvFoldFrames', 'kvCheckKeys', 'kvFoldPayload', 'kvFind', 'kvPut', 'kvDelete', 'kvSize', 'kvLiveBytes', 'kvStamp', 'kvMemoryBytes', 'kvDump', 'kvEmit'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe', 'encodeOpfsTable', 'decodeOpfsTable', 'kvGrowHint', 'kvReserve', 'kvOutPtr', 'kvSetHashMask', 'kvFoldFrames', 'kvCheckKeys', 'kvFoldPayload', 'kvFind', 'kvPut', 'kvDelete', 'kvSize', 'kvLiveBytes', 'kvSetStamp', 'kvStamp', 'kvMemoryBytes', 'kvDump', 'kvEmit'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {

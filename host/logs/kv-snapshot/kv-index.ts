@@ -18,7 +18,7 @@
  * - export/compaction: kvEmit writes put ops in key order, ready to frame.
  */
 import { Core } from '../../core/core.js';
-import { copyOut } from './fold.js';
+import { copyOut } from './copy-out.js';
 import { writeKey } from './kv-encode.js';
 
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -268,6 +268,11 @@ export class KvIndex {
   setHashMask(mask: number): void {
     if (this.size !== 0) throw new Error('setHashMask: the index is not empty');
     this.#x.kvSetHashMask(mask >>> 0);
+  }
+
+  /** Test hook: set the u32 creation stamp (to reach its wrap at 2^32 without 2^32 creations). */
+  setStamp(v: number): void {
+    this.#x.kvSetStamp(v >>> 0);
   }
 
   /** Bytes of WebAssembly memory the index's core holds. */

@@ -186,6 +186,25 @@ test('iteration: keys created after the call are skipped, deleted ones skipped, 
   assert.is(keysOf(ix, 'k00').length, 2); // k00, k005 for a new walk
 });
 
+test('the u32 creation stamp wraps: ranges begun before, across and after 2^32 creations see every live key', () => {
+  const ix = new KvIndex();
+  ix.setStamp(2 ** 32 - 3);
+  for (const k of ['a', 'b', 'c']) ix.put(k, enc(k)); // born 2^32-2, 2^32-1, then the wrap renumbers
+  const before = ix.entries('');
+  assert.is(before.next().value.key, 'a');
+  for (const k of ['d', 'e']) ix.put(k, enc(k));
+  assert.equal(keysOf(ix), ['a', 'b', 'c', 'd', 'e'], 'a range begun after the wrap sees the keys born before it');
+  const rest = [...before].map((e) => e.key);
+  assert.ok(['b', 'c'].every((k) => rest.includes(k)), `a range begun before the wrap misses none of its keys: ${rest}`);
+  ix.delete('b');
+  ix.put('b', enc('again'));
+  const now = ix.entries('');
+  const first = now.next().value.key; // the walk takes its stamp when it starts
+  ix.put('f', enc('f'));
+  assert.equal([first, ...[...now].map((e) => e.key)], ['a', 'b', 'c', 'd', 'e'], 'created after the walk began: skipped');
+  ix.dispose();
+});
+
 test('store: empty key and value, multi-byte keys, a 64 KiB key (and 64 KiB + 1 refused), through reopen', () => {
   const { fs, path } = mem();
   let { store } = AppendLogSnapshot.open(path, { fs });
