@@ -1,6 +1,6 @@
 /**
  * Read-only inspection of an AppendLogSnapshot file for tools (the walcore
- * CLI): replay it exactly as open does (replayKvFile into a Fold: every
+ * CLI): replay it exactly as open does (replayKvFile into the store's own index, KvIndex: every
  * frame's CRC, the sequence and watermark rules, the batch rules of
  * FORMAT.md §12), classify the first invalid frame (torn tail or corruption,
  * FORMAT.md §5) and say where open would cut, and stream every complete
@@ -12,8 +12,8 @@ import type { Core } from '../../core/core.js';
 import { directoryError, readFileHeader } from '../../codec/file-header.js';
 import { ioError } from '../../errors.js';
 import type { FileHandle, FileSystem } from '../../fs/types.js';
-import { Fold } from './fold.js';
-import { WHAT, replayKvFile } from './kv-file.js';
+import { KvIndex } from './kv-index.js';
+import { type OpSink, WHAT, replayKvFile } from './kv-file.js';
 
 /** One op of a batch as replay applied it. */
 export interface KvInspectedOp {
@@ -66,24 +66,29 @@ export interface KvFileInspection {
   failure: { offset: number; frameOffset: number; reason: string; torn: boolean; witness: number } | undefined;
 }
 
-/** A Fold that also hands each op to `record` (and keeps no entries when `keep` is false). */
-class RecordingFold extends Fold {
+/**
+ * Counts each op, hands it to `record`, and folds it into the same index the
+ * store uses (KvIndex), when `keep`: so inspect's keys and live bytes are the
+ * store's by construction.
+ */
+class RecordingSink implements OpSink {
   puts = 0;
   deletes = 0;
-  constructor(private readonly keep: boolean, private readonly record: ((op: KvInspectedOp) => void) | undefined) {
-    super();
+  readonly index: KvIndex | undefined;
+  constructor(keep: boolean, private readonly record: ((op: KvInspectedOp) => void) | undefined) {
+    this.index = keep ? new KvIndex() : undefined;
   }
 
-  override put(key: string, keyLen: number, src: Uint8Array, verAt: number, verLen: number, valAt: number, valLen: number): void {
+  put(key: string, _keyLen: number, src: Uint8Array, verAt: number, verLen: number, valAt: number, valLen: number): void {
     this.puts++;
     this.record?.({ type: 'put', key, version: src.slice(verAt, verAt + verLen), value: src.slice(valAt, valAt + valLen) });
-    if (this.keep) super.put(key, keyLen, src, verAt, verLen, valAt, valLen);
+    this.index?.put(key, src.subarray(valAt, valAt + valLen), src.subarray(verAt, verAt + verLen));
   }
 
-  override delete(key: string, keyLen = 0, src?: Uint8Array, verAt = 0, verLen = 0): void {
+  delete(key: string, _keyLen: number, src: Uint8Array, verAt: number, verLen: number): void {
     this.deletes++;
-    this.record?.({ type: 'delete', key, version: src === undefined ? new Uint8Array(0) : src.slice(verAt, verAt + verLen), value: new Uint8Array(0) });
-    if (this.keep) super.delete(key);
+    this.record?.({ type: 'delete', key, version: src.slice(verAt, verAt + verLen), value: new Uint8Array(0) });
+    this.index?.delete(key);
   }
 }
 
@@ -120,10 +125,10 @@ export function inspectKvFile(core: Core, fs: FileSystem, path: string, options:
 } = {}): KvFileInspection {
   const { h, salt, version, generation, size } = openReadOnly(core, fs, path);
   const c = core.c;
+  let ops: KvInspectedOp[] = [];
+  const onBatch = options.onBatch;
+  const fold = new RecordingSink(options.keepFold !== false, onBatch ? (op) => { ops.push(op); } : undefined);
   try {
-    let ops: KvInspectedOp[] = [];
-    const onBatch = options.onBatch;
-    const fold = new RecordingFold(options.keepFold !== false, onBatch ? (op) => { ops.push(op); } : undefined);
     let index = 0;
     let stopped = false;
     const r = replayKvFile(core, h, path, salt, size, fold, (b) => {
@@ -154,10 +159,11 @@ export function inspectKvFile(core: Core, fs: FileSystem, path: string, options:
     return {
       size, salt, version, generation,
       batches: r.batches, ops: fold.puts + fold.deletes, puts: fold.puts, deletes: fold.deletes,
-      keys: fold.size, liveBytes: fold.liveBytes, cursor: r.cursor,
+      keys: fold.index?.size ?? 0, liveBytes: fold.index?.liveBytes ?? 0, cursor: r.cursor,
       validEnd, syncMarker: endsWithMarker ? scanner.lastStart : -1, failure,
     };
   } finally {
+    fold.index?.dispose(); // its core instance's memory goes now, not when collected
     h.close();
   }
 }

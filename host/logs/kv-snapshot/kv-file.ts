@@ -1,7 +1,7 @@
 /**
  * The key-value snapshot log file (docs/FORMAT.md §12): header(kind 6)
  * then TYPE_KV_BATCH frames (and at most one trailing sync marker). This
- * module replays a file into an OpSink (a Fold) and writes a whole fold as a
+ * module replays a file into an OpSink (inspect's) or a KvIndex and writes a whole fold as a
  * fresh file (compaction, export); kv-encode.ts frames the batches apply()
  * writes. Byte layout comes from the core (assembly/kv.ts); nothing here
  * re-implements it.
@@ -10,13 +10,18 @@ import type { Core } from '../../core/core.js';
 import { ioError } from '../../errors.js';
 import { FrameScanner } from '../../codec/frame-scanner.js';
 import type { FileHandle } from '../../fs/types.js';
-import type { OpSink } from './fold.js';
 import { KvIndex } from './kv-index.js';
 import { EMPTY, FRAME_TARGET } from './kv-encode.js';
 
 export const WHAT = 'key-value snapshot log';
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a leading U+FEFF is part of a key
+
+/** Receives the ops replay decodes op by op (replayKvFile; inspect); the bytes are valid only during the call. */
+export interface OpSink {
+  put(key: string, keyLen: number, src: Uint8Array, verAt: number, verLen: number, valAt: number, valLen: number): void;
+  delete(key: string, keyLen: number, src: Uint8Array, verAt: number, verLen: number): void;
+}
 
 export interface Replayed {
   scanner: FrameScanner;
