@@ -240,7 +240,11 @@ export class AppendLogSnapshot implements SnapshotStore {
     for (const e of this.entriesOf(prefix)) if (fn(e) === false) return;
   }
 
-  /** range() as a lazy iterator (see forEachInRange for concurrent applies). */
+  /**
+   * range() as a lazy iterator. Its key set is taken when iteration starts
+   * (the first next()), not at this call: keys created by an apply() after
+   * that are not yielded, deleted ones are skipped, replaced ones current.
+   */
   records(prefix = ''): IterableIterator<KvEntry> {
     this.#life.live();
     prefixArg('records', prefix);
