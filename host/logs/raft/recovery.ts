@@ -221,11 +221,11 @@ export function recover(core: Core, fs: FileSystem, path: string, acquired: Acqu
       const { scanner, pendingStart } = scanSegment(core, h, curPath, head.salt, size, collect(scanned));
       if (scanner.failure !== undefined) throw scanner.error(false);
       if (pendingStart >= 0) throw new WalError('CORRUPTED', `${curPath}: a sealed segment ends inside a write (offset ${pendingStart})`, { path: curPath, offset: pendingStart, reason: 'decode-failure' });
-      bulk(scanned.data, scanned.count);
+      scanned.each(0, (d, start, end) => bulk(d.subarray(start, end), (end - start) / OP_F64S));
       continue;
     }
     const { scanner, pendingStart } = scanSegment(core, h, curPath, head.salt, size, collect(ops));
-    bulk(ops.data, ops.count);
+    ops.each(0, (d, start, end) => bulk(d.subarray(start, end), (end - start) / OP_F64S));
     // A newest write that lost its last frames was never synced whole, so it goes as a whole.
     const tail = recoverTail(core, h, curPath, scanner, size, 'truncate-partial',
       pendingStart >= 0 ? { start: pendingStart, reason: 'incomplete-write' } : undefined);

@@ -13,7 +13,7 @@ import { type Lifecycle, quietly } from '../../lifecycle/lifecycle.js';
 import { OffThreadSync } from '../../lifecycle/off-thread-sync.js';
 import { join } from '../../platform/path.js';
 import { type LogIndex, applyOp } from './log-index.js';
-import { OP_F64S, type OpList } from './op-list.js';
+import { CHUNK_OPS, CHUNK_SHIFT, OP_F64S, type OpList } from './op-list.js';
 import { type SegmentMeta, createSegment, segmentName } from './segments.js';
 import type { HardState, LogEntry } from './types.js';
 
@@ -139,15 +139,19 @@ export class RaftWriter {
     }
     this.hsPending = false;
     if (invalidate) this.invalidate();
-    const d = ops.data;
     const num = this.active.num;
     const idx = this.idx;
     const ENTRY = core.c.RAFT_OP_ENTRY;
-    for (let i = first; i < ops.count; i++) {
-      const j = i * OP_F64S;
-      const op = d[j]! & 255; // op | flags << 8 < 2^16 (a float % calls fmod)
-      const err = op === ENTRY ? idx.push(d[j + 2]!, d[j + 3]!, num, d[j + 1]!) : applyOp(core, idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, idx.snapIndex);
-      if (err !== undefined) throw this.life.poison(new Error(err), 'internal error applying a written op');
+    for (let i = first; i < ops.count;) {
+      const base = i & ~(CHUNK_OPS - 1);
+      const d = ops.chunks[i >> CHUNK_SHIFT]!;
+      const end = (Math.min(ops.count, base + CHUNK_OPS) - base) * OP_F64S;
+      for (let j = (i - base) * OP_F64S; j < end; j += OP_F64S) {
+        const op = d[j]! & 255; // op | flags << 8 < 2^16 (a float % calls fmod)
+        const err = op === ENTRY ? idx.push(d[j + 2]!, d[j + 3]!, num, d[j + 1]!) : applyOp(core, idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, idx.snapIndex);
+        if (err !== undefined) throw this.life.poison(new Error(err), 'internal error applying a written op');
+      }
+      i = base + CHUNK_OPS;
     }
   }
 
@@ -218,19 +222,19 @@ export class RaftWriter {
     let src = total;
     core.ensure(src + 8 + n * OP_F64S * 8);
     while ((core.staging + src) % 8 !== 0) src++;
-    new Float64Array(core.u8.buffer, core.staging + src, n * OP_F64S).set(ops.data.subarray(0, n * OP_F64S));
-    if (core.x.encodeRaftOps(core.staging + src, n, core.staging + c.FRAME_HEADER_SIZE) !== c.OK) throw new Error('walcore: bad op in the footer');
-    const footerAt = file.end;
-    core.x.encodeFrame(core.staging, len, c.TYPE_RAFT_FOOTER, file.salt, 0, 0, file.durableEnd);
+    const d = new Float64Array(core.u8.buffer, core.staging + src, n * OP_F64S);
+    ops.copyTo(d);
     // Entries and hard states only: the locator says so and counts the entries, and open need not read the footer.
     let entries = 0;
     let pure = true;
-    const d = ops.data;
     for (let j = 0; j < n * OP_F64S; j += OP_F64S) {
       const op = d[j]! & 255;
       if (op === c.RAFT_OP_ENTRY) entries++;
       else if (op !== c.RAFT_OP_HARD_STATE) pure = false;
     }
+    if (core.x.encodeRaftOps(core.staging + src, n, core.staging + c.FRAME_HEADER_SIZE) !== c.OK) throw new Error('walcore: bad op in the footer');
+    const footerAt = file.end;
+    core.x.encodeFrame(core.staging, len, c.TYPE_RAFT_FOOTER, file.salt, 0, 0, file.durableEnd);
     core.x.encodeRaftControl(core.staging + locAt, c.TYPE_RAFT_LOCATOR, file.salt, footerAt, n, pure ? entries : 0, pure ? c.RAFT_LOC_ENTRIES : 0, 0, file.durableEnd);
     file.write(core.u8.subarray(core.staging, core.staging + total));
     file.seal();
