@@ -16,6 +16,10 @@ export const LOGS = [
     append: (log, i) => log.apply([{ type: 'put', key: `k${i}`, value: bytes(`v${i}`) }], WatchCursor.fromRevision(log.cursor().isNone ? 1 : Number(log.cursor().toRevision()) + 1)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    record: (i) => `k${i}=v${i}`,
+    // read() lists the fold in key order (UTF-8 bytes of the key; ASCII here), not append order.
+    readOrder: (records) => [...records].sort((a, b) => { const ka = a.slice(0, a.indexOf('=')); const kb = b.slice(0, b.indexOf('=')); return ka < kb ? -1 : ka > kb ? 1 : 0; }),
+    oneHandle: true,
     dataFile: (fs, path) => path,
     read: (fs, path) => {
       const { store } = AppendLogSnapshot.open(path, { fs });

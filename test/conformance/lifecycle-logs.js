@@ -13,7 +13,10 @@ const newest = (suffix) => (fs, dir) => `${dir}/${fs.list(dir).filter((n) => n.e
  * Each entry: how to open the log at `path` on `fs` (its lock covers `path`),
  * append one record, and its sync and async sync calls; for the hostile-bytes
  * suite (hostile-bytes.test.js), the file its newest records are in
- * (`dataFile`) and every record it holds after a reopen, as strings (`read`).
+ * (`dataFile`) and every record it holds after a reopen, as strings (`read`),
+ * `record(i)` being the string `read` shows for `append(log, i)`, in append
+ * order unless the entry's `readOrder(records)` says otherwise. `oneHandle`:
+ * the log closes exactly one handle after a sync in flight at close() settles.
  */
 export const SHARED_LOGS = [
   {
@@ -22,12 +25,14 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append({ sequence: log.currentSequence + 1, payload: bytes(`e${i}`) }),
     sync: (log) => log.flush(),
     syncAsync: (log) => log.syncAsync(),
+    record: (i) => `e${i}`,
+    oneHandle: true,
     dataFile: (fs, path) => path,
     read: (fs, path) => {
       WalFsWriter.open(path, { fs }).close(); // the writer's open recovers the tail
       const r = WalFsReader.open(path, { fs });
       const out = [];
-      r.forEach((e) => { out.push(text(e.payload)); });
+      r.forEach((_sequence, payload) => { out.push(text(payload)); });
       r.close();
       return out;
     },
@@ -38,6 +43,8 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append(1, 2, 3, 4, bytes(`r${i}`)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    record: (i) => `r${i}`,
+    oneHandle: true,
     dataFile: newest('.seg'),
     read: (fs, path) => {
       const log = SegmentedWal.open({ dir: path, fs });
@@ -50,10 +57,16 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append(bytes(`g${i}`)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    record: (i) => `g${i}`,
     dataFile: (fs, path) => path,
     read: (fs, path) => {
       const log = RingLog.open(path, { capacity: 64, slotSize: 128, fs });
       try { return log.replayAll().map(text); } finally { log.close(); }
+    },
+    /** Whether the ring's state record says it was closed cleanly (checked before anything else reopens it). */
+    closedCleanly: (fs, path) => {
+      const log = RingLog.open(path, { capacity: 64, slotSize: 128, fs });
+      try { return log.openReport.clean; } finally { log.close(); }
     },
   },
   {
@@ -62,6 +75,7 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append([{ index: log.lastIndex() + 1, term: 1, payload: bytes(`w${i}`) }]),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    record: (i) => `w${i}`,
     dataFile: newest('.seg'),
     read: (fs, path) => {
       const log = WalLog.open(path, { fs });

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { MemoryFileSystem, WalError } from 'walcore';
 import { LOGS } from './all-logs.js';
 import { expectCode, lifecycleCases } from './lifecycle-cases.js';
+import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../support/async-sync.js';
 
 const bytes = (s) => new TextEncoder().encode(s);
 
@@ -62,6 +63,36 @@ for (const kind of LOGS) {
     kind.append(again, 4);
     kind.sync(again);
     again.close();
+  });
+
+  t('close() with an async fsync in flight: no handle closed under it, every promise settles, the lock follows', async () => {
+    const mem = memFs();
+    const fs = instrumented(mem);
+    const path = '/d/log';
+    const log = kind.open(fs, path);
+    kind.append(log, 1);
+    mem.holdAsyncSyncs(); // keep it in flight whatever the runtime's timer order
+    const inFlight = kind.syncAsync(log);
+    await untilInFlight(mem);
+    kind.append(log, 2);
+    const queued = kind.syncAsync(log);
+    const closes = fs.stats.closes;
+    log.close(); // synchronous: syncs everything now
+    assert.is(log.state, 'closed');
+    assert.is(fs.stats.closes, closes, 'a handle was closed while its fsync was in flight');
+    await expectCode(() => kind.open(mem, path), 'LOCKED', 'reopened before the in-flight fsync completed');
+    await rejectsCode(kind.syncAsync(log), 'CLOSED', 'syncAsync after close');
+    mem.releaseAsyncSyncs();
+    await inFlight;
+    await queued;
+    await immediate();
+    if (kind.oneHandle) assert.is(fs.stats.closes, closes + 1, 'the handle was not closed once the fsync completed');
+    else assert.ok(fs.stats.closes > closes, 'the handles were not closed once the fsync completed');
+    assert.is(fs.stats.closedUnderSync, 0);
+    mem.crash({ mode: 'drop' });
+    if (kind.closedCleanly) assert.ok(kind.closedCleanly(mem, path), 'the state record written after close replaced the clean close');
+    const appended = [kind.record(1), kind.record(2)];
+    assert.equal(kind.read(mem, path), kind.readOrder ? kind.readOrder(appended) : appended, 'both records survive the power cut');
   });
 
   t('a failed open leaves no lock and no handle behind', async () => {

@@ -3,7 +3,9 @@
 // GroupCommit), on the real file system and on the simulator: ordering under
 // crashes (every batch whose syncAsync() resolved survives, the fold is
 // exactly the batches up to the cursor), durableCursor, poisoning, close()
-// with an fsync in flight, and compaction held back while one is in flight.
+// with a real fdatasync in flight, and compaction held back while one is in
+// flight. close() with an async fsync in flight is one case for every log in
+// test/conformance/lifecycle.test.js.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AppendLogSnapshot, WatchCursor, defaultFileSystem } from 'walcore';
@@ -133,34 +135,6 @@ test('a failed async fsync rejects its whole batch POISONED, later calls are POI
     assert.is(assertFoldAtCursor(last.store, mode), 2);
     last.store.close();
   }
-});
-
-test('close() with an async fsync in flight: no handle closed under it, every promise settles, the lock follows', async () => {
-  const mem = memFs();
-  const fs = instrumented(mem);
-  const { store } = AppendLogSnapshot.open('/d/kv', { fs });
-  const closesAtOpen = fs.stats.closes;
-  store.apply(batchOf(1), rev(1));
-  mem.holdAsyncSyncs();
-  const inFlight = store.syncAsync();
-  await untilInFlight(mem);
-  store.apply(batchOf(2), rev(2));
-  const queued = store.syncAsync();
-  store.close(); // synchronous: syncs everything now
-  assert.is(store.state, 'closed');
-  assert.is(fs.stats.closes, closesAtOpen, 'the handle was closed while its fsync was in flight');
-  try { AppendLogSnapshot.open('/d/kv', { fs: mem }); assert.unreachable('reopened before the in-flight fsync completed'); } catch (e) { assert.is(e.code, 'LOCKED'); }
-  await rejectsCode(store.syncAsync(), 'CLOSED', 'syncAsync after close');
-  mem.releaseAsyncSyncs();
-  await inFlight;
-  await queued;
-  await immediate();
-  assert.is(fs.stats.closes, closesAtOpen + 1, 'the handle was not closed once the fsync completed');
-  assert.is(fs.stats.closedUnderSync, 0);
-  mem.crash({ mode: 'drop' });
-  const again = AppendLogSnapshot.open('/d/kv', { fs: mem });
-  assert.is(assertFoldAtCursor(again.store, 'close'), 2);
-  again.store.close();
 });
 
 test('compaction waits while an async fsync is in flight (it would swap the file under it), then runs; nothing is lost', async () => {

@@ -1,7 +1,8 @@
 // WalLog.syncAsync(): the group commit's fsync off the JS thread
 // (FrameFile.syncAsync over FileHandle.syncAsync), ordering under crashes,
 // poisoning, a roll while an fsync is in flight, a snapshot that deletes the
-// segment being synced, and close() with one in flight. The simulator's
+// segment being synced. close() with an async fsync in flight is one case for every log in
+// test/conformance/lifecycle.test.js. The simulator's
 // holdAsyncSyncs()/releaseAsyncSyncs() keep an async sync in flight.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -177,32 +178,6 @@ test('an in-flight async fsync that fails after a roll sealed its segment: POISO
     again.sync();
     again.close();
   }
-});
-
-test('close() with an async fsync in flight: no handle closed under it, every promise settles, the lock follows', async () => {
-  const mem = memFs();
-  const fs = instrumented(mem);
-  const log = WalLog.open('/d/w', { fs });
-  add(log);
-  mem.holdAsyncSyncs();
-  const inFlight = log.syncAsync();
-  await untilInFlight(mem);
-  add(log);
-  const queued = log.syncAsync();
-  const closes = fs.stats.closes;
-  log.close();
-  assert.is(log.state, 'closed');
-  assert.is(fs.stats.closes, closes, 'a handle was closed while its fsync was in flight');
-  try { WalLog.open('/d/w', { fs: mem }); assert.unreachable('reopened before the in-flight fsync completed'); } catch (e) { assert.is(e.code, 'LOCKED'); }
-  await rejectsCode(log.syncAsync(), 'CLOSED', 'syncAsync after close');
-  mem.releaseAsyncSyncs();
-  await inFlight;
-  await queued;
-  await immediate();
-  assert.ok(fs.stats.closes > closes, 'the handles were not closed once the fsync completed');
-  assert.is(fs.stats.closedUnderSync, 0);
-  mem.crash({ mode: 'drop' });
-  assert.equal(recovered(mem, '/d/w').list, [1, 2]);
 });
 
 test.run();

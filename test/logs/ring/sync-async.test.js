@@ -1,6 +1,7 @@
 // RingLog.syncAsync(): the group commit's two fsyncs (records, then the
 // state record naming them) off the JS thread, ordering under crashes,
-// poisoning, and close() with an fsync in flight. The simulator's
+// poisoning. close() with an async fsync in flight is one case for every log in
+// test/conformance/lifecycle.test.js. The simulator's
 // holdAsyncSyncs()/releaseAsyncSyncs() keep an async sync in flight
 // deterministically.
 import { test } from 'uvu';
@@ -124,35 +125,6 @@ test('a failed async fsync (records or state record) rejects its batch POISONED 
       for (let i = 1; i < got.length; i++) assert.is(got[i][0], got[i - 1][0] + 1, `nth ${nth}, ${mode}: a gap`);
     }
   }
-});
-
-test('close() with an async fsync in flight: no handle closed under it, every promise settles, the lock follows, the close is clean', async () => {
-  const mem = memFs();
-  const fs = instrumented(mem);
-  const ring = RingLog.open('/d/r', { ...GEOMETRY, fs });
-  ring.append(enc('a'));
-  mem.holdAsyncSyncs();
-  const inFlight = ring.syncAsync();
-  await untilInFlight(mem);
-  ring.append(enc('b'));
-  const queued = ring.syncAsync();
-  const closes = fs.stats.closes;
-  ring.close();
-  assert.is(ring.state, 'closed');
-  assert.is(fs.stats.closes, closes, 'the handle was closed while its fsync was in flight');
-  try { RingLog.open('/d/r', { fs: mem }); assert.unreachable('reopened before the in-flight fsync completed'); } catch (e) { assert.is(e.code, 'LOCKED'); }
-  await rejectsCode(ring.syncAsync(), 'CLOSED', 'syncAsync after close');
-  mem.releaseAsyncSyncs();
-  await inFlight;
-  await queued;
-  await immediate();
-  assert.is(fs.stats.closedUnderSync, 0);
-  assert.ok(fs.stats.closes > closes, 'the handle was not closed once the fsync completed');
-  mem.crash({ mode: 'drop' });
-  const again = RingLog.open('/d/r', { fs: mem });
-  assert.ok(again.openReport.clean, 'the state record written after close replaced the clean close');
-  assert.equal(again.replayRecords().map((r) => dec(r.payload)), ['a', 'b']);
-  again.close();
 });
 
 test.run();

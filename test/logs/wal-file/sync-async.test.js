@@ -1,7 +1,9 @@
 // The group commit's fsync off the JS thread: FileHandle.syncAsync() on the
 // real file system (fs.fdatasync in the thread pool) and on the simulator,
 // and WalFsWriter.syncAsync() over it: off-thread, ordering under crashes,
-// poisoning, and close() with an fsync in flight.
+// poisoning, and close() with an fsync in flight that fails or is real.
+// close() with an async fsync in flight is one case for every log in
+// test/conformance/lifecycle.test.js.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as nodeFs from 'node:fs';
@@ -205,32 +207,6 @@ test('a failed async fsync rejects its whole batch POISONED, later calls are POI
     w2.close();
     assert.equal(replay(fs, '/d/w'), [[1, 'durable'], [2, 'again']]);
   }
-});
-
-test('close() with an async fsync in flight: no handle closed under it, every promise settles, the lock follows', async () => {
-  const mem = memFs();
-  const fs = instrumented(mem);
-  const w = WalFsWriter.open('/d/w', { fs });
-  const closesAtOpen = fs.stats.closes; // open's crash-safe create closed its temp file
-  w.append({ sequence: 1, payload: enc('a') });
-  mem.holdAsyncSyncs(); // keep it in flight whatever the runtime's timer order
-  const inFlight = w.syncAsync();
-  await untilInFlight(mem);
-  w.append({ sequence: 2, payload: enc('b') });
-  const queued = w.syncAsync();
-  w.close(); // synchronous: syncs everything now
-  assert.is(w.state, 'closed');
-  assert.is(fs.stats.closes, closesAtOpen, 'the handle was closed while its fsync was in flight');
-  try { WalFsWriter.open('/d/w', { fs: mem }); assert.unreachable('reopened before the in-flight fsync completed'); } catch (e) { assert.is(e.code, 'LOCKED'); }
-  await rejectsCode(w.syncAsync(), 'CLOSED', 'syncAsync after close');
-  mem.releaseAsyncSyncs();
-  await inFlight;
-  await queued;
-  await immediate();
-  assert.is(fs.stats.closes, closesAtOpen + 1, 'the handle was not closed once the fsync completed');
-  assert.is(fs.stats.closedUnderSync, 0);
-  mem.crash({ mode: 'drop' });
-  assert.equal(replay(mem, '/d/w'), [[1, 'a'], [2, 'b']]);
 });
 
 test('close() with an async fsync in flight that then fails: its batch and the requests close synced reject POISONED; nothing adopted', async () => {
