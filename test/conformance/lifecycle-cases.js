@@ -4,18 +4,10 @@
 // two cannot drift. Cases that need the crash simulator (injected faults,
 // counted handles) stay in lifecycle.test.js.
 import * as assert from 'uvu/assert';
-import { WalError } from 'walcore';
+import { rejectsCode } from '../support/async-sync.js';
 
-export const expectCode = async (fn, code, where) => {
-  try {
-    await fn();
-  } catch (e) {
-    assert.instance(e, WalError, `${where}: expected WalError ${code}, got ${e}`);
-    assert.is(e.code, code, `${where}: ${e.message}`);
-    return;
-  }
-  assert.unreachable(`${where}: expected ${code}`);
-};
+/** `fn()` (sync or async) fails with WalError `code`: rejectsCode over its result. */
+export const expectCode = (fn, code, where) => rejectsCode((async () => fn())(), code, where);
 
 /**
  * [name, run(fs, path)] for log `kind` (an entry of lifecycle-logs.js or

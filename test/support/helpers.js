@@ -6,13 +6,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import process from 'node:process';
-import { detectRuntime, seededRandom } from 'walcore';
+import { WalError, detectRuntime, seededRandom } from 'walcore';
 
 const require = createRequire(import.meta.url);
 /** crc-32/crc32c, the oracle the core's CRC is checked against. */
 export const CRC32C = require('crc-32/crc32c');
 
 export const runtime = detectRuntime();
+
+/** What `fn()` throws: a WalError's code, another error's name; 'no error' when it returns. */
+export function codeOf(fn) {
+  try { fn(); } catch (e) { return e instanceof WalError ? e.code : e.name; }
+  return 'no error';
+}
 
 /** A fresh temp directory; removed at process exit. */
 export function tempDir(label = 'walcore') {

@@ -5,13 +5,9 @@
 // past each limit. Every accepted value must survive a reopen exactly.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppendLogSnapshot, MemoryFileSystem, WalError, WatchCursor } from 'walcore';
+import { AppendLogSnapshot, MemoryFileSystem, WatchCursor } from 'walcore';
+import { codeOf, enc } from '../../support/helpers.js';
 
-const enc = (s) => new TextEncoder().encode(s);
-const codeOf = (fn) => {
-  try { fn(); } catch (e) { return e instanceof WalError ? e.code : e.name; }
-  return 'no error';
-};
 function fresh() {
   const fs = new MemoryFileSystem();
   return { fs, store: AppendLogSnapshot.open('/kv', { fs }).store, reopen: (s) => { s.sync(); s.close(); return AppendLogSnapshot.open('/kv', { fs }); } };

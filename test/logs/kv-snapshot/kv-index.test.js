@@ -5,19 +5,16 @@
 // through apply/reopen (the replay path).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppendLogSnapshot, MemoryFileSystem, WalError, WatchCursor } from 'walcore';
+import { AppendLogSnapshot, WalError, WatchCursor } from 'walcore';
 import { KvIndex } from 'walcore/internals';
 import { dec, enc, rng, seedFor } from '../../support/helpers.js';
+import { memFs } from '../../support/async-sync.js';
 
 const utf8 = new TextEncoder();
 const byBytes = (a, b) => Buffer.compare(Buffer.from(utf8.encode(a)), Buffer.from(utf8.encode(b)));
 const keysOf = (ix, prefix = '') => [...ix.entries(prefix)].map((e) => e.key);
-function mem() {
-  const fs = new MemoryFileSystem();
-  fs.mkdir('/d');
-  fs.syncDir('/');
-  return { fs, path: '/d/kv' };
-}
+/** A simulator with a durable /d (test/support/async-sync.js) and the store's path in it. */
+const mem = () => ({ fs: memFs(), path: '/d/kv' });
 const rev = (n) => WatchCursor.fromRevision(n);
 
 /** Check `ix` holds exactly `model` (key -> [value string, version string]), by get and by range. */

@@ -5,10 +5,9 @@
 // implementations, and WalLog's answers must survive a reopen.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryFileSystem, MemoryRaftLog, WalError, WalLog } from 'walcore';
+import { MemoryFileSystem, MemoryRaftLog, WalLog } from 'walcore';
+import { codeOf, dec, enc } from '../../support/helpers.js';
 
-const enc = (s) => new TextEncoder().encode(s);
-const dec = (b) => new TextDecoder().decode(b);
 const MAX = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 
 /** Run `body(log, reopen)` on a MemoryRaftLog and on a WalLog over a fresh MemoryFileSystem. */
@@ -26,10 +25,6 @@ function both(name, body) {
   });
 }
 
-const codeOf = (fn) => {
-  try { fn(); } catch (e) { return e instanceof WalError ? e.code : e.name; }
-  return 'no error';
-};
 
 function check(log, entries) {
   const last = entries.at(-1);
