@@ -71,9 +71,9 @@ for (const log of LOGS) {
       assert.equal(records, log.readOrder ? log.readOrder(appended) : appended, 'the genuine log reads back whole');
       const file = log.dataFile(fs, path);
       const bytes = fs.readFile(file);
-      // A ring's file has a fixed size: overwrite the slots after the written ones instead of growing it.
-      const fixed = log.name === 'RingLog';
-      const keep = fixed ? Math.min(bytes.length, 4096 + 128 * (RECORDS + 1)) : bytes.length;
+      // A file of fixed size (a ring) is overwritten after its records instead of grown.
+      const fixed = log.junkFrom !== undefined;
+      const keep = fixed ? Math.min(bytes.length, log.junkFrom(RECORDS)) : bytes.length;
       const tail = make(bytes, fixed ? bytes.length - keep : TAIL, r);
       const damaged = new Uint8Array(keep + tail.length);
       damaged.set(bytes.subarray(0, keep));

@@ -17,6 +17,7 @@ const newest = (suffix) => (fs, dir) => `${dir}/${fs.list(dir).filter((n) => n.e
  * `record(i)` being the string `read` shows for `append(log, i)`, in append
  * order unless the entry's `readOrder(records)` says otherwise. `oneHandle`:
  * the log closes exactly one handle after a sync in flight at close() settles.
+ * `junkFrom(n)`: for a file of fixed size, where bytes after record n start.
  */
 export const SHARED_LOGS = [
   {
@@ -63,6 +64,8 @@ export const SHARED_LOGS = [
       const log = RingLog.open(path, { capacity: 64, slotSize: 128, fs });
       try { return log.replayAll().map(text); } finally { log.close(); }
     },
+    /** The file has a fixed size (RING_DATA_OFFSET + capacity x slotSize): junk overwrites it from the slot after record n. */
+    junkFrom: (n) => 4096 + 128 * (n + 1),
     /** Whether the ring's state record says it was closed cleanly (checked before anything else reopens it). */
     closedCleanly: (fs, path) => {
       const log = RingLog.open(path, { capacity: 64, slotSize: 128, fs });
