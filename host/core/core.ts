@@ -99,6 +99,14 @@ export class Core {
     this.ensure(64 << 10);
   }
 
+  /**
+   * Rebuild the views if memory grew by another way than ensure() (a module
+   * with its own allocator in the core, e.g. the kv index): a no-op otherwise.
+   */
+  syncViews(): void {
+    if (this.u8.buffer !== this.x.memory.buffer) this.refresh();
+  }
+
   private refresh(): void {
     this.u8 = new Uint8Array(this.x.memory.buffer);
     this.dv = new DataView(this.x.memory.buffer);

@@ -66,12 +66,11 @@ export class KvIndex {
     this.#reserve(256 << 10);
   }
 
+  /** The core's views, rebuilt if the index's allocator grew memory. */
   #views(): void {
-    if (this.#u8.length === 0 || this.#u8.buffer !== this.#x.memory.buffer) {
-      const buf = this.#x.memory.buffer;
-      this.#u8 = new Uint8Array(buf);
-      this.#u32 = new Uint32Array(buf);
-    }
+    this.core.syncViews();
+    this.#u8 = this.core.u8;
+    this.#u32 = this.core.u32;
   }
 
   #reserve(n: number): void {
