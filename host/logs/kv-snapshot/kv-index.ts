@@ -101,11 +101,16 @@ export class KvIndex {
     return this.#disposed?.liveBytes ?? this.#x.kvLiveBytes();
   }
 
+  /** Copy src[at, at + len) into scratch for a write (range pages read before it are re-read). */
+  #stage(src: Uint8Array, at: number, len: number): void {
+    this.#writes++;
+    this.#reserve(len);
+    this.#u8.set(src.subarray(at, at + len), this.#scratch);
+  }
+
   /** Fold frames staged at src[at, at + bytes) (encodeBatch's output). */
   foldFrames(src: Uint8Array, at: number, bytes: number): void {
-    this.#writes++;
-    this.#reserve(bytes);
-    this.#u8.set(src.subarray(at, at + bytes), this.#scratch);
+    this.#stage(src, at, bytes);
     const st = this.#x.kvFoldFrames(this.#scratch, bytes);
     this.#views();
     if (st !== 0) throw noMemory();
@@ -116,9 +121,7 @@ export class KvIndex {
    * Returns false (nothing folded) when a key is not well-formed UTF-8.
    */
   foldPayload(src: Uint8Array, at: number, len: number): boolean {
-    this.#writes++;
-    this.#reserve(len);
-    this.#u8.set(src.subarray(at, at + len), this.#scratch);
+    this.#stage(src, at, len);
     const st = this.#x.kvFoldPayload(this.#scratch, len);
     this.#views();
     if (st === this.core.c.ERR_BAD_RECORD) return false;
