@@ -4,7 +4,7 @@
  * file system that lets a log's own open run under a lock the CLI holds.
  */
 import { WalError, ioError } from '../errors.js';
-import type { Context, RepairOptions, RepairResult } from './kind.js';
+import type { Context, LogKind, Probe, RepairOptions, RepairResult, Report } from './kind.js';
 import type { FileHandle, FileLock, FileSystem } from '../fs/types.js';
 import { dirname } from '../platform/path.js';
 
@@ -129,4 +129,19 @@ export function repairFileTail(ctx: Context, path: string, opts: RepairOptions, 
   const { truncated, after } = reopen();
   ctx.say(`recovered: cut ${f.torn ? truncated : lost} bytes at offset ${f.offset}; ${after}`);
   return { outcome: 'repaired', backups: [backup] };
+}
+
+/** detect() for a single file whose header names this file kind. */
+export const fileOfKind = (kind: number) => (p: Probe): boolean => !p.isDirectory && p.header?.ok === true && p.header.kind === kind;
+
+/** inspect and verify for a kind whose scan checks every byte either way: both print the scan's report. */
+export function scanReports(scan: (ctx: Context, path: string) => { report: Report }): Pick<LogKind, 'inspect' | 'verify'> {
+  const report = (ctx: Context, path: string): Report => scan(ctx, path).report;
+  return { inspect: report, verify: report };
+}
+
+/** repair's answer when the scan found nothing to cut. */
+export function nothingToRepair(ctx: Context, path: string): RepairResult {
+  ctx.say(`${path}: no damage found; nothing to repair`);
+  return { outcome: 'clean', backups: [] };
 }

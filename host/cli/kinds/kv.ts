@@ -3,7 +3,7 @@ import { AppendLogSnapshot } from '../../logs/kv-snapshot/append-log-snapshot.js
 import { type KvFileInspection, inspectKvFile } from '../../logs/kv-snapshot/inspect.js';
 import type { Context, LogKind, Problem, Report } from '../kind.js';
 import { encodePayload } from '../output.js';
-import { bytes, repairFileTail } from '../util.js';
+import { bytes, fileOfKind, nothingToRepair, repairFileTail, scanReports } from '../util.js';
 
 const hex = (b: Uint8Array): string => encodePayload(b, 'hex');
 
@@ -56,9 +56,8 @@ function scan(ctx: Context, path: string): { r: KvFileInspection; report: Report
 export const kvKind: LogKind = {
   name: 'kv',
   description: 'key-value snapshot store (AppendLogSnapshot), file header kind 6',
-  detect: (p) => !p.isDirectory && p.header?.ok === true && p.header.kind === 6,
-  inspect: (ctx, path) => scan(ctx, path).report,
-  verify: (ctx, path) => scan(ctx, path).report,
+  detect: fileOfKind(6),
+  ...scanReports(scan),
   dump(ctx, path, opts, emit) {
     // One 'batch' record (offset, sequence of its last frame, cursor), then its ops in order; --from/--limit count batches (1-based).
     let n = 0;
@@ -83,8 +82,7 @@ export const kvKind: LogKind = {
     const { r } = scan(ctx, path);
     const f = r.failure;
     if (f === undefined) {
-      ctx.say(`${path}: no damage found; nothing to repair`);
-      return { outcome: 'clean', backups: [] };
+      return nothingToRepair(ctx, path);
     }
     const kept = `${r.batches} complete batch(es) before offset ${f.offset} stay (${r.keys} keys, cursor ${hex(r.cursor) || 'none'})`;
     // The documented recovery is the store's own open (docs/kv-snapshot.md): it cuts a torn tail (a batch without its

@@ -4,7 +4,7 @@ import { WalError } from '../../errors.js';
 import { WalLog } from '../../logs/raft/wal-log.js';
 import { type RaftInspection, inspectRaft, listRaftFiles, readRaftEntry } from '../../logs/raft/inspect.js';
 import type { Context, LogKind, Problem, Report } from '../kind.js';
-import { backupRange, bytes, cutFile, moveAside } from '../util.js';
+import { backupRange, bytes, cutFile, fileOfKind, moveAside, nothingToRepair, scanReports } from '../util.js';
 
 const SEGMENT = /^raft-\d{20}\.seg$/;
 const OPS = ['?', 'entry', 'truncate', 'hard-state', 'snapshot-mark'];
@@ -44,9 +44,8 @@ function scan(ctx: Context, dir: string): { r: RaftInspection; report: Report } 
 export const raftKind: LogKind = {
   name: 'raft',
   description: 'WalLog (Raft log) directory of raft-<20 digits>.seg segments and snapshot.snap (file header kinds 4, 5)',
-  detect: (p) => (p.isDirectory && (p.names ?? []).some((n) => SEGMENT.test(n) || n === 'snapshot.snap')) || (!p.isDirectory && p.header?.ok === true && (p.header.kind === 4 || p.header.kind === 5)),
-  inspect: (ctx, path) => scan(ctx, path).report,
-  verify: (ctx, path) => scan(ctx, path).report,
+  detect: (p) => (p.isDirectory && (p.names ?? []).some((n) => SEGMENT.test(n) || n === 'snapshot.snap')) || fileOfKind(4)(p) || fileOfKind(5)(p),
+  ...scanReports(scan),
   dump(ctx, dir, opts, emit) {
     // Ops in file order (entries, truncates, hard states, snapshot marks), as replay applies them.
     const reader = new Core();
@@ -76,8 +75,7 @@ export const raftKind: LogKind = {
     const { r } = scan(ctx, dir);
     const p = r.problem;
     if (p === undefined) {
-      ctx.say(`${dir}: no damage found; nothing to repair`);
-      return { outcome: 'clean', backups: [] };
+      return nothingToRepair(ctx, dir);
     }
     const segs = r.segments;
     const at = segs.findIndex((s) => s.path === p.path);

@@ -2,7 +2,7 @@
 import { RingLog } from '../../logs/ring/ring-log.js';
 import { inspectRing, readRingWindow, type RingInspection } from '../../logs/ring/inspect.js';
 import type { Context, LogKind, Problem, Report } from '../kind.js';
-import { backupRange, bytes } from '../util.js';
+import { backupRange, bytes, fileOfKind, nothingToRepair, scanReports } from '../util.js';
 
 function scan(ctx: Context, path: string): { r: RingInspection; report: Report } {
   const size = ctx.fs.stat(path)?.size ?? 0;
@@ -54,9 +54,8 @@ function scan(ctx: Context, path: string): { r: RingInspection; report: Report }
 export const ringKind: LogKind = {
   name: 'ring',
   description: 'RingLog ring file (file header kind 3)',
-  detect: (p) => !p.isDirectory && p.header?.ok === true && p.header.kind === 3,
-  inspect: (ctx, path) => scan(ctx, path).report,
-  verify: (ctx, path) => scan(ctx, path).report,
+  detect: fileOfKind(3),
+  ...scanReports(scan),
   dump(ctx, path, opts, emit) {
     const { r } = scan(ctx, path);
     if (r.error) throw r.error;
@@ -77,8 +76,7 @@ export const ringKind: LogKind = {
   repair(ctx, path, opts, lockedFs) {
     const { r, report } = scan(ctx, path);
     if (report.problems.length === 0 && r.state?.clean) {
-      ctx.say(`${path}: no damage found; nothing to repair`);
-      return { outcome: 'clean', backups: [] };
+      return nothingToRepair(ctx, path);
     }
     if (r.error) {
       ctx.say(`${path}: ${r.error.message}.`);

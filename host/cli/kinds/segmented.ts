@@ -3,7 +3,7 @@ import { SegmentedWal } from '../../logs/segmented/segmented-wal.js';
 import { type SegmentInspection, inspectSegment, listSegmentFiles, segmentRecords } from '../../logs/segmented/inspect.js';
 import { WalError } from '../../errors.js';
 import type { Context, LogKind, Problem, Report } from '../kind.js';
-import { backupRange, bytes, cutFile, moveAside, u64 } from '../util.js';
+import { backupRange, bytes, cutFile, fileOfKind, moveAside, nothingToRepair, scanReports, u64 } from '../util.js';
 
 const SEGMENT = /^wal-\d{20}\.seg$/;
 
@@ -83,9 +83,8 @@ function scan(ctx: Context, dir: string): Scan {
 export const segmentedKind: LogKind = {
   name: 'segmented',
   description: 'SegmentedWal directory of wal-<20 digits>.seg segments (file header kind 2)',
-  detect: (p) => (p.isDirectory && (p.names ?? []).some((n) => SEGMENT.test(n))) || (!p.isDirectory && p.header?.ok === true && p.header.kind === 2),
-  inspect: (ctx, path) => scan(ctx, path).report,
-  verify: (ctx, path) => scan(ctx, path).report,
+  detect: (p) => (p.isDirectory && (p.names ?? []).some((n) => SEGMENT.test(n))) || fileOfKind(2)(p),
+  ...scanReports(scan),
   dump(ctx, dir, opts, emit) {
     let n = 0;
     const list = listSegmentFiles(ctx.fs, dir);
@@ -112,8 +111,7 @@ export const segmentedKind: LogKind = {
     const { segs, problems } = scan(ctx, dir);
     const p = problems[0];
     if (p === undefined) {
-      ctx.say(`${dir}: no damage found; nothing to repair`);
-      return { outcome: 'clean', backups: [] };
+      return nothingToRepair(ctx, dir);
     }
     const list = listSegmentFiles(ctx.fs, dir);
     const at = list.findIndex((s) => s.path === p.file);

@@ -2,7 +2,7 @@
 import { WalFsWriter } from '../../logs/wal-file/wal-fs-writer.js';
 import { inspectWalFile, walFileFrames, type WalFileInspection } from '../../logs/wal-file/inspect.js';
 import type { LogKind, Problem, Report } from '../kind.js';
-import { bytes, repairFileTail, u64 } from '../util.js';
+import { bytes, fileOfKind, nothingToRepair, repairFileTail, scanReports, u64 } from '../util.js';
 
 function scan(ctx: Parameters<LogKind['inspect']>[0], path: string): { r: WalFileInspection; report: Report } {
   const c = ctx.core.c;
@@ -49,9 +49,8 @@ function scan(ctx: Parameters<LogKind['inspect']>[0], path: string): { r: WalFil
 export const walFileKind: LogKind = {
   name: 'wal-file',
   description: 'single-file WAL (WalFsWriter / WalFsReader), file header kind 1',
-  detect: (p) => !p.isDirectory && p.header?.ok === true && p.header.kind === 1,
-  inspect: (ctx, path) => scan(ctx, path).report,
-  verify: (ctx, path) => scan(ctx, path).report,
+  detect: fileOfKind(1),
+  ...scanReports(scan),
   dump(ctx, path, opts, emit) {
     const c = ctx.core.c;
     let n = 0;
@@ -70,8 +69,7 @@ export const walFileKind: LogKind = {
     const { r } = scan(ctx, path);
     const f = r.failure;
     if (f === undefined) {
-      ctx.say(`${path}: no damage found; nothing to repair`);
-      return { outcome: 'clean', backups: [] };
+      return nothingToRepair(ctx, path);
     }
     const kept = r.lastSequence ? `events ${u64(r.firstSequence!.lo, r.firstSequence!.hi)} .. ${u64(r.lastSequence.lo, r.lastSequence.hi)} stay` : 'no event stays';
     // The documented recovery is the writer's own open (FORMAT.md §5): it cuts a torn tail, writes a sync marker, fsyncs.
