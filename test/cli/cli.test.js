@@ -4,33 +4,21 @@
 // (0 ok, 1 damage found / refused / LOCKED, 2 usage error).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KeyRing, RingLog, SegmentedWal, WalFsWriter, WalLog } from 'walcore';
 import { enc, selfCommand, tempDir } from '../support/helpers.js';
+import { flipByte, walcore } from './run-cli.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const WRITER = fileURLToPath(new URL('./fixtures/live-writer.js', import.meta.url));
 const KEY_HEX = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0')).join('');
-
-function walcore(...args) {
-  const [cmd, ...pre] = selfCommand();
-  const r = spawnSync(cmd, [...pre, CLI, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 function makeWal(path, n = 5) {
   const w = WalFsWriter.open(path);
   for (let i = 1; i <= n; i++) w.append({ sequence: i, payload: enc(`order #${i}`) });
   w.flush();
   w.close();
-}
-
-function flipByte(path, offset) {
-  const b = fs.readFileSync(path);
-  b[offset] ^= 0xff;
-  fs.writeFileSync(path, b);
 }
 
 const dir = tempDir('cli');

@@ -5,19 +5,11 @@
 // exactly, and files of an unknown kind still refused as before.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { AppendLogSnapshot, WalFsWriter, WatchCursor, crc32c } from 'walcore';
-import { enc, selfCommand, tempDir } from '../support/helpers.js';
+import { enc, tempDir } from '../support/helpers.js';
+import { flipByte, walcore } from './run-cli.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-function walcore(...args) {
-  const [cmd, ...pre] = selfCommand();
-  const r = spawnSync(cmd, [...pre, CLI, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 /** Three synced batches: put a (version 1); put b, delete a (version 02); put c. File: header 64, batches at 64, 136, 214, marker at 280, 312 bytes. */
 function makeStore(path) {
@@ -26,12 +18,6 @@ function makeStore(path) {
   store.apply([{ type: 'put', key: 'b', value: enc('two') }, { type: 'delete', key: 'a', version: new Uint8Array([2]) }], WatchCursor.fromRevision(2), { sync: true });
   store.apply([{ type: 'put', key: 'c', value: enc('three') }], WatchCursor.fromRevision(3), { sync: true });
   store.close();
-}
-
-function flipByte(path, offset) {
-  const b = fs.readFileSync(path);
-  b[offset] ^= 0xff;
-  fs.writeFileSync(path, b);
 }
 
 const dir = tempDir('cli-kv');
