@@ -16,6 +16,7 @@ export const LOGS = [
     append: (log, i) => log.apply([{ type: 'put', key: `k${i}`, value: bytes(`v${i}`) }], WatchCursor.fromRevision(log.cursor().isNone ? 1 : Number(log.cursor().toRevision()) + 1)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    durable: (log) => (log.durableCursor.isNone ? 0 : Number(log.durableCursor.toRevision())),
     record: (i) => `k${i}=v${i}`,
     // read() lists the fold in key order (UTF-8 bytes of the key; ASCII here), not append order.
     readOrder: (records) => [...records].sort((a, b) => { const ka = a.slice(0, a.indexOf('=')); const kb = b.slice(0, b.indexOf('=')); return ka < kb ? -1 : ka > kb ? 1 : 0; }),

@@ -18,6 +18,9 @@ const newest = (suffix) => (fs, dir) => `${dir}/${fs.list(dir).filter((n) => n.e
  * order unless the entry's `readOrder(records)` says otherwise. `oneHandle`:
  * the log closes exactly one handle after a sync in flight at close() settles.
  * `junkFrom(n)`: for a file of fixed size, where bytes after record n start.
+ * `durable(log)`: how many appended records the log reports durable (where it
+ * has such a figure); `fsyncsPerSync`: fdatasyncs one group commit issues (1
+ * unless said).
  */
 export const SHARED_LOGS = [
   {
@@ -26,6 +29,7 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append({ sequence: log.currentSequence + 1, payload: bytes(`e${i}`) }),
     sync: (log) => log.flush(),
     syncAsync: (log) => log.syncAsync(),
+    durable: (log) => Number(log.durableSequence),
     record: (i) => `e${i}`,
     oneHandle: true,
     dataFile: (fs, path) => path,
@@ -44,6 +48,7 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append(1, 2, 3, 4, bytes(`r${i}`)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    durable: (log) => log.durableLsn,
     record: (i) => `r${i}`,
     oneHandle: true,
     dataFile: newest('.seg'),
@@ -58,6 +63,8 @@ export const SHARED_LOGS = [
     append: (log, i) => log.append(bytes(`g${i}`)),
     sync: (log) => log.sync(),
     syncAsync: (log) => log.syncAsync(),
+    durable: (log) => log.durableSequence,
+    fsyncsPerSync: 2, // the records, then the state record naming them
     record: (i) => `g${i}`,
     dataFile: (fs, path) => path,
     read: (fs, path) => {

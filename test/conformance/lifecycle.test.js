@@ -4,10 +4,11 @@
 // joins by adding one entry to LOGS (all-logs.js).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryFileSystem, WalError } from 'walcore';
+import { MemoryFileSystem, WalError, defaultFileSystem } from 'walcore';
 import { LOGS } from './all-logs.js';
 import { expectCode, lifecycleCases } from './lifecycle-cases.js';
 import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../support/async-sync.js';
+import { tempDir } from '../support/helpers.js';
 
 const bytes = (s) => new TextEncoder().encode(s);
 
@@ -33,6 +34,9 @@ function counting(fs) {
   };
   return view;
 }
+
+const realDir = tempDir('lifecycle');
+let realN = 0;
 
 function setup() {
   const fs = new MemoryFileSystem();
@@ -63,6 +67,27 @@ for (const kind of LOGS) {
     kind.append(again, 4);
     kind.sync(again);
     again.close();
+  });
+
+  t('syncAsync() runs every fsync off the JS thread (real file system): 50 syncs, the event loop runs during each', async () => {
+    const fs = instrumented(defaultFileSystem());
+    const path = `${realDir}/${kind.name}-${++realN}`;
+    const log = kind.open(fs, path);
+    const syncsAtOpen = fs.stats.sync;
+    const perSync = kind.fsyncsPerSync ?? 1;
+    const appended = [];
+    for (let i = 1; i <= 50; i++) {
+      kind.append(log, i);
+      appended.push(kind.record(i));
+      await kind.syncAsync(log);
+      if (kind.durable) assert.is(kind.durable(log), i, 'syncAsync() resolved before its record was durable');
+    }
+    assert.is(fs.stats.sync, syncsAtOpen, 'a group commit synced on the JS thread');
+    assert.is(fs.stats.syncAsync, 50 * perSync);
+    assert.ok(fs.stats.syncsWithTicks >= 40 * perSync, `the event loop ran during only ${fs.stats.syncsWithTicks} of ${50 * perSync} fdatasyncs`);
+    log.close();
+    await immediate(); // the lock is released once the last fsync's batch has settled
+    assert.equal(kind.read(defaultFileSystem(), path), kind.readOrder ? kind.readOrder(appended) : appended);
   });
 
   t('close() with an async fsync in flight: no handle closed under it, every promise settles, the lock follows', async () => {

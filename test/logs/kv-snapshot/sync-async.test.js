@@ -8,9 +8,9 @@
 // test/conformance/lifecycle.test.js.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppendLogSnapshot, WatchCursor, defaultFileSystem } from 'walcore';
-import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
-import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
+import { AppendLogSnapshot, WatchCursor } from 'walcore';
+import { enc, rng, seedFor, tempDir } from '../../support/helpers.js';
+import { immediate, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 import { batchOf, foldAt, foldLines } from '../../support/fixtures/kv-kill-batches.js';
 
 const dir = tempDir('kvsa');
@@ -24,26 +24,6 @@ function assertFoldAtCursor(store, ctx) {
   assert.equal(foldLines(store.range('').map((e) => [e.key, e])), foldLines(foldAt(at)), `${ctx}: the fold is not exactly batches 1..${at}`);
   return at;
 }
-
-test('syncAsync() runs every fsync off the JS thread (real file system): 200 syncs, the event loop runs during them', async () => {
-  const fs = instrumented(defaultFileSystem());
-  const path = `${dir}/s${++n}.kv`;
-  const { store } = AppendLogSnapshot.open(path, { fs });
-  const syncsAtOpen = fs.stats.sync;
-  for (let i = 1; i <= 200; i++) {
-    store.apply([put('k', `v${i}`)], rev(i));
-    await store.syncAsync();
-    assert.is(revOf(store.durableCursor), i);
-  }
-  assert.is(fs.stats.sync, syncsAtOpen, 'a group commit synced on the JS thread');
-  assert.is(fs.stats.syncAsync, 200);
-  assert.ok(fs.stats.syncsWithTicks >= 160, `the event loop ran during only ${fs.stats.syncsWithTicks} of 200 fdatasyncs`);
-  store.close();
-  const again = AppendLogSnapshot.open(path);
-  assert.is(revOf(again.cursor), 200);
-  assert.is(dec(again.store.get('k').value), 'v200');
-  again.store.close();
-});
 
 test('syncAsync() resolves only once its own batch is durable; batches applied meanwhile join the next fsync', async () => {
   const fs = memFs();

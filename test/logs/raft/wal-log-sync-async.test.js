@@ -6,12 +6,10 @@
 // holdAsyncSyncs()/releaseAsyncSyncs() keep an async sync in flight.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WalLog, defaultFileSystem } from 'walcore';
-import { rng, seedFor, tempDir } from '../../support/helpers.js';
+import { WalLog } from 'walcore';
+import { rng, seedFor } from '../../support/helpers.js';
 import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
-const dir = tempDir('rsa');
-let n = 0;
 const entry = (i, term = 1, size = 16) => ({ index: i, term, payload: new Uint8Array(size).fill(i & 0xff) });
 const add = (log, size) => { const i = log.lastIndex() + 1; log.append([entry(i, 1, size)]); return i; };
 /** Reopen and list [index, first payload byte] of every entry, plus the hard state. */
@@ -24,23 +22,6 @@ const recovered = (fs, d, opts = {}) => {
     return { list, hs: log.hardState(), snap: log.snapshotIndex() };
   } finally { log.close(); }
 };
-
-test('WalLog.syncAsync() runs every fsync off the JS thread (posix): 100 syncs, the event loop runs during them', async () => {
-  const fs = instrumented(defaultFileSystem());
-  const d = `${dir}/w${++n}`;
-  const log = WalLog.open(d, { fs });
-  const syncsAtOpen = fs.stats.sync;
-  for (let i = 1; i <= 100; i++) {
-    add(log);
-    await log.syncAsync();
-  }
-  assert.is(fs.stats.sync, syncsAtOpen, 'a group commit synced on the JS thread');
-  assert.is(fs.stats.syncAsync, 100);
-  assert.ok(fs.stats.syncsWithTicks >= 80, `the event loop ran during only ${fs.stats.syncsWithTicks} of 100 fdatasyncs`);
-  log.close();
-  await immediate();
-  assert.is(recovered(undefined, d).list.length, 100);
-});
 
 test('syncAsync() resolves only once its own data is durable; appends and hard state made meanwhile join the next fsync', async () => {
   const fs = memFs();

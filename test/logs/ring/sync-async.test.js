@@ -6,36 +6,16 @@
 // deterministically.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RingLog, WalError, defaultFileSystem } from 'walcore';
-import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
-import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
+import { RingLog, WalError } from 'walcore';
+import { dec, enc, rng, seedFor } from '../../support/helpers.js';
+import { immediate, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
-const dir = tempDir('rsa');
-let n = 0;
 const GEOMETRY = { capacity: 16, slotSize: 64 };
 const replay = (fs, path) => {
   const ring = RingLog.open(path, { fs });
   try { return ring.replayRecords().map((r) => [r.sequence, dec(r.payload)]); } finally { ring.close(); }
 };
 
-
-test('RingLog.syncAsync() runs both fsyncs off the JS thread (posix): 100 syncs, the event loop runs during them', async () => {
-  const fs = instrumented(defaultFileSystem());
-  const p = `${dir}/r${++n}.ring`;
-  const ring = RingLog.open(p, { ...GEOMETRY, fs });
-  const syncsAtOpen = fs.stats.sync;
-  for (let i = 1; i <= 100; i++) {
-    ring.append(enc(`r${i}`));
-    await ring.syncAsync();
-    assert.is(ring.durableSequence, i);
-  }
-  assert.is(fs.stats.sync, syncsAtOpen, 'a group commit synced on the JS thread');
-  assert.is(fs.stats.syncAsync, 200, 'records, then the state record: two fsyncs per sync');
-  assert.ok(fs.stats.syncsWithTicks >= 160, `the event loop ran during only ${fs.stats.syncsWithTicks} of 200 fdatasyncs`);
-  ring.close();
-  await immediate();
-  assert.equal(replay(undefined, p).map(([s]) => s), Array.from({ length: 16 }, (_, i) => 85 + i));
-});
 
 test('syncAsync() resolves once its records and the state record naming them are durable; appends meanwhile join the next sync', async () => {
   const fs = memFs();

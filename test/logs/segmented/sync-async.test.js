@@ -6,36 +6,16 @@
 // sync in flight deterministically.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SegmentedWal, WalError, defaultFileSystem } from 'walcore';
-import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
+import { SegmentedWal, WalError } from 'walcore';
+import { dec, enc, rng, seedFor } from '../../support/helpers.js';
 import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
-const dir = tempDir('ssa');
-let n = 0;
 const add = (wal, text) => wal.append(1, 2, 3, 4, enc(text));
 const replay = (fs, d) => {
   const wal = SegmentedWal.open({ dir: d, fs });
   try { return wal.replay().map((r) => [r.lsn, dec(r.payload)]); } finally { wal.close(); }
 };
 
-
-test('SegmentedWal.syncAsync() runs every fsync off the JS thread (posix): 100 syncs, the event loop runs during them', async () => {
-  const fs = instrumented(defaultFileSystem());
-  const d = `${dir}/w${++n}`;
-  const wal = SegmentedWal.open({ dir: d, fs });
-  const syncsAtOpen = fs.stats.sync;
-  for (let i = 1; i <= 100; i++) {
-    add(wal, `r${i}`);
-    await wal.syncAsync();
-    assert.is(wal.durableLsn, i);
-  }
-  assert.is(fs.stats.sync, syncsAtOpen, 'a group commit synced on the JS thread');
-  assert.is(fs.stats.syncAsync, 100);
-  assert.ok(fs.stats.syncsWithTicks >= 80, `the event loop ran during only ${fs.stats.syncsWithTicks} of 100 fdatasyncs`);
-  wal.close();
-  await immediate(); // the lock is released once the last fsync's batch has settled
-  assert.is(replay(undefined, d).length, 100);
-});
 
 test('syncAsync() resolves only once its own data is durable; appends made meanwhile join the next fsync', async () => {
   const fs = memFs();

@@ -93,27 +93,6 @@ test('simulator syncAsync(): an injected sync fault rejects it and (drop) loses 
 
 // ---- WalFsWriter
 
-test('WalFsWriter.syncAsync() runs every fsync off the JS thread: 200 syncs, the event loop runs during them', async () => {
-  const fs = instrumented(defaultFileSystem());
-  const p = fresh();
-  const w = WalFsWriter.open(p, { fs });
-  const syncsAtOpen = fs.stats.sync;
-  let timer = 0;
-  const iv = setInterval(() => { timer++; }, 1);
-  for (let i = 1; i <= 200; i++) {
-    w.append({ sequence: i, payload: enc(`e${i}`) });
-    await w.syncAsync();
-    assert.is(w.durableSequence, i);
-  }
-  clearInterval(iv);
-  assert.is(fs.stats.sync, syncsAtOpen, 'a group commit synced on the JS thread');
-  assert.is(fs.stats.syncAsync, 200);
-  assert.ok(fs.stats.syncsWithTicks >= 160, `the event loop ran during only ${fs.stats.syncsWithTicks} of 200 fdatasyncs`);
-  assert.ok(timer > 0, 'timers never fired');
-  w.close();
-  assert.is(replay(undefined, p).length, 200);
-});
-
 test('syncAsync() resolves only once its own data is durable; appends made meanwhile join the next fsync', async () => {
   const fs = memFs();
   const w = WalFsWriter.open('/d/w', { fs });
