@@ -20,7 +20,8 @@ const newest = (suffix) => (fs, dir) => `${dir}/${fs.list(dir).filter((n) => n.e
  * `junkFrom(n)`: for a file of fixed size, where bytes after record n start.
  * `durable(log)`: how many appended records the log reports durable (where it
  * has such a figure); `fsyncsPerSync`: fdatasyncs one group commit issues (1
- * unless said).
+ * unless said); `failedSyncMayAdopt`: a reopen after a failed fsync may keep
+ * records that fsync covered (otherwise they are cut).
  */
 export const SHARED_LOGS = [
   {
@@ -65,6 +66,8 @@ export const SHARED_LOGS = [
     syncAsync: (log) => log.syncAsync(),
     durable: (log) => log.durableSequence,
     fsyncsPerSync: 2, // the records, then the state record naming them
+    /** After a failed fsync the ring does not cut: a reopen may adopt the unacknowledged records reads still show, rewriting them first (docs/ring-log.md). */
+    failedSyncMayAdopt: true,
     record: (i) => `g${i}`,
     dataFile: (fs, path) => path,
     read: (fs, path) => {

@@ -1,16 +1,16 @@
-// AppendLogSnapshot.syncAsync(): the group commit's fdatasync runs off the
-// JS thread through the shared path (FrameFile.syncAsync -> FileHandle.syncAsync,
-// GroupCommit), on the real file system and on the simulator: ordering under
-// crashes (every batch whose syncAsync() resolved survives, the fold is
-// exactly the batches up to the cursor), durableCursor, poisoning, close()
-// with a real fdatasync in flight, and compaction held back while one is in
-// flight. close() with an async fsync in flight is one case for every log in
-// test/conformance/lifecycle.test.js.
+// AppendLogSnapshot.syncAsync() (FrameFile.syncAsync -> FileHandle.syncAsync,
+// GroupCommit), on the simulator and the real file system: batching, ordering
+// under crashes (every batch whose syncAsync() resolved survives, the fold is
+// exactly the batches up to the cursor), close() with a real fdatasync in
+// flight, and compaction held back while one is in flight.
+// Every log's 'all fsyncs off the JS thread', 'a failed async fsync poisons
+// and nothing it covered is adopted' and 'close() with an async fsync in
+// flight' are cases of test/conformance/lifecycle.test.js, run over every log.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AppendLogSnapshot, WatchCursor } from 'walcore';
 import { enc, rng, seedFor, tempDir } from '../../support/helpers.js';
-import { immediate, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
+import { immediate, memFs, untilInFlight } from '../../support/async-sync.js';
 import { batchOf, foldAt, foldLines } from '../../support/fixtures/kv-kill-batches.js';
 
 const dir = tempDir('kvsa');
@@ -77,43 +77,6 @@ test('ordering: power cuts at random points while async fsyncs are pending; ever
     const at = assertFoldAtCursor(reopened.store, `seed ${seed} round ${round}`);
     assert.ok(at >= ackedAtCut, `seed ${seed} round ${round}: batch ${ackedAtCut} was acknowledged, reopened at ${at}`);
     reopened.store.close();
-  }
-});
-
-test('a failed async fsync rejects its whole batch POISONED, later calls are POISONED, and nothing it covered is adopted', async () => {
-  for (const mode of ['keep', 'drop', 'random']) {
-    const fs = memFs();
-    const { store } = AppendLogSnapshot.open('/d/kv', { fs });
-    store.apply(batchOf(1), rev(1));
-    await store.syncAsync();
-    fs.injectFault({ op: 'sync', code: 'EIO' });
-    fs.holdAsyncSyncs(); // the failing fsync stays in flight until every handler is attached
-    const batch = [];
-    for (let b = 2; b <= 4; b++) {
-      store.apply(batchOf(b), rev(b));
-      batch.push(store.syncAsync());
-    }
-    await untilInFlight(fs);
-    store.apply(batchOf(5), rev(5));
-    const queued = store.syncAsync();
-    const checks = [...batch.map((p) => rejectsCode(p, 'POISONED', 'a waiter of the failed batch')), rejectsCode(queued, 'POISONED', 'a request queued behind the failed fsync')];
-    fs.releaseAsyncSyncs();
-    for (const e of await Promise.all(checks)) assert.is(e.cause.code, 'EIO');
-    assert.is(store.state, 'poisoned');
-    await rejectsCode(store.syncAsync(), 'POISONED', 'syncAsync after');
-    try { store.apply(batchOf(6), rev(6)); assert.unreachable('apply after poison'); } catch (e) { assert.is(e.code, 'POISONED'); }
-    assert.is(revOf(store.durableCursor), 1);
-    store.close();
-    fs.crash({ mode });
-    const again = AppendLogSnapshot.open('/d/kv', { fs });
-    assert.is(assertFoldAtCursor(again.store, mode), 1, `${mode}: adopted what the failed fsync covered`);
-    again.store.apply(batchOf(2), rev(2));
-    await again.store.syncAsync();
-    again.store.close();
-    fs.crash({ mode: 'drop' });
-    const last = AppendLogSnapshot.open('/d/kv', { fs });
-    assert.is(assertFoldAtCursor(last.store, mode), 2);
-    last.store.close();
   }
 });
 

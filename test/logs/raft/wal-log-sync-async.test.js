@@ -1,9 +1,11 @@
-// WalLog.syncAsync(): the group commit's fsync off the JS thread
-// (FrameFile.syncAsync over FileHandle.syncAsync), ordering under crashes,
-// poisoning, a roll while an fsync is in flight, a snapshot that deletes the
-// segment being synced. close() with an async fsync in flight is one case for every log in
-// test/conformance/lifecycle.test.js. The simulator's
+// WalLog.syncAsync() (FrameFile.syncAsync over FileHandle.syncAsync):
+// batching, ordering under crashes, a roll while an fsync is in flight, a
+// snapshot that deletes the segment being synced, and a failure after a roll
+// sealed its segment. The simulator's
 // holdAsyncSyncs()/releaseAsyncSyncs() keep an async sync in flight.
+// Every log's 'all fsyncs off the JS thread', 'a failed async fsync poisons
+// and nothing it covered is adopted' and 'close() with an async fsync in
+// flight' are cases of test/conformance/lifecycle.test.js, run over every log.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WalLog } from 'walcore';
@@ -80,30 +82,6 @@ test('ordering: crash at random points while async fsyncs are pending (tiny segm
     const match = history.findIndex((h, i) => i >= ackedAtCrash && h.last === lastGot && h.commit === got.hs.commit);
     assert.ok(match >= 0, `round ${round}: recovered (last ${lastGot}, commit ${got.hs.commit}) is no state at or after the acknowledged ${JSON.stringify(history[ackedAtCrash])}`);
     for (let i = 1; i < got.list.length; i++) assert.is(got.list[i], got.list[i - 1] + 1, `round ${round}: a gap in the recovered log`);
-  }
-});
-
-test('a failed async fsync rejects its batch POISONED, later calls are POISONED, and nothing it covered is adopted', async () => {
-  for (const mode of ['keep', 'drop', 'random']) {
-    const fs = memFs();
-    const log = WalLog.open('/d/w', { fs });
-    add(log);
-    await log.syncAsync();
-    fs.injectFault({ op: 'sync', code: 'EIO' });
-    fs.holdAsyncSyncs();
-    const batch = [];
-    for (let i = 0; i < 3; i++) { add(log); batch.push(log.syncAsync()); }
-    await untilInFlight(fs);
-    add(log);
-    const queued = log.syncAsync();
-    const checks = [...batch.map((p) => rejectsCode(p, 'POISONED', 'a waiter of the failed batch')), rejectsCode(queued, 'POISONED', 'a request queued behind it')];
-    fs.releaseAsyncSyncs();
-    for (const e of await Promise.all(checks)) assert.is(e.cause.code, 'EIO');
-    assert.is(log.state, 'poisoned');
-    await rejectsCode(log.syncAsync(), 'POISONED', 'syncAsync after');
-    log.close();
-    fs.crash({ mode });
-    assert.equal(recovered(fs, '/d/w').list, [1], `${mode}: adopted what the failed fsync covered`);
   }
 });
 

@@ -1,9 +1,12 @@
 // RingLog.syncAsync(): the group commit's two fsyncs (records, then the
-// state record naming them) off the JS thread, ordering under crashes,
-// poisoning. close() with an async fsync in flight is one case for every log in
-// test/conformance/lifecycle.test.js. The simulator's
+// state record naming them): batching, ordering under crashes, and a failure
+// of either fsync (the ring's own rule: a reopen may adopt what it covered,
+// rewriting it first). The simulator's
 // holdAsyncSyncs()/releaseAsyncSyncs() keep an async sync in flight
 // deterministically.
+// Every log's 'all fsyncs off the JS thread', 'a failed async fsync poisons
+// and nothing it covered is adopted' and 'close() with an async fsync in
+// flight' are cases of test/conformance/lifecycle.test.js, run over every log.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RingLog, WalError } from 'walcore';

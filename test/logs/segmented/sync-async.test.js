@@ -1,12 +1,14 @@
-// SegmentedWal.syncAsync(): the group commit's fsync off the JS thread
-// (FrameFile.syncAsync over FileHandle.syncAsync), ordering under crashes,
-// poisoning, a roll while an fsync is in flight. close() with an async fsync in flight is one case for every log in
-// test/conformance/lifecycle.test.js.
+// SegmentedWal.syncAsync() (FrameFile.syncAsync over FileHandle.syncAsync):
+// batching, ordering under crashes, a roll while an fsync is in flight, and a
+// failure after a roll sealed its segment.
 // The simulator's holdAsyncSyncs()/releaseAsyncSyncs() keep an async
 // sync in flight deterministically.
+// Every log's 'all fsyncs off the JS thread', 'a failed async fsync poisons
+// and nothing it covered is adopted' and 'close() with an async fsync in
+// flight' are cases of test/conformance/lifecycle.test.js, run over every log.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SegmentedWal, WalError } from 'walcore';
+import { SegmentedWal } from 'walcore';
 import { dec, enc, rng, seedFor } from '../../support/helpers.js';
 import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
@@ -68,37 +70,6 @@ test('ordering: crash at random points while async fsyncs are pending (small seg
     const set = new Set(got);
     for (const lsn of ackedAtCrash) assert.ok(set.has(lsn), `round ${round}: acknowledged record ${lsn} lost`);
     for (let i = 1; i < got.length; i++) assert.is(got[i], got[i - 1] + 1, `round ${round}: a gap in the recovered log`);
-  }
-});
-
-test('a failed async fsync rejects its batch POISONED, later calls are POISONED, and nothing it covered is adopted', async () => {
-  for (const mode of ['keep', 'drop', 'random']) {
-    const fs = memFs();
-    const wal = SegmentedWal.open({ dir: '/d/w', fs });
-    add(wal, 'durable');
-    await wal.syncAsync();
-    fs.injectFault({ op: 'sync', code: 'EIO' });
-    fs.holdAsyncSyncs();
-    const batch = [];
-    for (let i = 0; i < 3; i++) { add(wal, `lost${i}`); batch.push(wal.syncAsync()); }
-    await untilInFlight(fs);
-    add(wal, 'queued');
-    const queued = wal.syncAsync();
-    const checks = [...batch.map((p) => rejectsCode(p, 'POISONED', 'a waiter of the failed batch')), rejectsCode(queued, 'POISONED', 'a request queued behind it')];
-    fs.releaseAsyncSyncs();
-    for (const e of await Promise.all(checks)) assert.is(e.cause.code, 'EIO');
-    assert.is(wal.state, 'poisoned');
-    assert.is(wal.durableLsn, 1);
-    await rejectsCode(wal.syncAsync(), 'POISONED', 'syncAsync after');
-    wal.close();
-    fs.crash({ mode });
-    const again = SegmentedWal.open({ dir: '/d/w', fs });
-    assert.is(again.nextLsn, 2, `${mode}: adopted what the failed fsync covered`);
-    add(again, 'again');
-    await again.syncAsync();
-    again.close();
-    await immediate();
-    assert.equal(replay(fs, '/d/w'), [[1, 'durable'], [2, 'again']]);
   }
 });
 

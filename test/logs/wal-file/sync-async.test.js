@@ -1,13 +1,14 @@
 // The group commit's fsync off the JS thread: FileHandle.syncAsync() on the
 // real file system (fs.fdatasync in the thread pool) and on the simulator,
-// and WalFsWriter.syncAsync() over it: off-thread, ordering under crashes,
-// poisoning, and close() with an fsync in flight that fails or is real.
-// close() with an async fsync in flight is one case for every log in
-// test/conformance/lifecycle.test.js.
+// and WalFsWriter.syncAsync() over it: batching, ordering under crashes, and
+// close() with an fsync in flight that fails or is real.
+// Every log's 'all fsyncs off the JS thread', 'a failed async fsync poisons
+// and nothing it covered is adopted' and 'close() with an async fsync in
+// flight' are cases of test/conformance/lifecycle.test.js, run over every log.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as nodeFs from 'node:fs';
-import { WalError, WalFsReader, WalFsWriter, defaultFileSystem } from 'walcore';
+import { WalFsReader, WalFsWriter, defaultFileSystem } from 'walcore';
 import { dec, enc, rng, seedFor, tempDir } from '../../support/helpers.js';
 import { immediate, instrumented, memFs, rejectsCode, untilInFlight } from '../../support/async-sync.js';
 
@@ -150,41 +151,6 @@ test('ordering: crash at random points while async fsyncs are pending; every eve
     const set = new Set(got);
     for (const s of ackedAtCrash) assert.ok(set.has(s), `round ${round}: acknowledged event ${s} lost`);
     for (let i = 1; i < got.length; i++) assert.is(got[i], got[i - 1] + 1, `round ${round}: a gap in the recovered log`);
-  }
-});
-
-test('a failed async fsync rejects its whole batch POISONED, later calls are POISONED, and nothing it covered is adopted', async () => {
-  for (const mode of ['keep', 'drop', 'random']) {
-    const fs = memFs();
-    const w = WalFsWriter.open('/d/w', { fs });
-    w.append({ sequence: 1, payload: enc('durable') });
-    await w.syncAsync();
-    fs.injectFault({ op: 'sync', code: 'EIO' });
-    fs.holdAsyncSyncs(); // the failing fsync stays in flight until every handler is attached
-    const batch = [];
-    for (let i = 2; i <= 4; i++) {
-      w.append({ sequence: i, payload: enc(`lost${i}`) });
-      batch.push(w.syncAsync());
-    }
-    await untilInFlight(fs);
-    w.append({ sequence: 5, payload: enc('queued') });
-    const queued = w.syncAsync();
-    // Handlers go on every promise at once (Deno reports a rejection left unhandled for a turn).
-    const checks = [...batch.map((p) => rejectsCode(p, 'POISONED', 'a waiter of the failed batch')), rejectsCode(queued, 'POISONED', 'a request queued behind the failed fsync')];
-    fs.releaseAsyncSyncs();
-    for (const e of await Promise.all(checks)) assert.is(e.cause.code, 'EIO');
-    assert.is(w.state, 'poisoned');
-    await rejectsCode(w.syncAsync(), 'POISONED', 'syncAsync after');
-    try { w.append({ sequence: 6, payload: enc('x') }); assert.unreachable('append after poison'); } catch (e) { assert.is(e.code, 'POISONED'); }
-    assert.is(w.durableSequence, 1);
-    w.close();
-    fs.crash({ mode });
-    const w2 = WalFsWriter.open('/d/w', { fs }); // reopen recovers
-    assert.is(w2.currentSequence, 1, `${mode}: adopted what the failed fsync covered`);
-    w2.append({ sequence: 2, payload: enc('again') });
-    await w2.syncAsync();
-    w2.close();
-    assert.equal(replay(fs, '/d/w'), [[1, 'durable'], [2, 'again']]);
   }
 });
 
