@@ -127,6 +127,28 @@ test('deferred footers: a segment of entries only is indexed from the headers at
   log.close();
 });
 
+test('indexBytes counts the index arrays: 12 B per slot of each 4096-entry chunk, 16 B in a chunk holding a term >= 2^32', () => {
+  const fs = new MemoryFileSystem();
+  const log = WalLog.open('/r', { fs });
+  const e = new Uint8Array(1);
+  const batch = [];
+  for (let i = 1; i <= 5000; i++) batch.push({ index: i, term: 7, payload: e });
+  log.append(batch);
+  assert.is(log.indexBytes, 2 * 4096 * 12);
+  log.append([{ index: 5001, term: 2 ** 32 + 1, payload: e }]);
+  assert.is(log.indexBytes, 2 * 4096 * 12 + 4096 * 4, 'the second chunk\'s terms moved to a Float64Array');
+  assert.is(log.termAt(4097), 7);
+  assert.is(log.termAt(5000), 7);
+  assert.is(log.termAt(5001), 2 ** 32 + 1);
+  log.append([{ index: 5002, term: 2 ** 53 - 1, payload: e }]);
+  assert.is(log.termAt(5001), 2 ** 32 + 1);
+  log.close();
+  const again = WalLog.open('/r', { fs });
+  assert.is(again.termAt(5001), 2 ** 32 + 1);
+  assert.is(again.termAt(4096), 7);
+  again.close();
+});
+
 test('deferred footers: damage in a footer open skipped is CORRUPTED on first access to that segment, and verify() finds it', () => {
   const fs = new MemoryFileSystem();
   let log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
