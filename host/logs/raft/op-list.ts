@@ -40,21 +40,16 @@ export class OpList {
     this.count = n + 1;
   }
 
-  /** Call `fn` with each chunk holding ops `from`..count-1 and the f64 range [start, end) of them in it. */
-  each(from: number, fn: (d: Float64Array, start: number, end: number) => void): void {
+  /**
+   * Call `fn` with each chunk holding ops `from`..count-1, the f64 range
+   * [start, end) of them in it, and the number of the op at `start`.
+   */
+  each(from: number, fn: (d: Float64Array, start: number, end: number, op: number) => void): void {
     for (let k = from; k < this.count;) {
       const base = k & ~MASK;
       const to = Math.min(this.count, base + CHUNK_OPS);
-      fn(this.chunks[k >> CHUNK_SHIFT]!, (k - base) * OP_F64S, (to - base) * OP_F64S);
+      fn(this.chunks[k >> CHUNK_SHIFT]!, (k - base) * OP_F64S, (to - base) * OP_F64S, k);
       k = to;
-    }
-  }
-
-  /** Copy every op, contiguous, into `into` (at least count * OP_F64S long). */
-  copyTo(into: Float64Array): void {
-    const n = this.count;
-    for (let k = 0; k * CHUNK_OPS < n; k++) {
-      into.set(this.chunks[k]!.subarray(0, (Math.min(n, (k + 1) * CHUNK_OPS) - k * CHUNK_OPS) * OP_F64S), k * CHUNK_OPS * OP_F64S);
     }
   }
 
