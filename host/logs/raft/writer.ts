@@ -13,7 +13,7 @@ import { type Lifecycle, quietly } from '../../lifecycle/lifecycle.js';
 import { OffThreadSync } from '../../lifecycle/off-thread-sync.js';
 import { join } from '../../platform/path.js';
 import { type LogIndex, applyOp } from './log-index.js';
-import { CHUNK_OPS, CHUNK_SHIFT, OP_F64S, type OpList } from './op-list.js';
+import { CHUNK_OPS, CHUNK_SHIFT, OP_F64S, OP_SLOTS, type OpList } from './op-list.js';
 import { type SegmentMeta, createSegment, segmentName } from './segments.js';
 import type { HardState, LogEntry } from './types.js';
 
@@ -145,13 +145,15 @@ export class RaftWriter {
     for (let i = first; i < ops.count;) {
       const base = i & ~(CHUNK_OPS - 1);
       const d = ops.chunks[i >> CHUNK_SHIFT]!;
-      const end = (Math.min(ops.count, base + CHUNK_OPS) - base) * OP_F64S;
-      for (let j = (i - base) * OP_F64S; j < end; j += OP_F64S) {
-        const op = d[j]! & 255; // op | flags << 8 < 2^16 (a float % calls fmod)
-        const err = op === ENTRY ? idx.push(d[j + 2]!, d[j + 3]!, num, d[j + 1]!) : applyOp(core, idx, op, d[j + 2]!, d[j + 3]!, d[j + 4]!, num, d[j + 1]!, idx.snapIndex);
+      const to = Math.min(ops.count, base + CHUNK_OPS);
+      for (let n = i, j = (i - base) * OP_SLOTS; n < to; n++, j += OP_SLOTS) {
+        const p = d[j]!; // op | flags << 8 | offset << 16 < 2^48: bit operations are exact (a float % calls fmod)
+        const op = p & 255;
+        const offset = (p - (p & 65535)) / 65536;
+        const err = op === ENTRY ? idx.push(d[j + 1]!, d[j + 2]!, num, offset) : applyOp(core, idx, op, d[j + 1]!, d[j + 2]!, ops.c(n), num, offset, idx.snapIndex);
         if (err !== undefined) throw this.life.poison(new Error(err), 'internal error applying a written op');
       }
-      i = base + CHUNK_OPS;
+      i = to;
     }
   }
 
@@ -219,7 +221,7 @@ export class RaftWriter {
     const len = n * c.RAFT_OP_SIZE;
     const locAt = c.FRAME_HEADER_SIZE + len;
     const total = locAt + c.FRAME_HEADER_SIZE + c.RAFT_CONTROL_SIZE;
-    // The op records are encoded a chunk at a time from a 40 KiB scratch after the footer (not one unpacked copy of
+    // The op records are encoded a chunk at a time from a scratch after the footer (not from one unpacked copy of
     // every op, 40 B each: at 62k ops that was 2.5 MiB more of core memory to grow, whose first touch costs ~14 µs per
     // 4 KiB page on this VM, plus its copy).
     let src = total;
@@ -230,14 +232,13 @@ export class RaftWriter {
     let entries = 0;
     let pure = true;
     let bad = false;
-    ops.each(0, (d, start, end, first) => {
-      for (let j = start; j < end; j += OP_F64S) {
-        const op = d[j]! & 255;
+    ops.unpack(0, scratch, (count, first) => {
+      for (let j = 0; j < count * OP_F64S; j += OP_F64S) {
+        const op = scratch[j]! & 255;
         if (op === c.RAFT_OP_ENTRY) entries++;
         else if (op !== c.RAFT_OP_HARD_STATE) pure = false;
       }
-      scratch.set(d.subarray(start, end));
-      if (core.x.encodeRaftOps(core.staging + src, (end - start) / OP_F64S, core.staging + c.FRAME_HEADER_SIZE + first * c.RAFT_OP_SIZE) !== c.OK) bad = true;
+      if (core.x.encodeRaftOps(core.staging + src, count, core.staging + c.FRAME_HEADER_SIZE + first * c.RAFT_OP_SIZE) !== c.OK) bad = true;
     });
     if (bad) throw new Error('walcore: bad op in the footer');
     const footerAt = file.end;
