@@ -19,6 +19,14 @@ import type { HardState, LogEntry } from './types.js';
 
 /** Buffered frames are written out once they reach this many bytes (and at every sync, roll and read of them). */
 const FLUSH_AT = 1 << 20;
+/**
+ * A flush for FLUSH_AT writes the buffer up to a multiple of this in the
+ * file and keeps the rest (part of a frame; under 4 KiB) buffered, so the
+ * buffered writes after the first start and end on page boundaries: with
+ * writes that start and end mid-page, the fdatasync sealing a 64 MiB segment
+ * took ~2.5 ms (~5%) longer on this VM's ext4 (median of 7).
+ */
+const FLUSH_ALIGN = 4096;
 /** Ops per segment before it rolls (its footer stays well below a frame's 64 MiB). */
 const MAX_OPS = 1 << 20;
 /** With the preallocate option, the active segment is extended by zeros this many bytes at a time. */
@@ -80,7 +88,7 @@ export class RaftWriter {
    * ends it.
    */
   start(bytes: number): number {
-    if (this.#pendLen > 0 && this.#pendLen + bytes > FLUSH_AT) this.flush();
+    if (this.#pendLen > 0 && this.#pendLen + bytes > FLUSH_AT) this.#flushAligned();
     this.core.ensure(this.#pendLen + bytes);
     this.#stagedFrom = this.ops.count;
     this.#staging = true;
@@ -160,7 +168,29 @@ export class RaftWriter {
   /** Write the buffered frames to the active segment (one pwrite). A failure poisons: their ops are already applied. */
   flush(): void {
     if (this.#pendLen === 0) return;
+    this.#writeOut(this.#pendLen);
+    this.#pendLen = 0;
+  }
+
+  /**
+   * Write the buffered bytes up to the last FLUSH_ALIGN boundary in the
+   * file (one pwrite; it may end inside a frame, whose rest stays buffered
+   * and goes with the next write: nothing buffered is durable before sync()
+   * writes it all anyway, and recovery cuts a torn frame). The rest moves to
+   * the start of core staging. A failure poisons, as flush().
+   */
+  #flushAligned(): void {
     const n = this.#pendLen;
+    const cut = n - (this.file.end + n) % FLUSH_ALIGN;
+    if (cut <= 0) { this.flush(); return; }
+    this.#writeOut(cut);
+    const core = this.core;
+    core.u8.copyWithin(core.staging, core.staging + cut, core.staging + n);
+    this.#pendLen = n - cut;
+  }
+
+  /** Write the first `n` buffered bytes at the file's end. */
+  #writeOut(n: number): void {
     const core = this.core;
     try {
       this.extend(n);
@@ -170,7 +200,6 @@ export class RaftWriter {
       if (e instanceof WalError && e.code === 'POISONED') throw e;
       throw this.life.poison(e, 'writing buffered entries failed after they were appended', this.file.path);
     }
-    this.#pendLen = 0;
   }
 
   /** With preallocation: make sure zeros are in place for `bytes` more at the end (a chunk at a time). */

@@ -149,6 +149,32 @@ test('indexBytes counts the index arrays: 12 B per slot of each 4096-entry chunk
   again.close();
 });
 
+test('buffered writes past 1 MiB go out up to a 4 KiB boundary, the rest of a frame with the next write: crashes before sync keep a prefix, sync keeps all', () => {
+  for (const mode of ['random', 'drop', 'tear', 'keep']) {
+    const fs = new MemoryFileSystem();
+    let log = WalLog.open('/r', { fs });
+    const entry = (i) => ({ index: i, term: 1, payload: new Uint8Array(1000 + (i % 7) * 333).fill(i & 0xff) });
+    for (let i = 1; i <= 1500; i++) log.append([entry(i)]); // ~2.6 MB: flushes cut frames at page boundaries
+    log.sync();
+    for (let i = 1501; i <= 2500; i++) log.append([entry(i)]);
+    fs.crash({ seed: 7, mode });
+    log = WalLog.open('/r', { fs });
+    const last = log.lastIndex();
+    assert.ok(last >= 1500 && last <= 2500, `${mode}: ${last}`);
+    const same = (e, i) => e.index === i && e.term === 1 && e.payload.length === entry(i).payload.length && e.payload.every((b) => b === (i & 0xff));
+    for (const i of [1, 700, 1500, last]) assert.ok(same(log.entry(i), i), `${mode}: entry ${i}`);
+    log.verify();
+    for (let i = last + 1; i <= 3000; i++) log.append([entry(i)]);
+    log.sync();
+    fs.crash({ seed: 8, mode });
+    log = WalLog.open('/r', { fs });
+    assert.is(log.lastIndex(), 3000, mode);
+    assert.ok(log.entries(2990, 3000).every((e, k) => same(e, 2990 + k)), mode);
+    log.verify();
+    log.close();
+  }
+});
+
 test('deferred footers: damage in a footer open skipped is CORRUPTED on first access to that segment, and verify() finds it', () => {
   const fs = new MemoryFileSystem();
   let log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
