@@ -1,7 +1,10 @@
 /**
  * The in-memory index of a WalLog: per live entry its segment number, frame
- * offset and term, in typed arrays (16 bytes per entry; payloads stay on
- * disk), plus the snapshot point. Applying an op that breaks the log's rules
+ * offset and term, in typed arrays (12 bytes per entry: u32 segment, u32
+ * offset, u32 term; payloads stay on disk), plus the snapshot point. Terms
+ * are u53: a chunk that receives a term >= 2^32 has its terms moved to a
+ * Float64Array (16 bytes per entry for that chunk; no real Raft term gets
+ * there, but the format allows it). Applying an op that breaks the log's rules
  * returns a message (the caller reports CORRUPTED with the frame's offset).
  *
  * The arrays are chunks of CHUNK entries, allocated on first write: growing
@@ -17,6 +20,7 @@ import type { Core } from '../../core/core.js';
 const SHIFT = 12;
 const CHUNK = 1 << SHIFT;
 const MASK = CHUNK - 1;
+const U32_MAX = 0xffffffff;
 
 export class LogIndex {
   /** The log is compacted to (snapIndex, snapTerm); entries are snapIndex+1 .. snapIndex+count. Change them with reset(). */
@@ -27,8 +31,9 @@ export class LogIndex {
   #origin = 1;
   #seg: Array<Uint32Array | undefined> = [];
   #off: Array<Uint32Array | undefined> = [];
-  #term: Array<Float64Array | undefined> = [];
-  #chunks = 0;
+  #term: Array<Uint32Array | Float64Array | undefined> = [];
+  /** Bytes of the allocated chunks' arrays. */
+  #bytes = 0;
   #lastTerm = 0;
   /** Fills the slots of a lazily indexed segment that holds entry `index` (through fill()); set by the log. */
   loader: ((index: number) => void) | undefined;
@@ -71,8 +76,19 @@ export class LogIndex {
     while (this.#seg.length <= ci) { this.#seg.push(undefined); this.#off.push(undefined); this.#term.push(undefined); }
     this.#seg[ci] = new Uint32Array(CHUNK);
     this.#off[ci] = new Uint32Array(CHUNK);
-    this.#term[ci] = new Float64Array(CHUNK);
-    this.#chunks++;
+    this.#term[ci] = new Uint32Array(CHUNK);
+    this.#bytes += CHUNK * 12;
+  }
+
+  /** Store `term` at slot k of chunk ci, moving the chunk's terms to a Float64Array first if it does not fit a u32. */
+  #setTerm(ci: number, k: number, term: number): void {
+    let t = this.#term[ci]!;
+    if (term > U32_MAX && t instanceof Uint32Array) {
+      t = Float64Array.from(t);
+      this.#term[ci] = t;
+      this.#bytes += CHUNK * 4;
+    }
+    t[k] = term;
   }
 
   #set(p: number, seg: number, off: number, term: number): void {
@@ -81,7 +97,8 @@ export class LogIndex {
     const k = p & MASK;
     this.#seg[ci]![k] = seg;
     this.#off[ci]![k] = off;
-    this.#term[ci]![k] = term;
+    if (term <= U32_MAX) this.#term[ci]![k] = term;
+    else this.#setTerm(ci, k, term);
   }
 
   /** Append entry `index`; returns an error message when it breaks a rule. */
@@ -89,12 +106,14 @@ export class LogIndex {
     if (index !== this.lastIndex + 1) return `entry ${index} does not follow the last index ${this.lastIndex}`;
     if (term < this.lastTerm) return `entry ${index} has term ${term}, below the previous term ${this.lastTerm}`;
     const p = index - this.#origin;
-    const c = this.#seg[p >> SHIFT];
+    const ci = p >> SHIFT;
+    const c = this.#seg[ci];
     if (c !== undefined) {
       const k = p & MASK;
       c[k] = seg;
-      this.#off[p >> SHIFT]![k] = off;
-      this.#term[p >> SHIFT]![k] = term;
+      this.#off[ci]![k] = off;
+      if (term <= U32_MAX) this.#term[ci]![k] = term;
+      else this.#setTerm(ci, k, term);
     } else {
       this.#set(p, seg, off, term);
     }
@@ -173,7 +192,7 @@ export class LogIndex {
     this.#seg = [];
     this.#off = [];
     this.#term = [];
-    this.#chunks = 0;
+    this.#bytes = 0;
   }
 
   /** Compact to a snapshot at (index, term): keep the suffix after it if entry `index` has `term`, else drop every entry. */
@@ -186,7 +205,10 @@ export class LogIndex {
       // free the chunks wholly at or below the snapshot; drop them from the front once there are many
       const below = (index + 1 - this.#origin) >> SHIFT;
       for (let ci = 0; ci < below && ci < this.#seg.length; ci++) {
-        if (this.#seg[ci] !== undefined) { this.#seg[ci] = this.#off[ci] = this.#term[ci] = undefined; this.#chunks--; }
+        if (this.#seg[ci] !== undefined) {
+          this.#bytes -= CHUNK * 8 + this.#term[ci]!.byteLength;
+          this.#seg[ci] = this.#off[ci] = this.#term[ci] = undefined;
+        }
       }
       if (below >= 64) {
         this.#seg.splice(0, below); this.#off.splice(0, below); this.#term.splice(0, below);
@@ -197,8 +219,12 @@ export class LogIndex {
     }
   }
 
-  /** Bytes of RAM the index holds: 16 per entry of every allocated chunk (lazy segments' only once touched). */
-  get bytes(): number { return this.#chunks * CHUNK * 16; }
+  /**
+   * Bytes of RAM the index's entry arrays hold: 12 per entry slot of every
+   * allocated chunk (16 in a chunk holding a term >= 2^32; a lazy segment's
+   * chunks only once touched), counted from the arrays themselves.
+   */
+  get bytes(): number { return this.#bytes; }
 }
 
 /**

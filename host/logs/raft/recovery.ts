@@ -15,7 +15,7 @@ import type { Acquired, Lifecycle } from '../../lifecycle/lifecycle.js';
 import { removeTempFiles } from '../../lifecycle/atomic-file.js';
 import { join } from '../../platform/path.js';
 import { LogIndex, applyOp } from './log-index.js';
-import { OP_F64S, OpList } from './op-list.js';
+import { CHUNK_OPS, OP_F64S, OpList } from './op-list.js';
 import {
   createSegment, type OpSink, readLocator, SNAPSHOT_NAME, type SegmentMeta, isOwnName, parseSegmentName, readFooter, readSegmentHeader,
   readSnapshotHeader, scanSegment, segmentName, sizeOf,
@@ -178,6 +178,8 @@ export function recover(core: Core, fs: FileSystem, path: string, acquired: Acqu
     const bad = idx.replayOps(f, count, cur, ENTRY, sink);
     if (bad !== undefined) throw new WalError('CORRUPTED', `${curPath}: ${bad.err} (frame at offset ${bad.offset})`, { path: curPath, offset: bad.offset, reason: 'sequence-order' });
   };
+  /** A scanned segment's ops in the core's layout, a chunk at a time, for bulk(). */
+  const unpacked = new Float64Array(CHUNK_OPS * OP_F64S);
   /** Collects a scanned segment's ops: they are applied after the scan (applying one may read a lazy footer into core staging, where the scan reads). */
   const collect = (into: OpList): OpSink => (op, flags, offset, a, b, c) => into.push(op, flags, offset, a, b, c);
   // Open every segment and read its header (and a sealed one's locator).
@@ -221,11 +223,11 @@ export function recover(core: Core, fs: FileSystem, path: string, acquired: Acqu
       const { scanner, pendingStart } = scanSegment(core, h, curPath, head.salt, size, collect(scanned));
       if (scanner.failure !== undefined) throw scanner.error(false);
       if (pendingStart >= 0) throw new WalError('CORRUPTED', `${curPath}: a sealed segment ends inside a write (offset ${pendingStart})`, { path: curPath, offset: pendingStart, reason: 'decode-failure' });
-      scanned.each(0, (d, start, end) => bulk(d.subarray(start, end), (end - start) / OP_F64S));
+      scanned.unpack(0, unpacked, (count) => bulk(unpacked, count));
       continue;
     }
     const { scanner, pendingStart } = scanSegment(core, h, curPath, head.salt, size, collect(ops));
-    ops.each(0, (d, start, end) => bulk(d.subarray(start, end), (end - start) / OP_F64S));
+    ops.unpack(0, unpacked, (count) => bulk(unpacked, count));
     // A newest write that lost its last frames was never synced whole, so it goes as a whole.
     const tail = recoverTail(core, h, curPath, scanner, size, 'truncate-partial',
       pendingStart >= 0 ? { start: pendingStart, reason: 'incomplete-write' } : undefined);

@@ -3,7 +3,7 @@
  * directory of segment files of frames (docs/FORMAT.md §11; user's guide
  * docs/wal-log.md).
  *
- * - RAM holds an index (LogIndex: segment, offset, term per live entry, 16
+ * - RAM holds an index (LogIndex: segment, offset, term per live entry, 12
  *   bytes each), never payloads: entry() reads its frame from disk and checks
  *   its CRC (a small cache keeps recent reads). Read path: ./reader.ts.
  * - append()/truncate() write their frames with one pwrite (a pending hard
@@ -107,7 +107,7 @@ export class WalLog implements RaftLog {
   get state(): LogState { return this.#life.state; }
   /** Group-commit statistics: syncs run and syncAsync() calls they served. */
   get groupCommitStats(): { syncs: number; requests: number } { return this.#life.groupCommitStats; }
-  /** Bytes of RAM the entry index holds (16 per entry of capacity). */
+  /** Bytes of RAM the entry index's arrays hold (12 per entry of capacity; 16 in a 4096-entry chunk holding a term >= 2^32). */
   get indexBytes(): number { return this.#idx.bytes; }
   /** Number of segment files. */
   get segmentCount(): number { return this.#w.segs.length; }

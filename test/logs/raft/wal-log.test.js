@@ -127,6 +127,54 @@ test('deferred footers: a segment of entries only is indexed from the headers at
   log.close();
 });
 
+test('indexBytes counts the index arrays: 12 B per slot of each 4096-entry chunk, 16 B in a chunk holding a term >= 2^32', () => {
+  const fs = new MemoryFileSystem();
+  const log = WalLog.open('/r', { fs });
+  const e = new Uint8Array(1);
+  const batch = [];
+  for (let i = 1; i <= 5000; i++) batch.push({ index: i, term: 7, payload: e });
+  log.append(batch);
+  assert.is(log.indexBytes, 2 * 4096 * 12);
+  log.append([{ index: 5001, term: 2 ** 32 + 1, payload: e }]);
+  assert.is(log.indexBytes, 2 * 4096 * 12 + 4096 * 4, 'the second chunk\'s terms moved to a Float64Array');
+  assert.is(log.termAt(4097), 7);
+  assert.is(log.termAt(5000), 7);
+  assert.is(log.termAt(5001), 2 ** 32 + 1);
+  log.append([{ index: 5002, term: 2 ** 53 - 1, payload: e }]);
+  assert.is(log.termAt(5001), 2 ** 32 + 1);
+  log.close();
+  const again = WalLog.open('/r', { fs });
+  assert.is(again.termAt(5001), 2 ** 32 + 1);
+  assert.is(again.termAt(4096), 7);
+  again.close();
+});
+
+test('buffered writes past 1 MiB go out up to a 4 KiB boundary, the rest of a frame with the next write: crashes before sync keep a prefix, sync keeps all', () => {
+  for (const mode of ['random', 'drop', 'tear', 'keep']) {
+    const fs = new MemoryFileSystem();
+    let log = WalLog.open('/r', { fs });
+    const entry = (i) => ({ index: i, term: 1, payload: new Uint8Array(1000 + (i % 7) * 333).fill(i & 0xff) });
+    for (let i = 1; i <= 1500; i++) log.append([entry(i)]); // ~2.6 MB: flushes cut frames at page boundaries
+    log.sync();
+    for (let i = 1501; i <= 2500; i++) log.append([entry(i)]);
+    fs.crash({ seed: 7, mode });
+    log = WalLog.open('/r', { fs });
+    const last = log.lastIndex();
+    assert.ok(last >= 1500 && last <= 2500, `${mode}: ${last}`);
+    const same = (e, i) => e.index === i && e.term === 1 && e.payload.length === entry(i).payload.length && e.payload.every((b) => b === (i & 0xff));
+    for (const i of [1, 700, 1500, last]) assert.ok(same(log.entry(i), i), `${mode}: entry ${i}`);
+    log.verify();
+    for (let i = last + 1; i <= 3000; i++) log.append([entry(i)]);
+    log.sync();
+    fs.crash({ seed: 8, mode });
+    log = WalLog.open('/r', { fs });
+    assert.is(log.lastIndex(), 3000, mode);
+    assert.ok(log.entries(2990, 3000).every((e, k) => same(e, 2990 + k)), mode);
+    log.verify();
+    log.close();
+  }
+});
+
 test('deferred footers: damage in a footer open skipped is CORRUPTED on first access to that segment, and verify() finds it', () => {
   const fs = new MemoryFileSystem();
   let log = WalLog.open('/r', { fs, segmentTargetSize: 4096 });
