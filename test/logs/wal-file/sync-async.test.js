@@ -140,7 +140,7 @@ test('ordering: crash at random points while async fsyncs are pending; every eve
   const r = rng(seed);
   for (let round = 0; round < 20; round++) {
     const fs = memFs();
-    const w = WalFsWriter.open('/d/w', { fs, bufferSize: r.int(0, 1) ? 0 : 1 << 20 });
+    const w = WalFsWriter.open('/d/w', { fs, bufferSize: r.int(0, 1) ? 0 : 1 << 20, preallocate: r.int(0, 1) === 1 });
     let seq = 0;
     const acked = [];
     let stop = false;
@@ -175,9 +175,9 @@ test('ordering: crash at random points while async fsyncs are pending; every eve
 });
 
 test('a failed async fsync rejects its whole batch POISONED, later calls are POISONED, and nothing it covered is adopted', async () => {
-  for (const mode of ['keep', 'drop', 'random']) {
+  for (const [mode, preallocate] of [['keep', false], ['drop', false], ['random', false], ['keep', true], ['drop', true], ['random', true]]) {
     const fs = memFs();
-    const w = WalFsWriter.open('/d/w', { fs });
+    const w = WalFsWriter.open('/d/w', { fs, preallocate });
     w.append({ sequence: 1, payload: enc('durable') });
     await w.syncAsync();
     fs.injectFault({ op: 'sync', code: 'EIO' });
