@@ -193,6 +193,7 @@ export class FrameFile {
     } catch (e) {
       try {
         this.h.truncate(at);
+        this.#allocated = 0;
         this.h.sync();
       } catch (e2) {
         throw this.life.poison(e2, `write at offset ${at} failed and rolling it back failed too`, this.path);
@@ -300,9 +301,10 @@ export class FrameFile {
     this.#changes++;
     this.#tailUnsynced = true;
     if (this.#tail === 'none') this.#tail = 'unknown';
+    // Set first: #allocated bounds what the file may hold, so a failed write's fragment is cut too.
+    this.#allocated = upTo;
     const zeros = new Uint8Array(Math.min(upTo - from, 1 << 20));
     for (let pos = from; pos < upTo; pos += zeros.length) this.h.write(zeros.subarray(0, Math.min(zeros.length, upTo - pos)), pos);
-    this.#allocated = upTo;
   }
 
   /** Bytes the file holds (frames, a marker, preallocated zeros). */

@@ -2,14 +2,18 @@
 // ones the browser bundle has too (lifecycle-logs.js, also run by the
 // browser worker) and AppendLogSnapshot. A new log joins every suite by
 // adding one entry here (or in lifecycle-logs.js if the browser has it).
-import { AppendLogSnapshot, WatchCursor } from 'walcore';
+import { AppendLogSnapshot, WalFsWriter, WatchCursor } from 'walcore';
 import { SHARED_LOGS } from './lifecycle-logs.js';
 
 const bytes = (s) => new TextEncoder().encode(s);
 const text = (b) => new TextDecoder().decode(b);
 
+const walFsWriter = SHARED_LOGS.find((k) => k.name === 'WalFsWriter');
+
 export const LOGS = [
   ...SHARED_LOGS,
+  // The same writer with its zeros written ahead of the frames: every suite again with preallocated tails.
+  { ...walFsWriter, name: 'WalFsWriter (preallocate)', open: (fs, path) => WalFsWriter.open(path, { fs, preallocate: true }) },
   {
     name: 'AppendLogSnapshot',
     open: (fs, path) => AppendLogSnapshot.open(path, { fs }).store,

@@ -33,6 +33,13 @@ export interface WalFsWriterOptions<T = Uint8Array> {
   sequences?: SequenceMode;
   /** Bytes of framed events buffered before they are written to the file. Default 1 MiB; 0 writes every append. */
   bufferSize?: number;
+  /**
+   * Extend the file with zeros 1 MiB at a time ahead of the writes (default
+   * false), so most fdatasyncs overwrite allocated blocks without changing
+   * the file's size (on ext4 that skips the metadata journal commit). The
+   * zeros are cut on close(); after a crash open cuts them as a torn tail.
+   */
+  preallocate?: boolean;
 }
 
 export interface WalFsReaderOptions<T = Uint8Array> {

@@ -17,20 +17,24 @@
  * throws POISONED, because the file's state is unknown; reopen to recover.
  */
 import { FrameFile, recoverTail } from '../../codec/frame-file.js';
+import { WalError } from '../../errors.js';
 import { Core } from '../../core/core.js';
 import { type SequenceMode, TWO_32, fromHalves, u64Halves } from '../../core/u64.js';
 import { logFileSystem } from '../../fs/default.js';
 import type { FileLock } from '../../fs/types.js';
 import { removeTempFilesOf, writeFileAtomically } from '../../lifecycle/atomic-file.js';
 import { Lifecycle, type LogState, openLocked } from '../../lifecycle/lifecycle.js';
-import { checkOptions, disposeSymbol, enumOption, intOption, pathArg, u64Option } from '../../lifecycle/options.js';
+import { boolOption, checkOptions, disposeSymbol, enumOption, intOption, pathArg, u64Option } from '../../lifecycle/options.js';
 import { randomU32 } from '../../platform/random.js';
 import type { Codec, SequenceOf, WalFsEvent, WalFsOpenReport, WalFsWriterOptions } from './types.js';
 import { openWalHandle, readWalHeader, scanWalFile } from './wal-file.js';
 
 export type { Codec, OpenReport, RepairPolicy, SequenceOf, WalEvent, WalFsEvent, WalFsOpenReport, WalFsWriterOptions } from './types.js';
 
-const OPTION_KEYS = ['repair', 'fs', 'codec', 'u64', 'sequences', 'bufferSize'] as const;
+const OPTION_KEYS = ['repair', 'fs', 'codec', 'u64', 'sequences', 'bufferSize', 'preallocate'] as const;
+
+/** With the preallocate option, the file is extended by zeros this many bytes at a time. */
+const PREALLOCATE_CHUNK = 1 << 20;
 
 /**
  * The core constants append() reads, in one small object (descriptor fields
@@ -58,6 +62,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
   readonly #codec: Codec<T> | undefined;
   readonly #mode: SequenceMode;
   readonly #bufferSize: number;
+  readonly #preallocate: boolean;
   /** Bytes of framed events buffered in core staging memory. */
   #buffered = 0;
   /** Leading bytes of the buffer already framed; the rest await encodePending(). */
@@ -73,7 +78,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
   #writtenHi = 0;
 
   private constructor(path: string, core: Core, file: FrameFile, lock: FileLock, life: Lifecycle, codec: Codec<T> | undefined,
-    mode: SequenceMode, bufferSize: number, report: WalFsOpenReport, lo: number, hi: number) {
+    mode: SequenceMode, bufferSize: number, preallocate: boolean, report: WalFsOpenReport, lo: number, hi: number) {
     this.path = path;
     this.#core = core;
     this.#file = file;
@@ -82,6 +87,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
     this.#codec = codec;
     this.#mode = mode;
     this.#bufferSize = bufferSize;
+    this.#preallocate = preallocate;
     this.openReport = report;
     this.#lo = this.#writtenLo = this.#durableLo = lo;
     this.#hi = this.#writtenHi = this.#durableHi = hi;
@@ -96,6 +102,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
     const repair = enumOption(where, 'repair', options.repair, ['strict', 'truncate-partial'] as const, 'truncate-partial');
     const mode = u64Option(where, options, { name: 'sequences', value: options.sequences });
     const bufferSize = intOption(where, 'bufferSize', options.bufferSize, 1 << 20, 0, 1 << 30);
+    const preallocate = boolOption(where, 'preallocate', options.preallocate, false);
     const codec = options.codec;
     if (codec !== undefined && (codec === null || typeof codec.encode !== 'function' || typeof codec.decode !== 'function')) throw new TypeError(`${where}: codec needs encode() and decode()`);
     const fs = logFileSystem(options.fs);
@@ -119,9 +126,11 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
       fromHalves(scanner.seqLo, scanner.seqHi, mode, path); // refuse a number-mode open of a bigint log
       const life: Lifecycle = new Lifecycle('writer', path, () => writer.flush(), () => writer.flushOffThread());
       const file = new FrameFile(core, h, path, salt, tail.end, tail.fileSize, life);
+      // The first chunk of zeros now, so open's fsync covers it rather than the first durable append's.
+      if (preallocate) file.preallocate(Math.ceil((tail.end + 1) / PREALLOCATE_CHUNK) * PREALLOCATE_CHUNK);
       file.settle(tail.endsWithFrame && !created, 0, tail.knownDurable);
       const report: WalFsOpenReport = { truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason };
-      const writer = new WalFsWriter<T, number | bigint>(path, core, file, lock, life, codec, mode, bufferSize, report, scanner.seqLo, scanner.seqHi);
+      const writer = new WalFsWriter<T, number | bigint>(path, core, file, lock, life, codec, mode, bufferSize, preallocate, report, scanner.seqLo, scanner.seqHi);
       return writer;
     });
   }
@@ -251,11 +260,26 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
     if (this.#buffered === 0) return;
     this.encodePending();
     const core = this.#core;
-    this.#file.write(core.u8.subarray(core.staging, core.staging + this.#buffered));
+    const file = this.#file;
+    if (this.#preallocate && file.end + this.#buffered > file.allocated) this.extend(file.end + this.#buffered);
+    file.write(core.u8.subarray(core.staging, core.staging + this.#buffered));
     this.#buffered = 0;
     this.#encoded = 0;
     this.#writtenLo = this.#lo;
     this.#writtenHi = this.#hi;
+  }
+
+  /**
+   * With preallocate: zeros up to `upTo` rounded up to the chunk. A failure
+   * is IO_ERROR and keeps the buffer, as a failed write does (nothing of the
+   * frames was written; FrameFile cuts what the zeros left on close).
+   */
+  private extend(upTo: number): void {
+    try {
+      this.#file.preallocate(Math.ceil(upTo / PREALLOCATE_CHUNK) * PREALLOCATE_CHUNK);
+    } catch (e) {
+      throw new WalError('IO_ERROR', `${this.path}: writing zeros ahead of the frames (preallocate) failed; buffered records are kept for the next sync`, { path: this.path, offset: this.#file.end, cause: e });
+    }
   }
 
   /**

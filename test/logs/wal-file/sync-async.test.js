@@ -120,7 +120,7 @@ test('ordering: crash at random points while async fsyncs are pending; every eve
   const r = rng(seed);
   for (let round = 0; round < 20; round++) {
     const fs = memFs();
-    const w = WalFsWriter.open('/d/w', { fs, bufferSize: r.int(0, 1) ? 0 : 1 << 20 });
+    const w = WalFsWriter.open('/d/w', { fs, bufferSize: r.int(0, 1) ? 0 : 1 << 20, preallocate: r.int(0, 1) === 1 });
     let seq = 0;
     const acked = [];
     let stop = false;

@@ -276,6 +276,39 @@ test('payloads larger than the buffer, empty payloads, and bufferSize 0 (write-t
   wt.close();
 });
 
+test('preallocate: zeros ahead of the frames while open, cut by close, cut as a torn tail after a crash', () => {
+  const p = fresh();
+  const w = WalFsWriter.open(p, { preallocate: true });
+  assert.is(fs.statSync(p).size, 1 << 20, 'open wrote the first MiB of zeros');
+  for (let i = 1; i <= 100; i++) w.append({ sequence: i, payload: enc(`e${i}`) });
+  w.flush();
+  assert.is(fs.statSync(p).size, 1 << 20, 'the flush overwrote zeros: the size did not change');
+  const big = new Uint8Array(1 << 20).fill(9);
+  w.append({ sequence: 101, payload: big });
+  w.flush();
+  assert.is(fs.statSync(p).size, 2 << 20, 'a write past the zeros extends them by whole MiBs');
+  assert.is(events(p).length, 101, 'a reader of the open file ends quietly at the zeros');
+  const size = w.size;
+  w.close();
+  assert.is(fs.statSync(p).size, size + 32, 'close cut the zeros (frames and the sync marker remain)');
+  assert.is(events(p, { strict: true }).length, 101);
+  assert.throws(() => WalFsWriter.open(fresh(), { preallocate: 1 }), (e) => e instanceof TypeError);
+
+  const mem = new MemoryFileSystem();
+  mem.mkdir('/d');
+  mem.syncDir('/');
+  const m = WalFsWriter.open('/d/p.wal', { fs: mem, preallocate: true });
+  for (let i = 1; i <= 10; i++) m.append({ sequence: i, payload: enc(`m${i}`) });
+  m.flush();
+  m.append({ sequence: 11, payload: enc('unsynced') });
+  mem.crash({ mode: 'drop' });
+  code(() => WalFsWriter.open('/d/p.wal', { fs: mem, repair: 'strict' }), 'TORN_TAIL');
+  const again = WalFsWriter.open('/d/p.wal', { fs: mem, preallocate: true });
+  assert.ok(again.openReport.truncatedBytes > 0, 'the zeros were cut as a torn tail');
+  assert.is(again.currentSequence, 10);
+  again.close();
+});
+
 test('a payload over the 64 MiB frame bound is refused before anything is written', () => {
   const w = WalFsWriter.open(fresh());
   assert.throws(() => w.append({ sequence: 1, payload: new Uint8Array((64 << 20) + 1) }), (e) => e instanceof RangeError);
