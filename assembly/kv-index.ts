@@ -65,12 +65,14 @@ function alloc(n: usize): usize {
   const b2 = (heapTop + 8 + 15) & ~(<usize>15); // data 16-aligned
   const blk = b2 - 8;
   if (blk + total > end) {
-    // Grow by at least GROW_STEP and an eighth of memory: engines account each grown buffer's whole
-    // size as new external memory, so every grow tends to prompt a full GC (costly beside a large JS
-    // heap). Pages grown but not yet used are address space only (not resident until touched).
+    // Grow by at least GROW_STEP and by the memory's whole size (doubling): engines account each
+    // grown buffer's whole size as new external memory, so every grow past a few tens of MiB
+    // prompts a full GC (costly beside a large JS heap; 1M puts took 9 such GCs growing by an
+    // eighth, 4 doubling). Pages grown but not yet used are address space only (not resident
+    // until touched). A replay sizes memory once up front instead (kvGrowHint).
     const need = <i32>((blk + total - end + 0xffff) >> 16);
-    const eighth = memory.size() >> 3;
-    const step = <i32>(GROW_STEP >> 16) > eighth ? <i32>(GROW_STEP >> 16) : eighth;
+    const size = memory.size();
+    const step = <i32>(GROW_STEP >> 16) > size ? <i32>(GROW_STEP >> 16) : size;
     if (memory.grow(need > step ? need : step) < 0 && memory.grow(need) < 0) return 0;
   }
   store<u32>(blk, <u32>total);
@@ -288,6 +290,18 @@ function compactArena(): void {
   }
 }
 
+/**
+ * Ops are folded (foldOps) and tables rehashed in groups of GROUP: first the
+ * home slot of every key of the group is read (independent loads, so the CPU
+ * waits for their cache misses together instead of one after another: a table
+ * of a million keys is far larger than the caches), then the group is applied
+ * in order. foldOps keeps the hashes in HASHES between the two passes; TOUCHED
+ * keeps what the reads saw, so no optimizer drops them.
+ */
+const GROUP: u32 = 16;
+const HASHES: usize = memory.data(<i32>GROUP * 4, 16);
+const TOUCHED: usize = memory.data(8, 8);
+
 // ---- table
 let tab: usize = 0;
 let cap: u32 = 0;
@@ -320,16 +334,26 @@ function rehash(newCap: u32): bool {
   if (nt == 0) return false;
   memory.fill(nt, 0, <usize>newCap << 3);
   const nm = newCap - 1;
-  for (let i: u32 = 0; i < cap; i++) {
-    const s = tab + (<usize>i << 3);
-    const r = load<u32>(s, 4);
-    if (r <= 1) continue;
-    const h = load<u32>(s);
-    let j = h & nm;
-    while (load<u32>(nt + (<usize>j << 3), 4) != 0) j = (j + 1) & nm;
-    store<u32>(nt + (<usize>j << 3), h);
-    store<u32>(nt + (<usize>j << 3), r, 4);
+  // In groups, as foldOps: read every home slot of a group, then insert (the reads overlap their misses).
+  let seen: u32 = 0;
+  for (let g: u32 = 0; g < cap; g += GROUP) {
+    const ge = cap - g < GROUP ? cap : g + GROUP;
+    for (let i = g; i < ge; i++) {
+      const s = tab + (<usize>i << 3);
+      if (load<u32>(s, 4) > 1) seen ^= load<u32>(nt + (<usize>(load<u32>(s) & nm) << 3), 4);
+    }
+    for (let i = g; i < ge; i++) {
+      const s = tab + (<usize>i << 3);
+      const r = load<u32>(s, 4);
+      if (r <= 1) continue;
+      const h = load<u32>(s);
+      let j = h & nm;
+      while (load<u32>(nt + (<usize>j << 3), 4) != 0) j = (j + 1) & nm;
+      store<u32>(nt + (<usize>j << 3), h);
+      store<u32>(nt + (<usize>j << 3), r, 4);
+    }
   }
+  store<u32>(TOUCHED, load<u32>(TOUCHED) ^ seen);
   if (tab != 0) release(tab);
   tab = nt;
   cap = newCap;
@@ -364,9 +388,9 @@ function findSlot(k: usize, n: usize, h: u32): i64 {
   }
 }
 
-function put(k: usize, kl: usize, ver: usize, vl: usize, val: usize, al: usize): i32 {
+/** Set key k[0..kl) (hash h = hashKey(k, kl)) to version ver[0..vl) and value val[0..al). */
+function put(k: usize, kl: usize, ver: usize, vl: usize, val: usize, al: usize, h: u32): i32 {
   if (!roomForOne()) return ERR_NO_MEMORY;
-  const h = hashKey(k, kl);
   const f = findSlot(k, kl, h);
   const size = (REC_HEADER + kl + vl + al + 3) & ~(<usize>3);
   const r = place(size); // may compact: slot indices stay, record addresses move
@@ -402,9 +426,9 @@ function put(k: usize, kl: usize, ver: usize, vl: usize, val: usize, al: usize):
   return OK;
 }
 
-function del(k: usize, kl: usize): void {
+function del(k: usize, kl: usize, h: u32): void {
   if (count == 0) return;
-  const f = findSlot(k, kl, hashKey(k, kl));
+  const f = findSlot(k, kl, h);
   if (f < 0) return;
   const s = tab + (<usize>f << 3);
   freeRecord(<usize>load<u32>(s, 4));
@@ -438,19 +462,36 @@ function pushAdded(i: u32): bool {
 function foldOps(ptr: usize, len: usize): i32 {
   const n = load<u32>(ptr + KB_COUNT);
   let p = ptr + <usize>KV_BATCH_HEADER_SIZE + <usize>load<u16>(ptr + KB_CURSOR_LEN);
-  for (let i: u32 = 0; i < n; i++) {
-    const kind = <u32>load<u8>(p + KO_KIND);
-    const vl = <usize>load<u8>(p + KO_VERSION_LEN);
-    const kl = <usize>load<u32>(p + KO_KEY_LEN);
-    const al = <usize>load<u32>(p + KO_VALUE_LEN);
-    const k = p + <usize>KV_OP_HEADER_SIZE;
-    if (kind == KV_OP_PUT) {
-      const st = put(k, kl, k + kl, vl, k + kl + vl, al);
-      if (st != OK) return st;
-    } else if (kind == KV_OP_DELETE) {
-      del(k, kl);
+  let i: u32 = 0;
+  while (i < n) {
+    const m = n - i < GROUP ? n - i : GROUP;
+    let q = p;
+    let seen: u32 = 0;
+    for (let j: u32 = 0; j < m; j++) {
+      const kl = <usize>load<u32>(q + KO_KEY_LEN);
+      const k = q + <usize>KV_OP_HEADER_SIZE;
+      const h = hashKey(k, kl);
+      store<u32>(HASHES + (<usize>j << 2), h);
+      if (cap != 0) seen ^= load<u32>(tab + (<usize>(h & mask) << 3), 4);
+      q = k + kl + <usize>load<u8>(q + KO_VERSION_LEN) + <usize>load<u32>(q + KO_VALUE_LEN);
     }
-    p = k + kl + vl + al;
+    store<u32>(TOUCHED, load<u32>(TOUCHED) ^ seen);
+    for (let j: u32 = 0; j < m; j++) {
+      const kind = <u32>load<u8>(p + KO_KIND);
+      const vl = <usize>load<u8>(p + KO_VERSION_LEN);
+      const kl = <usize>load<u32>(p + KO_KEY_LEN);
+      const al = <usize>load<u32>(p + KO_VALUE_LEN);
+      const k = p + <usize>KV_OP_HEADER_SIZE;
+      const h = load<u32>(HASHES + (<usize>j << 2));
+      if (kind == KV_OP_PUT) {
+        const st = put(k, kl, k + kl, vl, k + kl + vl, al, h);
+        if (st != OK) return st;
+      } else if (kind == KV_OP_DELETE) {
+        del(k, kl, h);
+      }
+      p = k + kl + vl + al;
+    }
+    i += m;
   }
   return OK;
 }
@@ -536,12 +577,28 @@ export function kvFind(n: u32): u32 {
 /** Apply one put from the host: key at scratch[0..kl), version after it, value after that. */
 export function kvPut(kl: u32, vl: u32, al: u32): i32 {
   const k = <usize>kvScratch;
-  return put(k, <usize>kl, k + <usize>kl, <usize>vl, k + <usize>kl + <usize>vl, <usize>al);
+  return put(k, <usize>kl, k + <usize>kl, <usize>vl, k + <usize>kl + <usize>vl, <usize>al, hashKey(k, <usize>kl));
 }
 
 /** Delete key scratch[0..kl). */
 export function kvDelete(kl: u32): void {
-  del(<usize>kvScratch, <usize>kl);
+  const k = <usize>kvScratch;
+  del(k, <usize>kl, hashKey(k, <usize>kl));
+}
+
+/**
+ * Size the table once for about `keys` keys (a replay estimates them from the
+ * part of the file it has read), so it does not grow (and rehash) step by step
+ * on the way there. Never shrinks it. OK or ERR_NO_MEMORY (the table is kept).
+ */
+export function kvReserveKeys(keys: u32): i32 {
+  // A table of c slots takes n keys and its tombstones without growing while (n + tombs + 1) * 10 <= c * 7.
+  const want = ((<u64>keys + <u64>tombs + 1) * 10 + 6) / 7;
+  let c: u64 = cap == 0 ? <u64>MIN_CAP : <u64>cap;
+  while (c < want) c <<= 1;
+  if (c == <u64>cap) return OK;
+  if (c > (<u64>1 << 28)) return ERR_NO_MEMORY; // 2 GiB of slots: more than a 32-bit core's memory
+  return rehash(<u32>c) ? OK : ERR_NO_MEMORY;
 }
 
 export function kvSize(): u32 {

@@ -5,7 +5,8 @@
 //      the same bytes written with one fs.writeSync per batch plus each
 //      key -> value set into a plain Map (the least a durable fold does);
 //   2. durable per batch ({ sync: true }, DURABLE puts) — baseline: a raw
-//      write + fdatasync loop of the same bytes (goal >= 0.9x);
+//      write + fdatasync loop of the same bytes (goal >= 0.9x), the two run
+//      a batch each in turn (fsync latency drifts between whole runs here);
 //   3. reopen of the N-put store (goal < 1 s) — baseline: reading the file;
 //   4. get of N random keys (goal >= 5M/s) — baseline: Map.get on a plain Map;
 //   5. range over 1,000-key prefixes (every prefix once) — baseline: a
@@ -17,17 +18,22 @@
 //      and after a range() built the key order — baseline: a plain
 //      Map<string, Uint8Array> of the same entries.
 // The load average is printed first: on a shared machine it moves every figure.
+// WALCORE_BENCH_ONLY=<text> runs only the rows whose name contains it (and only
+// the setup they need), e.g. 'sync: true', 'reopen', 'export'.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { createHash } from 'node:crypto';
 import { AppendLogSnapshot, WatchCursor } from 'walcore';
-import { benchDir, compare, median, record, runtime } from './lib.js';
+import { benchDir, compare as compareAll, median, record, report, runtime } from './lib.js';
 
 const N = Number(process.env.WALCORE_BENCH_KV_N ?? 1_000_000);
 const BATCH = 100;
 const DURABLE = Number(process.env.WALCORE_BENCH_KV_DURABLE ?? 100_000);
 const EXPORT_BYTES = Number(process.env.WALCORE_BENCH_KV_EXPORT_MB ?? 100) << 20;
 const HEAVY_RUNS = Number(process.env.WALCORE_BENCH_RUNS ?? 3);
+const ONLY = process.env.WALCORE_BENCH_ONLY;
+const wanted = (name) => ONLY === undefined || name.includes(ONLY);
+const compare = (spec) => (wanted(spec.name) ? compareAll(spec) : undefined);
 const dir = benchDir('kv');
 const key = (i) => `key-${String(i).padStart(12, '0')}`; // 16 bytes; keys i*1000 .. i*1000+999 share a 13-byte prefix
 const value = new Uint8Array(100).fill(7);
@@ -81,19 +87,58 @@ compare({
   name: `apply ${N / 1e6}M puts (16 B keys, 100 B values), batches of ${BATCH}, buffered`, unit: 'puts/s', runs: HEAVY_RUNS,
   subject: () => applyAll(N, false), baseline: () => rawAll(N, false), baselineName: 'write per batch + Map.set',
 });
-compare({
-  name: `apply ${DURABLE / 1000}k puts, batches of ${BATCH}, { sync: true } each`, unit: 'puts/s', runs: HEAVY_RUNS,
-  subject: () => applyAll(DURABLE, true), baseline: () => rawAll(DURABLE, true), baselineName: 'write + fdatasync per batch',
-});
+// Durable: the two sides run in lockstep, a batch of each in turn (one file each), so both see the
+// same disk: fsync latency on a shared machine drifts by several times between whole runs.
+const DURABLE_ROW = `apply ${DURABLE / 1000}k puts, batches of ${BATCH}, { sync: true } each`;
+if (wanted(DURABLE_ROW)) {
+  const a = [];
+  const b = [];
+  const extra = [];
+  for (let r = 0; r < HEAVY_RUNS; r++) {
+    const path = `${dir}/d-${run++}.kv`;
+    const rawPath = `${dir}/d-raw-${run++}`;
+    const { store } = AppendLogSnapshot.open(path, { compactThreshold: 1 << 30 });
+    const fd = fs.openSync(rawPath, 'w');
+    const buf = new Uint8Array(BATCH_BYTES).fill(1);
+    let ts = 0;
+    let tb = 0;
+    let pos = 0;
+    const faults0 = process.resourceUsage?.().minorPageFault;
+    for (let i = 0; i < DURABLE / BATCH; i++) {
+      const t0 = performance.now();
+      store.apply(batches[i], cursors[i], { sync: true });
+      const t1 = performance.now();
+      fs.writeSync(fd, buf, 0, buf.length, pos);
+      pos += buf.length;
+      fs.fdatasyncSync(fd);
+      tb += performance.now() - t1;
+      ts += t1 - t0;
+    }
+    const faults = process.resourceUsage?.().minorPageFault - faults0;
+    store.close();
+    fs.closeSync(fd);
+    fs.rmSync(path);
+    fs.rmSync(rawPath);
+    a.push(DURABLE / (ts / 1000));
+    b.push(DURABLE / (tb / 1000));
+    extra.push(`${((ts - tb) * 1000 / (DURABLE / BATCH)).toFixed(0)} us/batch more (${(faults / (DURABLE / BATCH)).toFixed(1)} page faults/batch)`);
+  }
+  report(DURABLE_ROW, 'puts/s', a, b, 'write + fdatasync per batch, interleaved', HEAVY_RUNS);
+  console.log(`|      | per run: ${extra.join('; ')} |`);
+}
 
 // The N-put store the read figures use.
 const storePath = `${dir}/store.kv`;
-{
+const GET_ROW = `get of ${N / 1e6}M random keys (copies out)`;
+const RANGE_ROW = `range over ${N / 1000} prefixes of 1,000 keys each`;
+const RAM_ROW = 'RAM per entry beyond key + value bytes';
+const readRows = wanted('reopen: replay') || wanted(GET_ROW) || wanted(RANGE_ROW) || wanted(RAM_ROW);
+if (readRows) {
   const { store } = AppendLogSnapshot.open(storePath, { compactThreshold: 1 << 30 });
   for (let b = 0; b < batches.length; b++) store.apply(batches[b], cursors[b]);
   store.close();
 }
-const fileBytes = fs.statSync(storePath).size;
+const fileBytes = readRows ? fs.statSync(storePath).size : 0;
 compare({
   name: `reopen: replay ${N / 1e6}M puts (${(fileBytes / 1e6).toFixed(0)} MB) into the fold`, unit: 'puts/s', runs: HEAVY_RUNS,
   subject: () => {
@@ -108,34 +153,39 @@ compare({
 });
 
 // Reads: one open store, and a plain Map of the same entries.
-const { store } = AppendLogSnapshot.open(storePath, { compactThreshold: 1 << 30 });
-const plain = new Map();
-for (const batch of batches) for (const u of batch) plain.set(u.key, u.value);
-const randomKeys = [];
-for (let i = 0; i < N; i++) randomKeys.push(key((i * 7919) % N));
-// Hash every lookup key once first (as keys a program decoded and keeps are): the first lookup of a fresh string pays its hashing, whichever map runs first.
-for (const k of randomKeys) plain.get(k);
-compare({
-  name: `get of ${N / 1e6}M random keys (copies out)`, unit: 'gets/s',
-  // Both sides use what they read (an unused Map.get is optimized away).
-  subject: () => { let n = 0; for (const k of randomKeys) n += store.get(k).value.length; return n / 100; },
-  baseline: () => { let n = 0; for (const k of randomKeys) n += plain.get(k).length; return n / 100; }, baselineName: 'Map.get, no copy',
-});
-const prefixes = [];
-for (let p = 0; p < N / 1000; p++) prefixes.push(key(p * 1000).slice(0, 13));
-const sortedKeys = [...plain.keys()].sort();
-compare({
-  name: `range over ${prefixes.length} prefixes of 1,000 keys each`, unit: 'entries/s',
-  subject: () => { let n = 0; for (const p of prefixes) n += store.range(p).length; return n; },
-  baseline: () => {
-    let n = 0;
-    let bytes = 0;
-    for (let p = 0; p < prefixes.length; p++) for (const k of sortedKeys.slice(p * 1000, p * 1000 + 1000)) { bytes += plain.get(k).length; n++; }
-    return bytes > 0 ? n : 0;
-  },
-  baselineName: 'sorted array slice + Map.get',
-});
-store.close();
+if (wanted(GET_ROW) || wanted(RANGE_ROW)) {
+  const { store } = AppendLogSnapshot.open(storePath, { compactThreshold: 1 << 30 });
+  const plain = new Map();
+  for (const batch of batches) for (const u of batch) plain.set(u.key, u.value);
+  const randomKeys = [];
+  for (let i = 0; i < N; i++) randomKeys.push(key((i * 7919) % N));
+  // Hash every lookup key once first (as keys a program decoded and keeps are): the first lookup of a fresh string pays its hashing, whichever map runs first.
+  for (const k of randomKeys) plain.get(k);
+  compare({
+    name: GET_ROW, unit: 'gets/s',
+    // Both sides use what they read (an unused Map.get is optimized away).
+    subject: () => { let n = 0; for (const k of randomKeys) n += store.get(k).value.length; return n / 100; },
+    baseline: () => { let n = 0; for (const k of randomKeys) n += plain.get(k).length; return n / 100; }, baselineName: 'Map.get, no copy',
+  });
+  const prefixes = [];
+  for (let p = 0; p < N / 1000; p++) prefixes.push(key(p * 1000).slice(0, 13));
+  const sortedKeys = [...plain.keys()].sort();
+  compare({
+    name: RANGE_ROW, unit: 'entries/s',
+    subject: () => { let n = 0; for (const p of prefixes) n += store.range(p).length; return n; },
+    baseline: () => {
+      let n = 0;
+      let bytes = 0;
+      for (let p = 0; p < prefixes.length; p++) for (const k of sortedKeys.slice(p * 1000, p * 1000 + 1000)) { bytes += plain.get(k).length; n++; }
+      return bytes > 0 ? n : 0;
+    },
+    baselineName: 'sorted array slice + Map.get',
+  });
+  store.close();
+  plain.clear();
+  randomKeys.length = 0;
+  sortedKeys.length = 0;
+}
 
 // RAM per entry, after the reopen and after range() built the key order.
 let gc = globalThis.gc;
@@ -154,10 +204,7 @@ const used = () => {
   return m.heapUsed + m.external;
 };
 const DATA = N * (16 + 100);
-plain.clear();
-randomKeys.length = 0;
-sortedKeys.length = 0;
-{
+if (wanted(RAM_ROW)) {
   const before = used();
   const opened = AppendLogSnapshot.open(storePath, { compactThreshold: 1 << 30 });
   const afterOpen = used();
@@ -170,7 +217,7 @@ sortedKeys.length = 0;
   const m1 = used();
   naive.clear();
   const perEntry = (bytes) => (bytes - DATA) / N;
-  const row = { runtime, name: 'RAM per entry beyond key + value bytes', unit: 'B', walcore: perEntry(afterOpen - before), baseline: perEntry(m1 - m0), baselineName: 'Map<string, Uint8Array>', runs: 1 };
+  const row = { runtime, name: RAM_ROW, unit: 'B', walcore: perEntry(afterOpen - before), baseline: perEntry(m1 - m0), baselineName: 'Map<string, Uint8Array>', runs: 1 };
   row.ratio = row.walcore / row.baseline;
   // Only Node's memoryUsage() counts WebAssembly memory (in external) and the JS heap the same way; Deno's and
   // Bun's figures here come out negative or several times too large, so they are printed but marked, not quoted.
@@ -180,7 +227,7 @@ sortedKeys.length = 0;
 }
 
 // Export + import of a ~100 MB fold: distinct keys, 100 B values, as above.
-{
+if (wanted('export + import')) {
   const path = `${dir}/export-src.kv`;
   const entries = Math.round(EXPORT_BYTES / (12 + 16 + 100));
   const opened = AppendLogSnapshot.open(path, { compactThreshold: 1 << 30 });

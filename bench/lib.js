@@ -75,8 +75,8 @@ export async function compareAsync({ name, unit = 'ops/s', subject, baseline, ba
   return report(name, unit, a, b, baselineName, runs);
 }
 
-/** Print one row of medians and their ratio, and record it for bench/run.mjs. */
-function report(name, unit, a, b, baselineName, runs) {
+/** Print one row of medians and their ratio, and record it for bench/run.mjs (rates a, b: one per run). */
+export function report(name, unit, a, b, baselineName, runs) {
   const s = median(a);
   const base = b.length ? median(b) : NaN;
   const ratio = s / base;

@@ -129,6 +129,8 @@ export interface CoreFunctions {
   kvPut(kl: number, vl: number, al: number): number;
   /** (kl: u32): void */
   kvDelete(kl: number): void;
+  /** (keys: u32): i32 */
+  kvReserveKeys(keys: number): number;
   /** (): u32 */
   kvSize(): number;
   /** (): f64 */
@@ -145,7 +147,7 @@ export interface CoreFunctions {
   kvEmit(pos: number, target: number): number;
 }
 
-export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe', 'encodeOpfsTable', 'decodeOpfsTable', 'kvGrowHint', 'kvReserve', 'kvOutPtr', 'kvSetHashMask', 'kvFoldFrames', 'kvCheckKeys', 'kvFoldPayload', 'kvFind', 'kvPut', 'kvDelete', 'kvSize', 'kvLiveBytes', 'kvSetStamp', 'kvStamp', 'kvMemoryBytes', 'kvDump', 'kvEmit'] as const;
+export const FUNCTION_NAMES = ['crc32cUpdate', 'descPtr', 'stagingPtr', 'ensureStaging', 'stagingCapacity', 'encodeFrame', 'encodeBatch', 'scanFrames', 'findWitness', 'encodeFileHeader', 'decodeFileHeader', 'recDescPtr', 'encodeSegmentHeader', 'decodeSegmentHeader', 'setSegmentKeyCheck', 'encodeRecord', 'encodeRecords', 'recycledSalt', 'encodeEncryptedHeaders', 'encryptedBodyOffset', 'sealRecord', 'decodeRecords', 'blockDescPtr', 'encodeInnerRecord', 'splitBlock', 'encodeBlockHeaders', 'sealBlock', 'decodeBlocks', 'decodeInnerRecords', 'ringSlotIndex', 'ringSlotOffset', 'encodeSlot', 'ringCheckSlot', 'ringImpossible', 'ringScanRuns', 'ringScanRecords', 'ringGather', 'encodeRingState', 'decodeRingState', 'encodeRaftEntry', 'encodeRaftControl', 'decodeRaftFrame', 'encodeRaftOps', 'decodeRaftOps', 'raftDescOutPtr', 'decodeRaftDescs', 'encodeKvBatchHeader', 'encodeKvOp', 'decodeKvBatch', 'kvDescribe', 'encodeOpfsTable', 'decodeOpfsTable', 'kvGrowHint', 'kvReserve', 'kvOutPtr', 'kvSetHashMask', 'kvFoldFrames', 'kvCheckKeys', 'kvFoldPayload', 'kvFind', 'kvPut', 'kvDelete', 'kvReserveKeys', 'kvSize', 'kvLiveBytes', 'kvSetStamp', 'kvStamp', 'kvMemoryBytes', 'kvDump', 'kvEmit'] as const;
 
 /** Every exported constant (docs/FORMAT.md names each one's section), with its declared type. */
 export const CONSTANT_TYPES = {

@@ -11,9 +11,11 @@
  * nothing: it bounds the manifest before reading it, refuses unknown fields,
  * undeclared or missing files, symlinks and any path that is not a plain
  * name under data/, copies each file to a staged temp file beside the
- * destination while hashing exactly the bytes it copies, loads the staged
- * copy strictly and compares its cursor to the manifest's, and only then
- * renames it into place (the destination must not exist).
+ * destination while hashing exactly the bytes it copies and loading them
+ * strictly (one read of each byte: the replay reads through the copy),
+ * checks size and SHA-256, compares the loaded cursor to the manifest's,
+ * fsyncs the copy, and only then renames it into place (the destination
+ * must not exist).
  */
 import type { Core } from '../../core/core.js';
 import { WalError, ioError } from '../../errors.js';
@@ -229,31 +231,52 @@ export function importArtifact(core: Core, fs: FileSystem, artifactDir: string, 
       inp = fs.open(src);
       out = fs.open(tmp, { write: true, create: true, exclusive: true });
     } catch (e) { throw ioError('open', src, e); }
-    // Copy at most size + 1 bytes, hashing exactly what is copied.
+    // One pass over the source: the replay of the staged copy reads it through a tee that hashes and
+    // writes every byte the first time it is read (so each byte is read once, and is hashed exactly as
+    // copied); then the rest up to one byte past the declared size is copied the same way.
     const hash = sha256();
-    const buf = new Uint8Array(COPY_CHUNK);
-    let pos = 0;
-    for (;;) {
-      let n: number;
-      try { n = inp.read(buf, pos); } catch (e) { throw ioError('read', src, e); }
-      if (n === 0) break;
-      if (pos + n > file.size) throw bad(`${file.path} is larger than its declared ${file.size} bytes`, artifactDir);
-      const chunk = buf.subarray(0, n);
-      hash.update(chunk);
-      try { out.write(chunk, pos); } catch (e) { throw ioError('write', tmp, e); }
-      pos += n;
-    }
-    if (pos !== file.size) throw bad(`${file.path} has ${pos} bytes, ${file.size} declared`, artifactDir);
-    if (hash.hex() !== file.sha256) throw bad(`${file.path}: SHA-256 does not match the manifest`, artifactDir);
-    try { out.sync(); } catch (e) { throw ioError('fsync', tmp, e); }
-    // Load the staged copy strictly: any invalid frame or unfinished batch is a bad artifact.
-    let loaded: LoadedFile;
+    const o = out;
+    const input = inp;
+    let teed = 0;
+    const tee = (bytes: Uint8Array, at: number): void => {
+      if (at > teed || at + bytes.length <= teed) return; // never ahead of the copy: the drain below fills it in order
+      const part = bytes.subarray(teed - at);
+      if (teed + part.length > file.size) throw bad(`${file.path} is larger than its declared ${file.size} bytes`, artifactDir);
+      hash.update(part);
+      try { o.write(part, teed); } catch (e) { throw ioError('write', tmp, e); }
+      teed += part.length;
+    };
+    const source: FileHandle = {
+      path: src,
+      read(buf: Uint8Array, position: number): number {
+        let n: number;
+        try { n = input.read(buf, position); } catch (e) { throw ioError('read', src, e); }
+        tee(buf.subarray(0, n), position);
+        return n;
+      },
+      size: () => file.size,
+      write: () => { throw new Error('read-only'); },
+      truncate: () => { throw new Error('read-only'); },
+      sync: () => { throw new Error('read-only'); },
+      close: () => {},
+    };
+    // Load the staged copy strictly (as it is copied): any invalid frame or unfinished batch is a bad artifact.
+    let loaded: LoadedFile | undefined;
+    let invalid: unknown;
     try {
-      loaded = loadStoreFile(core, out, tmp, false);
+      loaded = { ...loadStoreFile(core, source, tmp, false), h: out };
     } catch (e) {
-      if (e instanceof WalError && e.code === 'IO_ERROR') throw e;
-      throw bad(`${file.path} is not a ${WHAT}: ${(e as Error).message}`, artifactDir, e);
+      if (e instanceof WalError && (e.code === 'IO_ERROR' || e.code === 'BAD_ARTIFACT')) throw e;
+      invalid = e;
     }
+    // Whatever the replay did not read (after an invalid frame), and one byte more to catch a longer file.
+    const buf = new Uint8Array(COPY_CHUNK);
+    for (let n; (n = source.read(buf.subarray(0, Math.min(buf.length, file.size + 1 - teed)), teed)) > 0;) {
+      if (teed + n > file.size) throw bad(`${file.path} is larger than its declared ${file.size} bytes`, artifactDir);
+    }
+    if (teed !== file.size) throw bad(`${file.path} has ${teed} bytes, ${file.size} declared`, artifactDir);
+    if (hash.hex() !== file.sha256) throw bad(`${file.path}: SHA-256 does not match the manifest`, artifactDir);
+    if (loaded === undefined) throw bad(`${file.path} is not a ${WHAT}: ${(invalid as Error).message}`, artifactDir, invalid);
     const r = loaded.replayed;
     if (r.scanner.failure !== undefined) {
       throw bad(`${file.path} has an invalid frame at offset ${r.scanner.failure.offset} (${r.scanner.failure.reason})`, artifactDir);
@@ -261,6 +284,8 @@ export function importArtifact(core: Core, fs: FileSystem, artifactDir: string, 
     if (r.pendingStart >= 0) throw bad(`${file.path} ends inside a batch (offset ${r.pendingStart})`, artifactDir);
     const cursor = WatchCursor.from(r.cursor).toHex();
     if (cursor !== manifest.cursor) throw bad(`the data's cursor ${cursor || 'none'} is not the manifest's ${manifest.cursor || 'none'}`, artifactDir);
+    // Synced after the replay, so the kernel's writeback of the copy overlapped it.
+    try { out.sync(); } catch (e) { throw ioError('fsync', tmp, e); }
     if (fs.stat(destPath) !== undefined) throw exists(destPath);
     try { fs.rename(tmp, destPath); } catch (e) { throw ioError('rename', destPath, e); }
     published = true;

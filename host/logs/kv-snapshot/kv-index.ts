@@ -92,6 +92,16 @@ export class KvIndex {
     this.#views();
   }
 
+  /**
+   * Size the hash table once for about `keys` keys (a replay's estimate from
+   * the part of the file it has read), instead of doubling it step by step
+   * on the way there. A hint: if memory cannot grow, the table grows as needed.
+   */
+  reserveKeys(keys: number): void {
+    this.#x.kvReserveKeys(Math.min(Math.max(0, Math.ceil(keys)), 0xffffffff) >>> 0);
+    this.#views();
+  }
+
   get size(): number {
     return this.#disposed?.size ?? this.#x.kvSize() >>> 0;
   }

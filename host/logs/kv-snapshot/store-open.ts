@@ -2,8 +2,8 @@
  * The parts of AppendLogSnapshot.open() and import() before a store exists:
  * the options (with their defaults), creating the file crash-safely or
  * opening it, and replaying it into a fresh KvIndex (LoadedFile). import()
- * replays the staged copy it verified and hands that LoadedFile on, so an
- * imported store is replayed once, not twice.
+ * replays the staged copy as it copies it (artifact.ts) and hands that
+ * LoadedFile on, so an imported store is read and replayed once.
  */
 import { directoryError, readFileHeader } from '../../codec/file-header.js';
 import type { Core } from '../../core/core.js';

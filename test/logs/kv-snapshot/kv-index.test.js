@@ -65,6 +65,42 @@ test('table growth: every key found and no stray key at sizes around each power 
   assert.is(keysOf(ix, 'g/6553').length, 1 + 10); // g/6553, g/65530..65539
 });
 
+test('reserveKeys: the table sized for an estimate keeps every entry (tombstones too) and takes the rest; smaller estimates change nothing', () => {
+  const ix = new KvIndex();
+  const model = new Map();
+  for (let i = 0; i < 300; i++) { ix.put(`r${i}`, enc(`v${i}`)); model.set(`r${i}`, [`v${i}`, '']); }
+  for (let i = 0; i < 300; i += 4) { ix.delete(`r${i}`); model.delete(`r${i}`); }
+  ix.reserveKeys(60_000);
+  same(ix, model, 'after reserveKeys');
+  for (let i = 300; i < 60_000; i++) { ix.put(`r${i}`, enc(`v${i}`)); model.set(`r${i}`, [`v${i}`, '']); }
+  same(ix, model, 'after filling the reserved table');
+  ix.reserveKeys(10);
+  ix.reserveKeys(-5);
+  same(ix, model, 'after smaller estimates');
+});
+
+test('store: a replay that sizes its table from the first MiB (more keys, overwrites and deletes after it) ends in the same fold', () => {
+  const { fs, path } = mem();
+  const { store } = AppendLogSnapshot.open(path, { fs, compactThreshold: 1 << 30 });
+  const model = new Map();
+  const val = (i, r) => enc(`${r}:${i}:`.padEnd(60, 'x'));
+  let n = 0;
+  // 1.3 MiB of distinct keys, then twice as many new keys per batch, then overwrites and deletes of the early ones.
+  for (let b = 0; b < 140; b++) store.apply(Array.from({ length: 100 }, (_, i) => ({ type: 'put', key: `k${b * 100 + i}`, value: val(b * 100 + i, 0) })), rev(++n));
+  for (let b = 140; b < 400; b++) store.apply(Array.from({ length: 200 }, (_, i) => ({ type: 'put', key: `k${b * 200 + i}`, value: val(b * 200 + i, 0) })), rev(++n));
+  for (let b = 0; b < 60; b++) {
+    store.apply(Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? { type: 'delete', key: `k${b * 100 + i}` } : { type: 'put', key: `k${b * 100 + i}`, value: val(b * 100 + i, 1) })), rev(++n));
+  }
+  for (const e of store.records()) model.set(e.key, dec(e.value));
+  store.close();
+  const again = AppendLogSnapshot.open(path, { fs });
+  assert.is(again.store.size, model.size);
+  for (const [k, v] of model) assert.is(dec(again.store.get(k).value), v, k);
+  assert.is(again.store.get('k0'), undefined);
+  assert.is(again.cursor.toHex(), rev(n).toHex());
+  again.store.close();
+});
+
 test('delete then reinsert: the new value and version, size back, range sees it once', () => {
   const ix = new KvIndex();
   ix.put('a', enc('1'), enc('v1'));
