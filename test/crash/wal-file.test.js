@@ -133,7 +133,8 @@ test(`random workloads survive random crashes (drop / tear / keep, lost director
       crashes++;
     }
   }
-  assert.ok(crashes > rounds * 4, `only ${crashes} crashes ran`);
+  // About half of all lives end in a crash (75 of 150 for 15 rounds, sd ~6); fewer than 3 in 10 means the workload broke.
+  assert.ok(crashes > rounds * 3, `only ${crashes} crashes ran`);
   assert.ok(tornSeen > 0, 'the workload never produced a torn tail, so it tested too little');
 });
 
