@@ -41,6 +41,11 @@ import type { FileHandle } from '../fs/types.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import type { FrameScanner } from './frame-scanner.js';
 
+/** preallocateFor() extends a file by zeros to a whole multiple of this many bytes. */
+const PREALLOCATE_CHUNK = 1 << 20;
+/** Where zeros written ahead of `upTo` end: `upTo` rounded up to a whole PREALLOCATE_CHUNK. */
+export const preallocationEnd = (upTo: number): number => Math.ceil(upTo / PREALLOCATE_CHUNK) * PREALLOCATE_CHUNK;
+
 /** What lies after `end` in the file. */
 type Tail = 'none' | 'marker' | 'unknown';
 
@@ -305,6 +310,14 @@ export class FrameFile {
     this.#allocated = upTo;
     const zeros = new Uint8Array(Math.min(upTo - from, 1 << 20));
     for (let pos = from; pos < upTo; pos += zeros.length) this.h.write(zeros.subarray(0, Math.min(zeros.length, upTo - pos)), pos);
+  }
+
+  /**
+   * The writers' preallocation step: if the file holds less than `upTo`
+   * bytes, write zeros up to preallocationEnd(upTo) (preallocate()).
+   */
+  preallocateFor(upTo: number): void {
+    if (upTo > this.allocated) this.preallocate(preallocationEnd(upTo));
   }
 
   /** Bytes the file holds (frames, a marker, preallocated zeros). */

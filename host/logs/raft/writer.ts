@@ -29,8 +29,6 @@ const FLUSH_AT = 1 << 20;
 const FLUSH_ALIGN = 4096;
 /** Ops per segment before it rolls (its footer stays well below a frame's 64 MiB). */
 const MAX_OPS = 1 << 20;
-/** With the preallocate option, the active segment is extended by zeros this many bytes at a time. */
-export const PREALLOCATE_CHUNK = 1 << 20;
 
 export class RaftWriter {
   file: FrameFile;
@@ -204,9 +202,7 @@ export class RaftWriter {
 
   /** With preallocation: make sure zeros are in place for `bytes` more at the end (a chunk at a time). */
   private extend(bytes: number): void {
-    const file = this.file;
-    if (!this.preallocate || file.end + bytes <= file.allocated) return;
-    file.preallocate(Math.ceil((file.end + bytes) / PREALLOCATE_CHUNK) * PREALLOCATE_CHUNK);
+    if (this.preallocate) this.file.preallocateFor(this.file.end + bytes);
   }
 
   /** Write a pending hard state and the buffer, fdatasync the active segment, then an advisory sync marker. */

@@ -16,7 +16,7 @@
  * the rollback or any fsync fails, the writer is poisoned: every later call
  * throws POISONED, because the file's state is unknown; reopen to recover.
  */
-import { FrameFile, recoverTail } from '../../codec/frame-file.js';
+import { FrameFile, preallocationEnd, recoverTail } from '../../codec/frame-file.js';
 import { WalError } from '../../errors.js';
 import { Core } from '../../core/core.js';
 import { type SequenceMode, TWO_32, fromHalves, u64Halves } from '../../core/u64.js';
@@ -32,9 +32,6 @@ import { openWalHandle, readWalHeader, scanWalFile } from './wal-file.js';
 export type { Codec, OpenReport, RepairPolicy, SequenceOf, WalEvent, WalFsEvent, WalFsOpenReport, WalFsWriterOptions } from './types.js';
 
 const OPTION_KEYS = ['repair', 'fs', 'codec', 'u64', 'sequences', 'bufferSize', 'preallocate'] as const;
-
-/** With the preallocate option, the file is extended by zeros this many bytes at a time. */
-const PREALLOCATE_CHUNK = 1 << 20;
 
 /**
  * The core constants append() reads, in one small object (descriptor fields
@@ -127,7 +124,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
       const life: Lifecycle = new Lifecycle('writer', path, () => writer.flush(), () => writer.flushOffThread());
       const file = new FrameFile(core, h, path, salt, tail.end, tail.fileSize, life);
       // The first chunk of zeros now, so open's fsync covers it rather than the first durable append's.
-      if (preallocate) file.preallocate(Math.ceil((tail.end + 1) / PREALLOCATE_CHUNK) * PREALLOCATE_CHUNK);
+      if (preallocate) file.preallocate(preallocationEnd(tail.end + 1));
       file.settle(tail.endsWithFrame && !created, 0, tail.knownDurable);
       const report: WalFsOpenReport = { truncatedBytes: tail.truncatedBytes, truncatedReason: tail.truncatedReason };
       const writer = new WalFsWriter<T, number | bigint>(path, core, file, lock, life, codec, mode, bufferSize, preallocate, report, scanner.seqLo, scanner.seqHi);
@@ -261,7 +258,7 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
     this.encodePending();
     const core = this.#core;
     const file = this.#file;
-    if (this.#preallocate && file.end + this.#buffered > file.allocated) this.extend(file.end + this.#buffered);
+    if (this.#preallocate) this.extend(file.end + this.#buffered);
     file.write(core.u8.subarray(core.staging, core.staging + this.#buffered));
     this.#buffered = 0;
     this.#encoded = 0;
@@ -270,13 +267,13 @@ export class WalFsWriter<T = Uint8Array, S extends number | bigint = number> {
   }
 
   /**
-   * With preallocate: zeros up to `upTo` rounded up to the chunk. A failure
+   * With preallocate: zeros up to at least `upTo` (FrameFile.preallocateFor). A failure
    * is IO_ERROR and keeps the buffer, as a failed write does (nothing of the
    * frames was written; FrameFile cuts what the zeros left on close).
    */
   private extend(upTo: number): void {
     try {
-      this.#file.preallocate(Math.ceil(upTo / PREALLOCATE_CHUNK) * PREALLOCATE_CHUNK);
+      this.#file.preallocateFor(upTo);
     } catch (e) {
       throw new WalError('IO_ERROR', `${this.path}: writing zeros ahead of the frames (preallocate) failed; buffered records are kept for the next sync`, { path: this.path, offset: this.#file.end, cause: e });
     }
