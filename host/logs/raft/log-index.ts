@@ -16,6 +16,7 @@
  * costs ~20 µs per 4 KiB page: 16 MiB for 1M entries is ~70 ms).
  */
 import type { Core } from '../../core/core.js';
+import { OP_F64S } from './op-list.js';
 
 const SHIFT = 12;
 const CHUNK = 1 << SHIFT;
@@ -160,8 +161,8 @@ export class LogIndex {
    */
   replayOps(f: Float64Array, count: number, seg: number, entryOp: number,
     other: (op: number, flags: number, offset: number, a: number, b: number, c: number) => void): { err: string; offset: number } | undefined {
-    const end = count * 5;
-    for (let i = 0; i < end; i += 5) {
+    const end = count * OP_F64S;
+    for (let i = 0; i < end; i += OP_F64S) {
       const op = f[i]! & 255; // op | flags << 8 < 2^16: bit ops are exact (a float % calls fmod, ~10-20 ns)
       if (op !== entryOp) {
         other(op, f[i]! >>> 8, f[i + 1]!, f[i + 2]!, f[i + 3]!, f[i + 4]!);

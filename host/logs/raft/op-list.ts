@@ -27,6 +27,11 @@ const MASK = CHUNK_OPS - 1;
 /** reset() keeps this many chunks (65536 ops, 1.5 MiB); more are released. */
 const KEEP_CHUNKS = 64;
 
+/** op | flags << 8 of a chunk's first number (op | flags << 8 | offset << 16 < 2^48: bit operations on it are exact). */
+export const opFlagsOf = (p: number): number => p & 65535;
+/** The frame offset in a chunk's first number. */
+export const offsetOf = (p: number): number => (p - (p & 65535)) / 65536;
+
 export class OpList {
   /** Chunk k holds ops k * CHUNK_OPS .. (k + 1) * CHUNK_OPS - 1 (more may be allocated than used). */
   readonly chunks: Float64Array[] = [];
@@ -68,8 +73,8 @@ export class OpList {
       const d = this.chunks[k >> CHUNK_SHIFT]!;
       for (let n = k, j = (k - base) * OP_SLOTS, o = 0; n < to; n++, j += OP_SLOTS, o += OP_F64S) {
         const p = d[j]!;
-        into[o] = p & 65535;
-        into[o + 1] = (p - (p & 65535)) / 65536;
+        into[o] = opFlagsOf(p);
+        into[o + 1] = offsetOf(p);
         into[o + 2] = d[j + 1]!;
         into[o + 3] = d[j + 2]!;
         into[o + 4] = this.c(n);

@@ -13,7 +13,7 @@ import { type Lifecycle, quietly } from '../../lifecycle/lifecycle.js';
 import { OffThreadSync } from '../../lifecycle/off-thread-sync.js';
 import { join } from '../../platform/path.js';
 import { type LogIndex, applyOp } from './log-index.js';
-import { CHUNK_OPS, CHUNK_SHIFT, OP_F64S, OP_SLOTS, type OpList } from './op-list.js';
+import { CHUNK_OPS, CHUNK_SHIFT, OP_F64S, OP_SLOTS, type OpList, offsetOf, opFlagsOf } from './op-list.js';
 import { type SegmentMeta, createSegment, segmentName } from './segments.js';
 import type { HardState, LogEntry } from './types.js';
 
@@ -153,9 +153,9 @@ export class RaftWriter {
       const d = ops.chunks[i >> CHUNK_SHIFT]!;
       const to = Math.min(ops.count, base + CHUNK_OPS);
       for (let n = i, j = (i - base) * OP_SLOTS; n < to; n++, j += OP_SLOTS) {
-        const p = d[j]!; // op | flags << 8 | offset << 16 < 2^48: bit operations are exact (a float % calls fmod)
-        const op = p & 255;
-        const offset = (p - (p & 65535)) / 65536;
+        const p = d[j]!;
+        const op = opFlagsOf(p) & 255;
+        const offset = offsetOf(p);
         const err = op === ENTRY ? idx.push(d[j + 1]!, d[j + 2]!, num, offset) : applyOp(core, idx, op, d[j + 1]!, d[j + 2]!, ops.c(n), num, offset, idx.snapIndex);
         if (err !== undefined) throw this.life.poison(new Error(err), 'internal error applying a written op');
       }
