@@ -25,7 +25,17 @@ import { stagingPtr } from "./memory";
 
 const CHUNK: usize = 4 << 20;
 const OWN: usize = 1 << 20;
-const REC_HEADER: usize = 12;
+// Record layout; the host reads a record kvFind returns by these (host/logs/kv-snapshot/kv-index.ts).
+/** A record's first u32 is keyLen | verLen << KV_REC_VER_SHIFT. */
+export const KV_REC_VER_SHIFT: u32 = 24;
+/** Offset of a record's u32 valLen. */
+export const KV_REC_VAL_LEN: u32 = 4;
+/** Bytes before a record's key: the u32 lengths, the u32 valLen and the u32 birth stamp. */
+export const KV_REC_HEADER: u32 = 12;
+/** kvDump's out block, per entry: u32 keyLen, u32 verLen, u32 valLen, then key, version and value. */
+export const KV_DUMP_HEADER: u32 = 12;
+const REC_HEADER: usize = <usize>KV_REC_HEADER;
+const KEY_MASK: u32 = (1 << KV_REC_VER_SHIFT) - 1;
 const MIN_WASTE: f64 = <f64>(8 << 20);
 const MIN_CAP: u32 = 1024;
 const SCRATCH_MIN: usize = 256 << 10;
@@ -216,9 +226,9 @@ function sameBytes(a: usize, b: usize, n: usize): bool {
 }
 
 // ---- records
-@inline function recKeyLen(r: usize): usize { return <usize>(load<u32>(r) & 0xffffff); }
-@inline function recVerLen(r: usize): usize { return <usize>(load<u32>(r) >>> 24); }
-@inline function recValLen(r: usize): usize { return <usize>load<u32>(r, 4); }
+@inline function recKeyLen(r: usize): usize { return <usize>(load<u32>(r) & KEY_MASK); }
+@inline function recVerLen(r: usize): usize { return <usize>(load<u32>(r) >>> KV_REC_VER_SHIFT); }
+@inline function recValLen(r: usize): usize { return <usize>load<u32>(r + <usize>KV_REC_VAL_LEN); }
 @inline function recSize(r: usize): usize { return (REC_HEADER + recKeyLen(r) + recVerLen(r) + recValLen(r) + 3) & ~(<usize>3); }
 
 let chunkHead: usize = 0; // chunks linked through their first 8 bytes
@@ -395,7 +405,7 @@ function put(k: usize, kl: usize, ver: usize, vl: usize, val: usize, al: usize, 
   const size = (REC_HEADER + kl + vl + al + 3) & ~(<usize>3);
   const r = place(size); // may compact: slot indices stay, record addresses move
   if (r == 0) return ERR_NO_MEMORY;
-  store<u32>(r, <u32>kl | (<u32>vl << 24));
+  store<u32>(r, <u32>kl | (<u32>vl << KV_REC_VER_SHIFT));
   store<u32>(r, <u32>al, 4);
   if (ver == k + kl && val == ver + vl) { // as in an op: one copy
     copyBytes(r + REC_HEADER, k, kl + vl + al);
@@ -850,13 +860,13 @@ export function kvDump(pl: u32, al: i32, maxBirth: u32, maxBytes: u32): i32 {
     if (load<u32>(r, 8) > maxBirth) continue;
     const vl = recVerLen(r);
     const vall = recValLen(r);
-    const size = <usize>12 + kl + vl + vall;
+    const size = <usize>KV_DUMP_HEADER + kl + vl + vall;
     if (n > 0 && o + size > <usize>maxBytes) break;
     if (!outReserve(o + size)) return ERR_NO_MEMORY;
     store<u32>(outPtr + o, <u32>kl);
     store<u32>(outPtr + o, <u32>vl, 4);
     store<u32>(outPtr + o, <u32>vall, 8);
-    memory.copy(outPtr + o + 12, r + REC_HEADER, kl + vl + vall);
+    memory.copy(outPtr + o + <usize>KV_DUMP_HEADER, r + REC_HEADER, kl + vl + vall);
     o += size;
     n++;
   }

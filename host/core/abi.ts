@@ -366,6 +366,10 @@ export const CONSTANT_TYPES = {
   OT_GENERATION: 'u32',
   OT_LENGTH: 'u32',
   OT_CRC: 'u32',
+  KV_REC_VER_SHIFT: 'u32',
+  KV_REC_VAL_LEN: 'u32',
+  KV_REC_HEADER: 'u32',
+  KV_DUMP_HEADER: 'u32',
 } as const;
 export type ConstantName = keyof typeof CONSTANT_TYPES;
 
@@ -657,6 +661,10 @@ export class CoreConstants {
   readonly OT_GENERATION: number;
   readonly OT_LENGTH: number;
   readonly OT_CRC: number;
+  readonly KV_REC_VER_SHIFT: number;
+  readonly KV_REC_VAL_LEN: number;
+  readonly KV_REC_HEADER: number;
+  readonly KV_DUMP_HEADER: number;
   constructor(read: (name: ConstantName) => number) {
     this.FORMAT_VERSION = read('FORMAT_VERSION');
     this.FILE_MAGIC = read('FILE_MAGIC');
@@ -873,5 +881,9 @@ export class CoreConstants {
     this.OT_GENERATION = read('OT_GENERATION');
     this.OT_LENGTH = read('OT_LENGTH');
     this.OT_CRC = read('OT_CRC');
+    this.KV_REC_VER_SHIFT = read('KV_REC_VER_SHIFT');
+    this.KV_REC_VAL_LEN = read('KV_REC_VAL_LEN');
+    this.KV_REC_HEADER = read('KV_REC_HEADER');
+    this.KV_DUMP_HEADER = read('KV_DUMP_HEADER');
   }
 }

@@ -52,6 +52,12 @@ export class KvIndex {
   #scratch = 0;
   #scratchCap = 0;
   readonly #maxKey: number;
+  // The core's record and range-page layouts (assembly/kv-index.ts).
+  readonly #recHeader: number;
+  readonly #recValLen: number;
+  readonly #recVerShift: number;
+  readonly #recKeyMask: number;
+  readonly #dumpHeader: number;
   /** Size figures kept by dispose(). */
   #disposed: { size: number; liveBytes: number } | undefined;
   /** Bumped by every write: a range page read before a write is re-read. */
@@ -60,7 +66,13 @@ export class KvIndex {
   constructor() {
     this.core = new Core();
     this.#x = this.core.x;
-    this.#maxKey = this.core.c.KV_MAX_KEY;
+    const c = this.core.c;
+    this.#maxKey = c.KV_MAX_KEY;
+    this.#recHeader = c.KV_REC_HEADER;
+    this.#recValLen = c.KV_REC_VAL_LEN;
+    this.#recVerShift = c.KV_REC_VER_SHIFT;
+    this.#recKeyMask = 2 ** c.KV_REC_VER_SHIFT - 1;
+    this.#dumpHeader = c.KV_DUMP_HEADER;
     this.#u8 = this.core.u8;
     this.#u32 = this.core.u32;
     this.#reserve(256 << 10);
@@ -165,9 +177,9 @@ export class KvIndex {
     if (rec === 0) return undefined;
     const u32 = this.#u32;
     const meta = u32[rec >>> 2]!;
-    const valLen = u32[(rec >>> 2) + 1]!;
-    const verLen = meta >>> 24;
-    const body = rec + 12 + (meta & 0xffffff);
+    const valLen = u32[(rec + this.#recValLen) >>> 2]!;
+    const verLen = meta >>> this.#recVerShift;
+    const body = rec + this.#recHeader + (meta & this.#recKeyMask);
     const u8 = this.#u8;
     return { key, value: copyOut(u8, body + verLen, valLen), version: verLen === 0 ? new Uint8Array(0) : copyOut(u8, body, verLen) };
   }
@@ -199,12 +211,13 @@ export class KvIndex {
       const page = this.#u8.slice(out, out + this.core.out('kvOutBytes'));
       const words = new DataView(page.buffer);
       const writes = this.#writes;
+      const head = this.#dumpHeader;
       let at = 0;
       for (let i = 0; i < n; i++) {
         const kl = words.getUint32(at, true);
         const vl = words.getUint32(at + 4, true);
         const al = words.getUint32(at + 8, true);
-        const k = at + 12;
+        const k = at + head;
         at = k + kl + vl + al;
         after = page.subarray(k, k + kl);
         yield {
