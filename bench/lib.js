@@ -23,7 +23,8 @@ export function benchDir(label) {
   return dir;
 }
 
-const fmt = (rate, unit) => {
+/** A rate as printed in the tables: GB/s for bytes, else M/k units. */
+export const fmt = (rate, unit) => {
   if (unit === 'B/s') return `${(rate / 1e9).toFixed(2)} GB/s`;
   if (rate >= 1e6) return `${(rate / 1e6).toFixed(2)} M${unit}`;
   if (rate >= 1e3) return `${(rate / 1e3).toFixed(1)} k${unit}`;

@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { RUNS, benchDir, median, record, runtime } from './lib.js';
+import { RUNS, benchDir, fmt, median, record, runtime } from './lib.js';
 
 const dir = benchDir('machine');
 let seed = 0x9e3779b9;
@@ -33,8 +33,7 @@ const now = () => performance.now();
 function row(name, unit, values, rough) {
   const v = median(values);
   const r = { runtime, name, unit, walcore: v, rough: rough(v), runs: values.length };
-  const shown = unit === 'B/s' ? `${(v / 1e9).toFixed(2)} GB/s` : v >= 1e6 ? `${(v / 1e6).toFixed(2)} M${unit}` : `${(v / 1e3).toFixed(1)} k${unit}`;
-  console.log(`| ${runtime.padEnd(4)} | ${name.padEnd(44)} | ${shown.padStart(12)} | ${r.rough} |`);
+  console.log(`| ${runtime.padEnd(4)} | ${name.padEnd(44)} | ${fmt(v, unit).padStart(12)} | ${r.rough} |`);
   record(r);
 }
 const pct = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
