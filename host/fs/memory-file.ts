@@ -98,6 +98,13 @@ export class FileNode {
   durable = new Bytes();
   pending: PendingOp[] = [];
   layers: Array<{ lost: boolean; ops: PendingOp[] }> = [];
+  /**
+   * Counts failed syncs ('drop' mode), as Linux's errseq_t does (since 4.13):
+   * each handle remembers the count it has reported, so a writeback error is
+   * reported once to every handle that was open when it happened, whichever
+   * handle's sync met it.
+   */
+  errSeq = 0;
 
   /** A successful sync. */
   commit(): void {
@@ -174,7 +181,11 @@ export class FileNode {
 export class MemoryFile implements FileHandle {
   #open = true;
   #dead = false;
-  constructor(private readonly fs: MemoryFileOwner, readonly path: string, private readonly node: FileNode, private readonly writable: boolean) {}
+  /** The node's errSeq this handle has reported (sampled at open: errors before it are not its to report). */
+  #errSeen: number;
+  constructor(private readonly fs: MemoryFileOwner, readonly path: string, private readonly node: FileNode, private readonly writable: boolean) {
+    this.#errSeen = node.errSeq;
+  }
 
   _kill(): void {
     this.#dead = true;
@@ -217,16 +228,37 @@ export class MemoryFile implements FileHandle {
     this.live('size');
     return this.node.current.size;
   }
-  /** See FileNode: a failed sync in 'drop' mode marks the file's dirty writes clean, whichever handle made them. */
+  /**
+   * See FileNode: a failed sync in 'drop' mode marks the file's dirty writes
+   * clean, whichever handle made them, and every other handle open then
+   * reports EIO once at its next sync (errSeq).
+   */
   sync(): void {
     if (!this.#open) this.live('sync'); // EBADF
     try {
       this.fs._check('sync', this.path);
     } catch (e) {
-      if (this.fs.failedSync === 'drop') this.node.lose();
+      this.failed();
       throw e;
     }
     this.node.commit();
+    this.reportEarlierError();
+  }
+  /** A sync failed here: in 'drop' mode its dirty writes are lost, and reported to this handle now (to the others later). */
+  private failed(): void {
+    if (this.fs.failedSync !== 'drop') return;
+    this.node.lose();
+    this.#errSeen = ++this.node.errSeq;
+  }
+  /**
+   * After this sync wrote its data: throw EIO once if a sync through another
+   * handle failed since this one last reported ('drop' mode; Linux writes the
+   * dirty pages, then reports the earlier error).
+   */
+  private reportEarlierError(): void {
+    if (this.fs.failedSync !== 'drop' || this.#errSeen === this.node.errSeq) return;
+    this.#errSeen = this.node.errSeq;
+    throw errno('EIO', `${this.path}: a sync through another handle failed since this handle's last sync (writeback error, reported once to each handle)`);
   }
   /**
    * sync() completing on a later macrotask (as if in a thread pool). It covers
@@ -249,10 +281,11 @@ export class MemoryFile implements FileHandle {
         try {
           this.fs._check('sync', this.path);
         } catch (e) {
-          if (this.fs.failedSync === 'drop') this.node.lose();
+          this.failed();
           return reject(e);
         }
         this.node.commitCovered(covered);
+        try { this.reportEarlierError(); } catch (e) { return reject(e); }
         resolve();
       });
     });

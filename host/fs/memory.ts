@@ -21,6 +21,8 @@
  * - A failed sync() behaves as on Linux (fsyncgate): the file's dirty writes
  *   are marked clean without reaching the disk. Reads still see them, no
  *   later sync makes them durable, and a crash keeps, drops or tears each.
+ *   Every other handle open on the file then reports the error (EIO) once,
+ *   at its next sync, as Linux does since 4.13 (errseq_t).
  *   The constructor's `failedSync: 'keep'` keeps them pending instead.
  * - injectFault() makes the N-th call of an operation fail with EIO or
  *   ENOSPC, once or from then on; a failing write may first write a prefix.
