@@ -34,7 +34,13 @@
  *   are written past the durable end and the last such start, write() starts
  *   an fdatasync of them off the JS thread through a second handle on the
  *   file, so the disk works while appends go on and the fdatasync that
- *   seals or syncs the file later finds little left to write. It changes
+ *   seals or syncs the file later finds little left to write. At most one
+ *   is in flight per file: the next starts only after the last one settled,
+ *   which the JS thread learns on an event-loop turn. So a loop that never
+ *   yields gets one, not a queue of fdatasyncs that would hold the thread
+ *   pool (shared with the application's other async I/O) and run on after
+ *   close (measured: a blind one per 4 MiB left ~250 queued after 1 GB, and
+ *   a raw write loop run next went 2-10x slower). It changes
  *   nothing that is promised: durableEnd moves only by this handle's own
  *   sync(), seal() or syncAsync(). A failed write-behind fdatasync poisons,
  *   as a failed sync does; and because Linux (since 4.13) reports a
@@ -58,14 +64,14 @@ export const preallocationEnd = (upTo: number): number => Math.ceil(upTo / PREAL
 
 /**
  * Unsynced bytes after which write() starts a write-behind fdatasync. On
- * this VM 2-8 MiB gave the same buffered WalLog rate (+40-45% over none,
- * the seal's fdatasync of a 64 MiB segment 43 -> 4-10 ms); 16 and 32 MiB
- * less (+20%).
+ * this VM (one per 4 MiB, not yet bounded to one in flight) 2-8 MiB gave
+ * the same buffered WalLog rate, 16 and 32 MiB about half the gain; the
+ * seal's fdatasync of a 64 MiB segment went from ~43 to 2.5-10 ms.
  */
 export const WRITE_BEHIND = 4 << 20;
 
-/** Write-behind: how to open the second handle, the handle once opened, and where the last fdatasync of it started. */
-interface WriteBehind { reopen: () => FileHandle; h: FileHandle | undefined; from: number }
+/** Write-behind: how to open the second handle, the handle once opened, where the last fdatasync of it started, and whether it is in flight. */
+interface WriteBehind { reopen: () => FileHandle; h: FileHandle | undefined; from: number; busy: boolean }
 
 /** What lies after `end` in the file. */
 type Tail = 'none' | 'marker' | 'unknown';
@@ -170,7 +176,7 @@ export class FrameFile {
     reopen?: () => FileHandle) {
     this.end = this.durableEnd = end;
     this.#tail = fileSize > end ? 'marker' : 'none';
-    if (reopen !== undefined && h.syncAsync !== undefined) this.#wb = { reopen, h: undefined, from: end };
+    if (reopen !== undefined && h.syncAsync !== undefined) this.#wb = { reopen, h: undefined, from: end, busy: false };
   }
 
   /** Bytes in the file (end plus a marker after it). */
@@ -236,7 +242,7 @@ export class FrameFile {
     this.end += bytes.length;
     this.#tail = this.#allocated > this.end ? 'unknown' : 'none'; // frames are at least a marker long: it is overwritten
     const wb = this.#wb;
-    if (wb !== undefined && this.end - Math.max(wb.from, this.durableEnd) >= WRITE_BEHIND) this.writeBehind(wb);
+    if (wb !== undefined && !wb.busy && this.end - Math.max(wb.from, this.durableEnd) >= WRITE_BEHIND) this.writeBehind(wb);
   }
 
   /**
@@ -250,7 +256,9 @@ export class FrameFile {
     if (h === undefined) {
       try { h = wb.h = wb.reopen(); } catch { this.#wb = undefined; return; }
     }
-    h.syncAsync!().catch((e: unknown) => {
+    wb.busy = true;
+    h.syncAsync!().then(() => { wb.busy = false; }, (e: unknown) => {
+      wb.busy = false;
       if (this.#wb !== wb) return; // sealed or closed since: the main handle's fdatasync covered the file, and reported any error
       this.stopWriteBehind();
       if (this.life.state !== 'open') return;

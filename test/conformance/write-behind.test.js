@@ -85,13 +85,19 @@ const test = suite(`write-behind: ${W.name}`);
 const fill = (log, bytes) => W.fill(log, bytes);
 const entriesAfterReopen = (fs, d) => W.count(fs, d);
 
-test('buffered appends past 4 MiB start an fdatasync through a second handle; none below it; the handle is closed with the log', async () => {
+test('buffered appends past 4 MiB start an fdatasync through a second handle; none below it, one at a time; the handle is closed with the log', async () => {
   const fs = instrumented(memFs());
   const log = W.open(fs, '/d/w');
   fill(log, 3 * MIB);
   assert.is(fs.stats.syncAsync, 0, 'nothing written behind below 4 MiB');
   fill(log, 2 * MIB);
   assert.is(fs.stats.syncAsync, 1, 'one write-behind fdatasync once 4 MiB were written');
+  fill(log, 5 * MIB);
+  assert.is(fs.stats.syncAsync, 1, 'no second one while the first is in flight (as far as the JS thread knows: no turn yet)');
+  await immediate();
+  await immediate();
+  fill(log, 1.2 * MIB); // the next write-out of the 1 MiB buffer
+  assert.is(fs.stats.syncAsync, 2, 'after a turn saw it settle, the next write past 4 MiB starts the next');
   const closesBefore = fs.stats.closes;
   await immediate();
   log.close();
