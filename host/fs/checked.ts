@@ -78,8 +78,8 @@ class CheckedHandle implements CheckedFile {
   sync(): void {
     try { this.raw.sync(); } catch (e) { throw checkedError('sync', this.path, e); }
   }
-  close(): void {
-    try { this.raw.close(); } catch (e) { throw checkedError('close', this.path, e); }
+  close(abandonSync?: boolean): void {
+    try { this.raw.close(abandonSync); } catch (e) { throw checkedError('close', this.path, e); }
   }
 }
 

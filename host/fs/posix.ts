@@ -67,12 +67,14 @@ class PosixFile implements FileHandle {
       });
     });
   }
-  close(): void {
+  close(abandonSync = false): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    // Never close (and let the OS reuse) a descriptor a pool thread is fdatasyncing.
-    if (this.#syncing > 0) this.#closeAfterSync = fd;
+    // Never close (and let the OS reuse) a descriptor a pool thread is fdatasyncing, unless its result does not matter
+    // (abandonSync: an fdatasync already running keeps its own reference to the file; one not yet started fails or
+    // syncs whatever the number names then).
+    if (this.#syncing > 0 && !abandonSync) this.#closeAfterSync = fd;
     else fs.closeSync(fd);
   }
 }

@@ -68,8 +68,16 @@ export interface FileHandle {
    * A FileSystem without it is synchronous only; logs then fall back to sync().
    */
   syncAsync?(): Promise<void>;
-  /** Release the handle. Idempotent. Does not sync (see syncAsync() for a sync in flight). */
-  close(): void;
+  /**
+   * Release the handle. Idempotent. Does not sync (see syncAsync() for a
+   * sync in flight). With `abandonSync`, a syncAsync() in flight does not
+   * keep the descriptor: it is released now, and that sync's promise may
+   * then reject (EBADF) or, if the descriptor number is reused meanwhile,
+   * sync another file; only for a handle whose syncs are advisory (the
+   * logs' write-behind). An implementation with nothing to release later
+   * may ignore it.
+   */
+  close(abandonSync?: boolean): void;
 }
 
 /** An exclusive lock on a log, held until released or the process dies. */

@@ -174,16 +174,18 @@ test('a write-behind failure that settles after the segment was sealed by its ow
   assert.is(entriesAfterReopen(fs, '/d/w'), last);
 });
 
-test('real file system: write-behind descriptors are released (no descriptor left open after close)', async () => {
+test('real file system: close() releases every descriptor at once, write-behind ones with an fdatasync in flight too', async () => {
   if (!nodeFs.existsSync('/proc/self/fd')) return;
   const dir = tempDir('write-behind');
   const count = () => nodeFs.readdirSync('/proc/self/fd').length;
   const before = count();
   const log = W.open(undefined, `${dir}/w`, 8 * MIB);
-  const last = fill(log, 30 * MIB); // three rolls, several write-behinds each
+  const last = fill(log, 30 * MIB); // three rolls, a write-behind in flight in each segment (this loop never yields)
   log.close();
-  for (let i = 0; i < 200 && count() > before; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.is(count(), before, 'every descriptor released');
+  // Deno's node:fs keeps a descriptor with an async op in flight (its resource table) until the op settles, whatever
+  // close() asked: there, released once it has (a turn later).
+  if (globalThis.Deno !== undefined) for (let i = 0; i < 200 && count() > before; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.is(count(), before, 'every descriptor released by close() itself, none left to an fdatasync in flight');
   assert.is(W.count(undefined, `${dir}/w`), last);
   nodeFs.rmSync(dir, { recursive: true, force: true });
 });
