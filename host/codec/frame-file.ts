@@ -176,7 +176,7 @@ export class FrameFile {
     reopen?: () => FileHandle) {
     this.end = this.durableEnd = end;
     this.#tail = fileSize > end ? 'marker' : 'none';
-    if (reopen !== undefined && h.syncAsync !== undefined) this.#wb = { reopen, h: undefined, from: end, busy: false };
+    if (reopen !== undefined && h.syncAsync !== undefined && h.abandonsSync === true) this.#wb = { reopen, h: undefined, from: end, busy: false };
   }
 
   /** Bytes in the file (end plus a marker after it). */

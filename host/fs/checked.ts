@@ -78,6 +78,9 @@ class CheckedHandle implements CheckedFile {
   sync(): void {
     try { this.raw.sync(); } catch (e) { throw checkedError('sync', this.path, e); }
   }
+  get abandonsSync(): boolean | undefined {
+    return this.raw.abandonsSync;
+  }
   close(abandonSync?: boolean): void {
     try { this.raw.close(abandonSync); } catch (e) { throw checkedError('close', this.path, e); }
   }

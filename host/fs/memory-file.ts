@@ -183,6 +183,8 @@ export class MemoryFile implements FileHandle {
   #dead = false;
   /** The node's errSeq this handle has reported (sampled at open: errors before it are not its to report). */
   #errSeen: number;
+  /** close() is immediate; a syncAsync() in flight completes on its own. */
+  readonly abandonsSync = true;
   constructor(private readonly fs: MemoryFileOwner, readonly path: string, private readonly node: FileNode, private readonly writable: boolean) {
     this.#errSeen = node.errSeq;
   }

@@ -21,7 +21,7 @@ class PosixFile implements FileHandle {
   #syncing = 0;
   /** A descriptor whose close() waits for #syncing to reach 0 (-1: none). */
   #closeAfterSync = -1;
-  constructor(readonly path: string, fd: number) {
+  constructor(readonly path: string, fd: number, readonly abandonsSync: boolean) {
     this.#fd = fd;
   }
   private get fd(): number {
@@ -82,10 +82,12 @@ class PosixFile implements FileHandle {
 export class PosixFileSystem implements FileSystem {
   readonly name: string = 'node';
 
+  /** Whether close(true) releases a descriptor at once with an fdatasync in flight (FileHandle.abandonsSync). */
+  protected readonly abandonsSync: boolean = true;
   open(path: string, flags: OpenFlags = {}): FileHandle {
     checkOpenFlags(flags);
     const mode = (flags.write ? O_RDWR : O_RDONLY) | (flags.create ? O_CREAT : 0) | (flags.exclusive ? O_EXCL : 0);
-    return new PosixFile(path, fs.openSync(path, mode, 0o644));
+    return new PosixFile(path, fs.openSync(path, mode, 0o644), this.abandonsSync);
   }
   stat(path: string): FileStat | undefined {
     try {

@@ -78,6 +78,15 @@ export interface FileHandle {
    * may ignore it.
    */
   close(abandonSync?: boolean): void;
+  /**
+   * Optional: true when close(true) really releases the descriptor at once
+   * with a syncAsync() in flight. The logs write behind (docs/wal-log.md)
+   * only on such handles: a descriptor kept until its sync settles, which a
+   * synchronous program sees only at its next event-loop turn, keeps a
+   * deleted segment's cached pages too. Deno's node:fs keeps it (its
+   * resource table), so Deno's adapter says false.
+   */
+  readonly abandonsSync?: boolean;
 }
 
 /** An exclusive lock on a log, held until released or the process dies. */

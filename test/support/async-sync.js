@@ -68,7 +68,8 @@ export function instrumented(base) {
         try { p = h.syncAsync(); } catch (e) { settle(); throw e; }
         return p.then(settle, (e) => { settle(); throw e; });
       },
-      close: () => { view.stats.closes++; if (pending > 0) view.stats.closedUnderSync++; h.close(); },
+      close: (abandon) => { view.stats.closes++; if (pending > 0) view.stats.closedUnderSync++; h.close(abandon); },
+      abandonsSync: h.abandonsSync,
     };
   };
   return view;
