@@ -103,14 +103,15 @@ function rawDurable(batches, perBatch, payload) {
 }
 
 /**
- * The buffered baseline: copy each of `n` records into a 1 MiB batch buffer,
- * writeSync it when the next record would not fit. With `segment`, a
- * segmented log's roll: when the file would pass `segment` bytes, the rest
- * of the batch is written, the file fdatasynced and closed, and a new file
- * started (as the subject seals a segment with an fdatasync). The final
- * fdatasync/close is untimed, like the subject's close().
+ * The buffered baseline's writer: add(i) copies record i into a 1 MiB batch
+ * buffer, writeSync-ing it when the next record would not fit. With
+ * `segment`, a segmented log's roll: when the file would pass `segment`
+ * bytes, the rest of the batch is written, the file fdatasynced and closed,
+ * and a new file started (as the subject seals a segment with an
+ * fdatasync). end() writes the rest; its close and the removal are untimed,
+ * like the subject's close().
  */
-function rawBuffered(n, payload, segment = Infinity) {
+function rawWriter(payload, segment = Infinity) {
   const dirp = fresh('rawbuf');
   fs.mkdirSync(dirp);
   const rec = frameBytes(payload.length);
@@ -120,25 +121,34 @@ function rawBuffered(n, payload, segment = Infinity) {
   let fd = fs.openSync(`${dirp}/${files++}`, 'w');
   let pos = 0;
   let at = 0;
+  return {
+    add(i) {
+      if (pos + at + rec > segment) {
+        fs.writeSync(fd, buf, 0, at, pos);
+        fs.fdatasyncSync(fd);
+        fs.closeSync(fd);
+        fd = fs.openSync(`${dirp}/${files++}`, 'w');
+        pos = at = 0;
+      } else if (at + rec > buf.length) {
+        fs.writeSync(fd, buf, 0, at, pos);
+        pos += at;
+        at = 0;
+      }
+      at = copyRecord(buf, dv, at, payload, i);
+    },
+    end() { if (at > 0) fs.writeSync(fd, buf, 0, at, pos); },
+    cleanup() { fs.closeSync(fd); rmrf(dirp); },
+  };
+}
+
+/** The buffered baseline: `n` records through rawWriter(); returns the seconds taken. */
+function rawBuffered(n, payload, segment = Infinity) {
+  const w = rawWriter(payload, segment);
   const t0 = performance.now();
-  for (let i = 1; i <= n; i++) {
-    if (pos + at + rec > segment) {
-      fs.writeSync(fd, buf, 0, at, pos);
-      fs.fdatasyncSync(fd);
-      fs.closeSync(fd);
-      fd = fs.openSync(`${dirp}/${files++}`, 'w');
-      pos = at = 0;
-    } else if (at + rec > buf.length) {
-      fs.writeSync(fd, buf, 0, at, pos);
-      pos += at;
-      at = 0;
-    }
-    at = copyRecord(buf, dv, at, payload, i);
-  }
-  if (at > 0) fs.writeSync(fd, buf, 0, at, pos);
+  for (let i = 1; i <= n; i++) w.add(i);
+  w.end();
   const seconds = secondsSince(t0);
-  fs.closeSync(fd);
-  rmrf(dirp);
+  w.cleanup();
   return seconds;
 }
 
@@ -239,35 +249,15 @@ if (on('buffered')) {
   const turn = () => new Promise((r) => setImmediate(r));
   /** The raw loop of rawBuffered() with the same turns. */
   const rawTurns = async () => {
-    const dirp = fresh('rawturn');
-    fs.mkdirSync(dirp);
-    const rec = frameBytes(1024);
-    const buf = new Uint8Array(1 << 20);
-    const dv = new DataView(buf.buffer);
-    let files = 0;
-    let fd = fs.openSync(`${dirp}/${files++}`, 'w');
-    let pos = 0;
-    let at = 0;
+    const w = rawWriter(KIB, target);
     const t0 = performance.now();
     for (let i = 1; i <= NB; i++) {
-      if (pos + at + rec > target) {
-        fs.writeSync(fd, buf, 0, at, pos);
-        fs.fdatasyncSync(fd);
-        fs.closeSync(fd);
-        fd = fs.openSync(`${dirp}/${files++}`, 'w');
-        pos = at = 0;
-      } else if (at + rec > buf.length) {
-        fs.writeSync(fd, buf, 0, at, pos);
-        pos += at;
-        at = 0;
-      }
-      at = copyRecord(buf, dv, at, KIB, i);
+      w.add(i);
       if (i % 1000 === 0) await turn();
     }
-    if (at > 0) fs.writeSync(fd, buf, 0, at, pos);
+    w.end();
     const seconds = secondsSince(t0);
-    fs.closeSync(fd);
-    rmrf(dirp);
+    w.cleanup();
     return { work: NB, seconds };
   };
   let p;
