@@ -30,7 +30,7 @@
  *   fdatasync of later writes overwrites allocated blocks without changing
  *   the file's size (faster on ext4: PLATFORM.md). The zeros are a torn
  *   tail to recovery; seal() and finish() cut them.
- * - write-behind (when the log passes `reopen`): once WRITE_BEHIND bytes
+ * - write-behind (when the log passes its FileSystem): once WRITE_BEHIND bytes
  *   are written past the durable end and the last such start, write() starts
  *   an fdatasync of them off the JS thread through a second handle on the
  *   file, so the disk works while appends go on and the fdatasync that
@@ -53,7 +53,7 @@
  */
 import type { Core } from '../core/core.js';
 import { type FrameFailure, WalError } from '../errors.js';
-import type { FileHandle } from '../fs/types.js';
+import type { FileHandle, FileSystem } from '../fs/types.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import type { FrameScanner } from './frame-scanner.js';
 
@@ -70,8 +70,8 @@ export const preallocationEnd = (upTo: number): number => Math.ceil(upTo / PREAL
  */
 export const WRITE_BEHIND = 4 << 20;
 
-/** Write-behind: how to open the second handle, the handle once opened, where the last fdatasync of it started, and whether it is in flight. */
-interface WriteBehind { reopen: () => FileHandle; h: FileHandle | undefined; from: number; busy: boolean }
+/** Write-behind: the file system to open the second handle through, the handle once opened, where the last fdatasync of it started, and whether it is in flight. */
+interface WriteBehind { fs: FileSystem; h: FileHandle | undefined; from: number; busy: boolean }
 
 /** What lies after `end` in the file. */
 type Tail = 'none' | 'marker' | 'unknown';
@@ -162,7 +162,7 @@ export class FrameFile {
   #changes = 0;
   /** The file holds zeros up to here (preallocate()); 0 when nothing was preallocated since the last cut. */
   #allocated = 0;
-  /** Write-behind: how to open the second handle, the handle once opened, and where the last one started. */
+  /** Write-behind state; undefined when off (no FileSystem given, or the handle cannot abandon a sync). */
   #wb: WriteBehind | undefined;
 
   /**
@@ -172,11 +172,11 @@ export class FrameFile {
    */
   constructor(private readonly core: Core, readonly h: FileHandle, readonly path: string, readonly salt: number,
     end: number, fileSize: number, private readonly life: Lifecycle,
-    /** Opens a second handle on the file for write-behind (see the file comment); without it, none. */
-    reopen?: () => FileHandle) {
+    /** Where `path` is opened a second time for write-behind (see the file comment); without it, none. */
+    fs?: FileSystem) {
     this.end = this.durableEnd = end;
     this.#tail = fileSize > end ? 'marker' : 'none';
-    if (reopen !== undefined && h.syncAsync !== undefined && h.abandonsSync === true) this.#wb = { reopen, h: undefined, from: end, busy: false };
+    if (fs !== undefined && h.syncAsync !== undefined && h.abandonsSync === true) this.#wb = { fs, h: undefined, from: end, busy: false };
   }
 
   /** Bytes in the file (end plus a marker after it). */
@@ -254,7 +254,7 @@ export class FrameFile {
     wb.from = this.end;
     let h = wb.h;
     if (h === undefined) {
-      try { h = wb.h = wb.reopen(); } catch { this.#wb = undefined; return; }
+      try { h = wb.h = wb.fs.open(this.path); } catch { this.#wb = undefined; return; }
     }
     wb.busy = true;
     h.syncAsync!().then(() => { wb.busy = false; }, (e: unknown) => {

@@ -245,7 +245,7 @@ export function recover(core: Core, fs: FileSystem, path: string, acquired: Acqu
     const markMissing = snapFile.index > idx.snapIndex;
     if (snapFile.index > 0) idx.compact(snapFile.index, snapFile.term);
     const life = makeLife(h);
-    const file = new FrameFile(core, h, curPath, head.salt, tail.end, tail.fileSize, life, () => fs.open(curPath));
+    const file = new FrameFile(core, h, curPath, head.salt, tail.end, tail.fileSize, life, fs);
     if (markMissing) {
       core.ensure(64);
       const n = core.x.encodeRaftControl(core.staging, core.c.TYPE_RAFT_SNAPSHOT, head.salt, snapFile.index, snapFile.term, idx.lastIndex, 0, 0, file.durableEnd);

@@ -279,7 +279,7 @@ export class RaftWriter {
     let h;
     try { h = this.fs.open(segPath, { write: true }); } catch (e) { throw this.life.poison(e, 'opening a new segment failed', segPath); }
     this.segs.push({ num, path: segPath, salt: created.salt, base: this.idx.lastIndex, baseTerm: this.idx.lastTerm, h });
-    this.file = new FrameFile(core, h, segPath, created.salt, created.size, created.size, this.life, () => this.fs.open(segPath));
+    this.file = new FrameFile(core, h, segPath, created.salt, created.size, created.size, this.life, this.fs);
     ops.reset();
     const hs = this.hs;
     ops.push(c.RAFT_OP_HARD_STATE, hs.vote === null ? 0 : c.RAFT_HS_VOTE, c.FILE_HEADER_SIZE, hs.term, hs.vote ?? 0, hs.commit);

@@ -100,7 +100,7 @@ export class SegmentedWal extends SegmentedReplayApi implements ReplayHost {
       segments: () => this.#segs,
     });
     const active = r.segments[r.segments.length - 1]!;
-    this.#file = new FrameFile(core, r.handle, active.path, active.header.salt, r.tail.end, r.tail.fileSize, this.#life, () => fs.open(active.path));
+    this.#file = new FrameFile(core, r.handle, active.path, active.header.salt, r.tail.end, r.tail.fileSize, this.#life, fs);
     this.#nextLsn = this.#writtenNext = this.#durableNext = r.nextLsn;
     this.openReport = { truncatedBytes: r.tail.truncatedBytes, truncatedReason: r.tail.truncatedReason, createdSegments: created };
   }
@@ -327,7 +327,7 @@ export class SegmentedWal extends SegmentedReplayApi implements ReplayHost {
     this.#offThread.closeAfterSync(old.path, () => old.close()); // its fsync may be in flight (group commit)
     if (replace) this.#segs[this.#segs.length - 1] = seg.meta;
     else this.#segs.push(seg.meta);
-    this.#file = new FrameFile(this.#core, seg.handle, seg.meta.path, seg.meta.header.salt, seg.end, seg.end, this.#life, () => this.#fs.open(seg.meta.path));
+    this.#file = new FrameFile(this.#core, seg.handle, seg.meta.path, seg.meta.header.salt, seg.end, seg.end, this.#life, this.#fs);
     this.#recycled = seg.recycled;
     this.#nonce = new NonceSource();
   }
